@@ -1,0 +1,142 @@
+"""`harness`: serve the hub, run the fleet, publish, tail the stream, upgrade the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from parent_harness.cli.client_cmds import register as register_client
+from parent_harness.web.settings import Settings
+
+app = typer.Typer(
+    name="harness",
+    help="parent-harness: the live control room for fleets of AI coding agents.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+Host = Annotated[str, typer.Option(envvar="HARNESS_HOST", help="Address to listen on.")]
+Port = Annotated[int, typer.Option(envvar="HARNESS_PORT", help="Port; 0 picks a free one.")]
+Store = Annotated[
+    str, typer.Option(envvar="HARNESS_STORE", help="sqlite:///file.db or postgresql://...")
+]
+Broker = Annotated[
+    str, typer.Option(envvar="HARNESS_BROKER", help="memory:// (redis:// for a cluster).")
+]
+TokenOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--token",
+        envvar="HARNESS_TOKEN",
+        help="Read+publish token (repeatable; TOKEN=room,room limits rooms).",
+    ),
+]
+ReadTokenOpt = Annotated[
+    list[str] | None,
+    typer.Option("--read-token", envvar="HARNESS_READ_TOKEN", help="Read-only token (repeatable)."),
+]
+
+
+def settings_from(
+    host: str,
+    port: int,
+    store: str,
+    broker: str,
+    token: list[str] | None,
+    read_token: list[str] | None,
+) -> Settings:
+    return Settings(
+        host=host,
+        port=port,
+        store=store,
+        broker=broker,
+        tokens=tuple(token or ()),
+        read_tokens=tuple(read_token or ()),
+    )
+
+
+def install_uvloop() -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+
+
+async def serve_until_stopped(settings: Settings) -> None:
+    """Runs the hub until SIGINT or SIGTERM, then closes clients with 1001 and commits."""
+    from parent_harness.web.app import HubServer
+
+    server = HubServer(settings)
+    url = await server.start()
+    typer.echo(
+        f"parent-harness hub serving {url} (dashboard {url}/, websocket "
+        f"{url.replace('http', 'ws', 1)}/ws)",
+        err=False,
+    )
+    await wait_for_signal()
+    await server.stop()
+
+
+async def wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@app.command()
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 3333,
+    store: Store = "sqlite:///./harness.db",
+    broker: Broker = "memory://",
+    token: TokenOpt = None,
+    read_token: ReadTokenOpt = None,
+) -> None:
+    """Start the hub: WebSocket /ws, REST /api, dashboard at /, OpenAPI at /docs."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = settings_from(host, port, store, broker, token, read_token)
+    try:
+        settings.check()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not broker.startswith("memory://"):
+        typer.echo(
+            f"error: broker {broker!r} is not available in this build; use memory://", err=True
+        )
+        raise typer.Exit(2)
+    install_uvloop()
+    asyncio.run(serve_until_stopped(settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade(store: Store = "sqlite:///./harness.db") -> None:
+    """Create or migrate the store's schema to the newest revision."""
+    from parent_harness.store.sql import SqlStore
+
+    async def run() -> None:
+        sql = SqlStore(store)
+        loaded = await sql.open()
+        await sql.close()
+        typer.echo(f"{sql.description}: schema up to date (epoch {loaded.epoch}, seq {loaded.seq})")
+
+    asyncio.run(run())
+
+
+register_client(app)
+for _module in ("parent_harness.cli.orchestrate", "parent_harness.cli.notify_cmd"):
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module(_module).register(app)

@@ -1,0 +1,46 @@
+"""Validating an incoming event and shaping the outgoing one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from parent_harness.events.catalogue import EVENT_TYPES, PAYLOADS, first_error
+from parent_harness.exceptions import InvalidEvent
+
+
+def now_iso() -> str:
+    """Now, as the protocol writes times: ISO 8601 UTC with milliseconds and `Z`."""
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """A datetime in the protocol's form."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_iso(text: str) -> datetime:
+    """Reads a protocol time (or any ISO 8601 time; naive means UTC)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def validate_payload(type_: str, payload: Any) -> dict[str, Any]:
+    """Checks a payload against the catalogue; returns only the fields that were sent.
+
+    Raises InvalidEvent naming the first bad field.
+    """
+    model = PAYLOADS.get(type_)
+    if model is None:
+        known = ", ".join(sorted(EVENT_TYPES))
+        raise InvalidEvent("type", f"unknown event type {type_!r}; known types: {known}")
+    try:
+        parsed = model.model_validate(payload)
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise InvalidEvent(f"payload.{field}" if field else "payload", message) from None
+    return parsed.model_dump(exclude_unset=True)

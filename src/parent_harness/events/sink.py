@@ -1,0 +1,53 @@
+"""What a producer of events needs: somewhere to publish them.
+
+The hub's ingest, the HTTP publisher of the SDK and test doubles all satisfy
+:class:`EventSink`, so the orchestrator and the notifiers never know which one
+they talk to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """The hub's answer to one published event."""
+
+    id: str
+    seq: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One committed event: its place in the order, its type and its merged payload."""
+
+    seq: int
+    type: str
+    payload: Mapping[str, Any]
+    timestamp: str
+    rooms: tuple[str, ...] = ()
+
+    def as_message(self) -> dict[str, Any]:
+        """The wire form of the event (protocol v1)."""
+        return {
+            "type": self.type,
+            "seq": self.seq,
+            "payload": self.payload,
+            "timestamp": self.timestamp,
+        }
+
+
+class EventSink(Protocol):
+    """Publishes one event and returns once it is durably stored (and has its seq)."""
+
+    async def publish(
+        self, type: str, payload: Mapping[str, Any], *, id: str | None = None
+    ) -> PublishResult: ...
+
+
+EventListener = Callable[[Event], None]
+"""A synchronous callback the hub calls for each committed event, in seq order."""

@@ -1,0 +1,44 @@
+"""Errors parent-harness raises on purpose.
+
+HarnessError
+├── InvalidEvent        an event refused at ingest (names the field)
+├── StoreUnavailable    the store could not commit a batch; nothing was acknowledged
+└── PublishError        the SDK could not get an event acknowledged by a hub
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base of every error parent-harness raises on purpose."""
+
+
+class InvalidEvent(HarnessError):
+    """An event the hub refuses: an unknown type, a missing or bad field."""
+
+    def __init__(self, field: str, message: str, *, index: int | None = None) -> None:
+        self.field = field
+        self.message = message
+        self.index = index
+        where = f"event[{index}]." if index is not None else ""
+        super().__init__(f"{where}{field}: {message}")
+
+    def as_dict(self) -> dict[str, object]:
+        """The error as REST and the SDK report it."""
+        body: dict[str, object] = {
+            "code": "invalid_event",
+            "message": str(self),
+            "field": self.field,
+            "detail": self.message,
+        }
+        if self.index is not None:
+            body["index"] = self.index
+        return body
+
+
+class StoreUnavailable(HarnessError):
+    """The store failed to commit; the events of that batch were not acknowledged."""
+
+
+class PublishError(HarnessError):
+    """A publish was not acknowledged by the hub."""

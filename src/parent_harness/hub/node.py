@@ -1,0 +1,123 @@
+"""A Node wires one hub together: the store, the ingest, the local fan-out and the replay window."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from typing import Any
+
+from parent_harness.events.rooms import ALL
+from parent_harness.events.sink import EventListener, PublishResult
+from parent_harness.hub.fanout import Hub
+from parent_harness.hub.ingest import Draft, Ingest
+from parent_harness.hub.replay import ReplayItem, ReplayWindow
+from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
+from parent_harness.protocol.types import TypeFilter
+from parent_harness.store.sql import SqlStore
+
+SNAPSHOT_RECENT_TASKS = 200
+SNAPSHOT_RECENT_SESSIONS = 100
+STORE_REPLAY_PAGE = 5000
+
+
+class Node:
+    """One hub process: publish into it, subscribe to it, ask it for state and history."""
+
+    def __init__(self, store_url: str, *, replay_window: int = 10_000) -> None:
+        self.store = SqlStore(store_url)
+        self.hub = Hub()
+        self.window = ReplayWindow(replay_window)
+        self.ingest = Ingest(self.store, self.hub, self.window)
+
+    async def start(self) -> None:
+        await self.ingest.start()
+
+    async def stop(self) -> None:
+        await self.ingest.stop()
+        await self.store.close()
+
+    @property
+    def state(self) -> State:
+        return self.ingest.state
+
+    @property
+    def epoch(self) -> str:
+        return self.ingest.epoch
+
+    async def publish(
+        self, type: str, payload: dict[str, Any], *, id: str | None = None
+    ) -> PublishResult:
+        """Publishes one event in process (an EventSink); returns once it is committed."""
+        return await self.ingest.publish(type, payload, id=id)
+
+    async def publish_many(self, drafts: list[Draft]) -> list[PublishResult]:
+        return await self.ingest.publish_many(drafts)
+
+    def add_listener(self, fn: EventListener) -> None:
+        self.ingest.add_listener(fn)
+
+    def remove_listener(self, fn: EventListener) -> None:
+        self.ingest.remove_listener(fn)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Current state: every agent, active and recent tasks and sessions, the budget."""
+        state = self.state
+        return {
+            "seq": state.seq,
+            "epoch": self.epoch,
+            "agents": list(state.agents.values()),
+            "tasks": _active_and_recent(state.tasks, ACTIVE_TASK, SNAPSHOT_RECENT_TASKS),
+            "sessions": _active_and_recent(
+                state.sessions, ACTIVE_SESSION, SNAPSHOT_RECENT_SESSIONS
+            ),
+            "budget": state.budget,
+        }
+
+    def replay_gap(self, since: int, epoch: str | None) -> str | None:
+        """Why a replay from `since` cannot be complete, or None when it can."""
+        if epoch is not None and epoch != self.epoch:
+            return f"epoch {epoch!r} is not this log's ({self.epoch!r}): its history is gone"
+        if since > self.ingest.seq:
+            return f"since={since} is ahead of this log (last seq {self.ingest.seq})"
+        if since + 1 < self.ingest.first_seq:
+            return f"history before seq {self.ingest.first_seq} is gone"
+        return None
+
+    async def history(
+        self, after: int, upto: int, rooms: Iterable[str], types: TypeFilter | None
+    ) -> list[ReplayItem]:
+        """Events of `rooms` with after < seq <= upto, from memory when it has them."""
+        wanted = set(rooms)
+        if self.window.covers(after):
+            items = self.window.since(after, upto)
+            if ALL not in wanted:
+                items = [i for i in items if wanted.intersection(i[3])]
+        else:
+            items = await self._stored_history(after, upto, None if ALL in wanted else wanted)
+        return [i for i in items if types is None or types(i[1])]
+
+    async def _stored_history(
+        self, after: int, upto: int, rooms: set[str] | None
+    ) -> list[ReplayItem]:
+        items: list[ReplayItem] = []
+        while True:
+            page = await self.store.replay(
+                None, after=after, upto=upto, rooms=rooms, limit=STORE_REPLAY_PAGE
+            )
+            items.extend(page)
+            if len(page) < STORE_REPLAY_PAGE:
+                return items
+            after = page[-1][0]
+
+
+def _active_and_recent(
+    entities: dict[str, dict[str, Any]], active: frozenset[str], recent: int
+) -> list[dict[str, Any]]:
+    """Active entities, plus the `recent` most recently updated others."""
+    live = [e for e in entities.values() if e.get("status") in active]
+    done = (e for e in entities.values() if e.get("status") not in active)
+    return live + heapq.nlargest(recent, done, key=_recency)
+
+
+def _recency(entity: dict[str, Any]) -> str:
+    return str(entity.get("updated_at") or entity.get("ended_at") or entity.get("started_at") or "")

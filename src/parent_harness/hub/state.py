@@ -1,0 +1,209 @@
+"""Current state, folded from the events: the reducer every ingest goes through.
+
+`State.fold` merges one validated (possibly partial) payload into the entities it
+names and returns the payload as it goes out (entities whole) and the rows the
+store must write. It does no I/O, so it is tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from parent_harness.events.catalogue import Agent, Budget, Session, Strict, Task, TestRun
+from parent_harness.store.records import Change
+
+Entity = dict[str, Any]
+
+ACTIVE_TASK = frozenset({"pending", "queued", "assigned", "running", "testing"})
+ACTIVE_SESSION = frozenset({"running"})
+_DEEP_MERGED = frozenset({"token_usage"})
+_RECENT_TEST_RUNS = 2000
+
+
+def _blank(model: type[Strict]) -> Entity:
+    return dict.fromkeys(model.model_fields)
+
+
+_BLANK = {
+    "agent": _blank(Agent),
+    "task": _blank(Task),
+    "session": _blank(Session),
+    "test_run": _blank(TestRun),
+    "budget": _blank(Budget),
+}
+_TASK_DEFAULTS: Entity = {
+    "status": "pending",
+    "priority": 0,
+    "attempts": 0,
+    "max_attempts": 1,
+    "progress_percent": 0.0,
+}
+
+
+@dataclass(slots=True)
+class Folded:
+    """The outcome of folding one event."""
+
+    payload: dict[str, Any]
+    changes: list[Change] = field(default_factory=list)
+
+
+def merge(current: Entity | None, update: Entity, kind: str) -> Entity:
+    """Merges a partial entity into the current one; `token_usage` merges key by key."""
+    merged = dict(current) if current is not None else dict(_BLANK[kind])
+    for key, value in update.items():
+        if key in _DEEP_MERGED and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+class State:
+    """Every agent, task, session and budget period as of `seq`."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.agents: dict[str, Entity] = {}
+        self.tasks: dict[str, Entity] = {}
+        self.sessions: dict[str, Entity] = {}
+        self.budgets: dict[str, Entity] = {}
+        self.test_runs: OrderedDict[str, Entity] = OrderedDict()
+        self._budget_period: str | None = None
+
+    @property
+    def budget(self) -> Entity | None:
+        """The budget period updated last (the one the dashboard shows)."""
+        return self.budgets.get(self._budget_period) if self._budget_period else None
+
+    def load(self, kind: str, rows: Iterable[Entity]) -> None:
+        """Restores entities read back from the store."""
+        target = self._table(kind)
+        for row in rows:
+            key = row["period"] if kind == "budget" else row["id"]
+            target[key] = row
+            if kind == "budget":
+                self._budget_period = key
+
+    def _table(self, kind: str) -> dict[str, Entity]:
+        tables: dict[str, dict[str, Entity]] = {
+            "agent": self.agents,
+            "task": self.tasks,
+            "session": self.sessions,
+            "budget": self.budgets,
+            "test_run": self.test_runs,
+        }
+        return tables[kind]
+
+    def fold(self, type_: str, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        """Folds one validated event (seq already assigned) into state."""
+        self.seq = seq
+        if "agent" in payload:
+            return self._entity("agent", payload, seq, ts)
+        if "task" in payload:
+            return self._task(payload, seq, ts)
+        if "session" in payload:
+            return self._entity("session", payload, seq, ts)
+        if "test_run" in payload:
+            return self._test_run(payload, seq, ts)
+        if "budget" in payload:
+            return self._budget(payload, seq)
+        handler = _OTHER.get(type_)
+        return handler(self, payload, seq, ts) if handler else Folded(payload)
+
+    def _entity(self, kind: str, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        update = payload[kind]
+        table = self._table(kind)
+        merged = merge(table.get(update["id"]), update, kind)
+        if kind == "session" and merged["started_at"] is None:
+            merged["started_at"] = ts
+        table[update["id"]] = merged
+        return Folded({**payload, kind: merged}, [Change(kind, merged)])
+
+    def _task(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        update = dict(payload["task"])
+        current = self.tasks.get(update["id"])
+        if current is None:
+            update = {**_TASK_DEFAULTS, "created_at": ts, **update}
+        if isinstance(update.get("error_details"), dict):
+            update["error_details"] = {"at": ts, **update["error_details"], "seq": seq}
+        if "updated_at" not in payload["task"]:
+            update["updated_at"] = ts
+        merged = merge(current, update, "task")
+        self.tasks[merged["id"]] = merged
+        return Folded({**payload, "task": merged}, [Change("task", merged)])
+
+    def _test_run(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        update = payload["test_run"]
+        merged = merge(self.test_runs.get(update["id"]), update, "test_run")
+        self.test_runs[merged["id"]] = merged
+        self.test_runs.move_to_end(merged["id"])
+        while len(self.test_runs) > _RECENT_TEST_RUNS:
+            self.test_runs.popitem(last=False)
+        return Folded({**payload, "test_run": merged}, [Change("test_run", merged)])
+
+    def _budget(self, payload: dict[str, Any], seq: int) -> Folded:
+        update = payload["budget"]
+        merged = merge(self.budgets.get(update["period"]), update, "budget")
+        self.budgets[merged["period"]] = merged
+        self._budget_period = merged["period"]
+        return Folded({**payload, "budget": merged}, [Change("budget", merged)])
+
+    def _session_owner(self, session_id: str | None) -> dict[str, Any]:
+        session = self.sessions.get(session_id or "")
+        if session is None:
+            return {}
+        return {"agent_id": session["agent_id"], "task_id": session["task_id"]}
+
+    def _iteration(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        out = {**payload, **self._session_owner(payload["session_id"])}
+        changes: list[Change] = []
+        session = self.sessions.get(payload["session_id"])
+        if session is not None:
+            session = {**session, "iteration": max(session["iteration"] or 0, payload["iteration"])}
+            self.sessions[session["id"]] = session
+            changes.append(Change("session", session))
+        usage = payload.get("token_usage")
+        if usage:
+            changes.append(Change("api_call", {"seq": seq, "at": ts, **out, **usage}))
+        return Folded(out, changes)
+
+    def _session_heartbeat(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        return Folded({"at": ts, **payload, **self._session_owner(payload["session_id"])})
+
+    def _agent_heartbeat(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        out = {"at": ts, **payload}
+        agent = self.agents.get(payload["agent_id"])
+        if agent is None:
+            return Folded(out)
+        agent = {**agent, "last_heartbeat_at": out["at"]}
+        if payload.get("iteration") is not None:
+            agent["current_iteration"] = payload["iteration"]
+        self.agents[agent["id"]] = agent
+        return Folded(out, [Change("agent", agent)])
+
+    def _telegram(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        message = {"at": ts, **payload["message"]}
+        return Folded({"message": message}, [Change("telegram_message", {"seq": seq, **message})])
+
+    def _generic(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        event = {
+            "id": f"evt-{seq}",
+            "source": None,
+            "data": None,
+            "level": "info",
+            **payload["event"],
+        }
+        return Folded({"event": event}, [Change("generic_event", {"seq": seq, **event})])
+
+
+_OTHER = {
+    "session:iteration": State._iteration,
+    "session:heartbeat": State._session_heartbeat,
+    "agent:heartbeat": State._agent_heartbeat,
+    "telegram:message": State._telegram,
+    "event": State._generic,
+}

@@ -1,0 +1,259 @@
+"""The store on SQLAlchemy Core (async): SQLite by default, PostgreSQL for a cluster.
+
+Writes come in batches from the ingest's group commit: one transaction per batch,
+`executemany` inserts and upserts, so a busy hub commits hundreds of events at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Table, event, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+from parent_harness.store import schema as t
+from parent_harness.store.migrate import upgrade
+from parent_harness.store.records import Loaded, Record
+from parent_harness.store.urls import async_url, describe
+
+RECENT_IDS = 100_000
+RECENT_EVENTS = 10_000
+
+_ENTITY_TABLES = {
+    "agent": (t.agents, "id", ("status", "health_status")),
+    "task": (
+        t.tasks,
+        "id",
+        ("status", "priority", "agent_id", "session_id", "title", "created_at", "updated_at"),
+    ),
+    "session": (t.sessions, "id", ("status", "agent_id", "task_id", "started_at")),
+    "test_run": (t.test_runs, "id", ("task_id", "session_id", "status")),
+    "budget": (t.budget, "period", ()),
+}
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+class SqlStore:
+    """The event log and state tables on one SQL database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(async_url(url))
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
+
+    @property
+    def description(self) -> str:
+        return describe(self.url)
+
+    async def open(self) -> Loaded:
+        """Creates or migrates the schema, then reads back the log's position and state."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(upgrade)
+        async with self.engine.begin() as conn:
+            epoch = await self._epoch(conn)
+        async with self.engine.connect() as conn:
+            return await self._load(conn, epoch)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def _epoch(self, conn: AsyncConnection) -> str:
+        found = await conn.scalar(select(t.meta.c.value).where(t.meta.c.key == "epoch"))
+        if found:
+            return str(found)
+        epoch = secrets.token_hex(8)
+        await conn.execute(insert(t.meta).values(key="epoch", value=epoch))
+        return epoch
+
+    async def _load(self, conn: AsyncConnection, epoch: str) -> Loaded:
+        seq = await conn.scalar(select(func.max(t.events.c.seq))) or 0
+        first = await conn.scalar(select(func.min(t.events.c.seq))) or seq + 1
+        entities: dict[str, list[dict[str, Any]]] = {}
+        for kind, (table, _key, _cols) in _ENTITY_TABLES.items():
+            query = select(table.c.data).order_by(table.c.updated_seq)
+            entities[kind] = [orjson.loads(row) for row in await conn.scalars(query)]
+        ids = await conn.execute(
+            select(t.events.c.id, t.events.c.seq).order_by(t.events.c.seq.desc()).limit(RECENT_IDS)
+        )
+        recent_ids = {row.id: row.seq for row in ids}
+        recent = await self.replay(conn, after=max(0, seq - RECENT_EVENTS), upto=seq)
+        return Loaded(epoch, seq, first, entities, recent_ids, recent)
+
+    async def write(self, batch: Sequence[Record]) -> None:
+        """Writes a batch of events and their state changes in one transaction."""
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(t.events), [_event_row(r) for r in batch])
+            await conn.execute(
+                insert(t.event_rooms),
+                [{"room": room, "seq": r.seq} for r in batch for room in r.rooms],
+            )
+            for table_name, rows in _changes_by_table(batch).items():
+                await self._write_rows(conn, table_name, rows)
+
+    async def _write_rows(
+        self, conn: AsyncConnection, kind: str, rows: list[dict[str, Any]]
+    ) -> None:
+        if kind in _ENTITY_TABLES:
+            table, key, cols = _ENTITY_TABLES[kind]
+            values = [_entity_row(row, key, cols) for row in rows]
+            await conn.execute(self._upsert(table, key, values[0].keys()), values)
+            if kind == "task":
+                queue = [_queue_row(row) for row in rows]
+                await conn.execute(self._upsert(t.task_queue, "task_id", queue[0].keys()), queue)
+        elif kind == "api_call":
+            await conn.execute(insert(t.api_calls), [_api_call_row(r) for r in rows])
+        elif kind == "telegram_message":
+            values = [_telegram_row(r) for r in rows]
+            await conn.execute(self._upsert(t.telegram_messages, "id", values[0].keys()), values)
+        elif kind == "generic_event":
+            await conn.execute(insert(t.generic_events), [_generic_row(r) for r in rows])
+
+    def _upsert(self, table: Table, key: str, columns: Iterable[str]) -> Insert:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(table)
+        updates = {c: stmt.excluded[c] for c in columns if c != key}
+        return stmt.on_conflict_do_update(index_elements=[key], set_=updates)
+
+    async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        """The seq of each of `ids` already in the log."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.events.c.id, t.events.c.seq).where(t.events.c.id.in_(list(ids)))
+            )
+            return {row.id: row.seq for row in rows}
+
+    async def replay(
+        self,
+        conn: AsyncConnection | None,
+        *,
+        after: int,
+        upto: int,
+        rooms: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[int, str, bytes, tuple[str, ...]]]:
+        """Events with after < seq <= upto (of `rooms`, if given), in order: (seq, type, body, rooms)."""
+        if conn is None:
+            async with self.engine.connect() as own:
+                return await self.replay(own, after=after, upto=upto, rooms=rooms, limit=limit)
+        query = select(t.events.c.seq, t.events.c.type, t.events.c.body).where(
+            t.events.c.seq > after, t.events.c.seq <= upto
+        )
+        if rooms is not None:
+            in_rooms = select(t.event_rooms.c.seq).where(
+                t.event_rooms.c.room.in_(list(rooms)),
+                t.event_rooms.c.seq > after,
+                t.event_rooms.c.seq <= upto,
+            )
+            query = query.where(t.events.c.seq.in_(in_rooms))
+        query = query.order_by(t.events.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await conn.execute(query)).all()
+        room_map = await self._rooms_of(conn, [row.seq for row in rows])
+        return [(row.seq, row.type, row.body.encode(), room_map.get(row.seq, ())) for row in rows]
+
+    async def _rooms_of(self, conn: AsyncConnection, seqs: list[int]) -> dict[int, tuple[str, ...]]:
+        if not seqs:
+            return {}
+        found: dict[int, list[str]] = {}
+        query = select(t.event_rooms.c.seq, t.event_rooms.c.room).where(
+            t.event_rooms.c.seq >= seqs[0], t.event_rooms.c.seq <= seqs[-1]
+        )
+        for row in await conn.execute(query):
+            found.setdefault(row.seq, []).append(row.room)
+        return {seq: tuple(rooms) for seq, rooms in found.items()}
+
+
+def _event_row(r: Record) -> dict[str, Any]:
+    return {
+        "seq": r.seq,
+        "id": r.id,
+        "type": r.type,
+        "ts": r.ts,
+        "ts_ms": r.ts_ms,
+        "level": r.level,
+        "body": r.body.decode(),
+    }
+
+
+def _changes_by_table(batch: Sequence[Record]) -> dict[str, list[dict[str, Any]]]:
+    """Groups the batch's changes by table; an entity changed twice keeps its last version."""
+    grouped: dict[str, dict[Any, dict[str, Any]]] = {}
+    for record in batch:
+        for n, change in enumerate(record.changes):
+            if change.table in _ENTITY_TABLES or change.table == "telegram_message":
+                key: Any = change.row.get("period") or change.row["id"]
+            else:
+                key = (record.seq, n)
+            rows = grouped.setdefault(change.table, {})
+            rows.pop(key, None)
+            rows[key] = {**change.row, "_seq": record.seq}
+    return {table: list(rows.values()) for table, rows in grouped.items()}
+
+
+def _entity_row(row: dict[str, Any], key: str, cols: tuple[str, ...]) -> dict[str, Any]:
+    entity = {k: v for k, v in row.items() if k != "_seq"}
+    out = {key: entity[key], "data": _dumps(entity), "updated_seq": row["_seq"]}
+    out.update({c: entity.get(c) for c in cols})
+    return out
+
+
+def _queue_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "task_id": row["id"],
+        "status": row["status"],
+        "priority": row["priority"] or 0,
+        "attempts": row["attempts"] or 0,
+        "max_attempts": row["max_attempts"] or 1,
+        "not_before": row.get("not_before"),
+        "agent_name": row.get("agent_name"),
+        "updated_seq": row["_seq"],
+    }
+
+
+def _api_call_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": row["seq"],
+        "session_id": row.get("session_id"),
+        "agent_id": row.get("agent_id"),
+        "task_id": row.get("task_id"),
+        "model": row.get("model"),
+        "input_tokens": row.get("input"),
+        "output_tokens": row.get("output"),
+        "cost_usd": row.get("cost_usd"),
+        "at": row["at"],
+    }
+
+
+def _telegram_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in ("id", "seq", "direction", "chat_id", "text", "at", "about_seq")}
+
+
+def _generic_row(row: dict[str, Any]) -> dict[str, Any]:
+    data = row.get("data")
+    return {
+        "seq": row["seq"],
+        "id": row["id"],
+        "level": row["level"],
+        "source": row.get("source"),
+        "message": row["message"],
+        "data": _dumps(data) if data is not None else None,
+    }

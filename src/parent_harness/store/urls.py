@@ -1,0 +1,21 @@
+"""Store URLs: what a user writes (`sqlite:///./harness.db`) and what SQLAlchemy needs."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+
+
+def async_url(url: str) -> str:
+    """Maps a store URL to its async driver (aiosqlite, asyncpg)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite"))
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path.db or postgresql://...")
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for logs and /api/health."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,131 @@
+"""The aiohttp application: /ws, REST under /api, /metrics, /docs and the dashboard at /."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp_pydantic import oas
+
+from parent_harness import __version__
+from parent_harness.hub.node import Node
+from parent_harness.store.queries import Queries
+from parent_harness.web import rest
+from parent_harness.web.auth import PUBLISH, Tokens, presented_token
+from parent_harness.web.keys import NODE, QUERIES, SETTINGS, SOCKETS, TOKENS
+from parent_harness.web.metrics import setup_metrics
+from parent_harness.web.settings import Settings
+from parent_harness.web.ws import ws_handler
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(str(resources.files("parent_harness.web") / "static"))
+MAX_BODY = 16 * 1024 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Tokens on REST and /metrics: reading needs any token, writing a publish token."""
+    path = request.path
+    if not (path.startswith("/api/") or path == "/metrics"):
+        return await handler(request)
+    tokens = request.app[TOKENS]
+    grant = tokens.grant(presented_token(request))
+    if grant is None:
+        return rest.problem(401, "unauthorized", "missing or wrong token")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and grant.role != PUBLISH:
+        return rest.problem(403, "forbidden", "this token may read but not publish")
+    return await handler(request)
+
+
+def build_app(settings: Settings, node: Node | None = None) -> web.Application:
+    """The hub as an aiohttp application; it starts and stops its node with the app."""
+    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[TOKENS] = Tokens(settings.tokens, settings.read_tokens)
+    app[NODE] = (
+        node if node is not None else Node(settings.store, replay_window=settings.replay_window)
+    )
+    app[QUERIES] = Queries(app[NODE].store.engine)
+    app[SOCKETS] = set()
+    app.cleanup_ctx.append(_node_lifecycle)
+    app.on_shutdown.append(_close_clients)
+    app.router.add_get("/ws", ws_handler)
+    rest.add_routes(app)
+    setup_metrics(app)
+    oas.setup(app, url_prefix="/docs", title_spec="parent-harness", version_spec=__version__)
+    app.router.add_get("/", _index)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    return app
+
+
+async def _node_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    await app[NODE].start()
+    yield
+    await app[NODE].stop()
+
+
+async def _close_clients(app: web.Application) -> None:
+    """On shutdown, every client hears 1001 (going away) and may reconnect elsewhere."""
+    for sub in list(app[NODE].hub.subscribers):
+        sub.closed = True
+    sockets: set[web.WebSocketResponse] = app[SOCKETS]
+    closing = [ws.close(code=1001, message=b"hub shutting down") for ws in list(sockets)]
+    await asyncio.gather(*closing, return_exceptions=True)
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    index = STATIC / "index.html"
+    if not index.exists():
+        return web.Response(
+            text="parent-harness hub: the dashboard is not installed", content_type="text/plain"
+        )
+    return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A listening socket; with port 0, the kernel picks a free port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class HubServer:
+    """A running hub: start it, read its URL, stop it. Used by `harness serve` and the tests."""
+
+    def __init__(self, settings: Settings, node: Node | None = None) -> None:
+        settings.check()
+        self.settings = settings
+        self.app = build_app(settings, node)
+        self.runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=5.0
+        )
+        self.url = ""
+
+    @property
+    def node(self) -> Node:
+        return self.app[NODE]
+
+    async def start(self) -> str:
+        await self.runner.setup()
+        sock = bound_socket(self.settings.host, self.settings.port)
+        host, port = sock.getsockname()[:2]
+        site = web.SockSite(self.runner, sock)
+        await site.start()
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()

@@ -1,0 +1,16 @@
+"""Typed keys of the aiohttp application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from parent_harness.hub.node import Node
+from parent_harness.store.queries import Queries
+from parent_harness.web.auth import Tokens
+from parent_harness.web.settings import Settings
+
+NODE = web.AppKey("node", Node)
+SETTINGS = web.AppKey("settings", Settings)
+TOKENS = web.AppKey("tokens", Tokens)
+QUERIES = web.AppKey("queries", Queries)
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

@@ -1,0 +1,54 @@
+"""`GET /metrics`: the hub's figures for Prometheus, read at scrape time (no hot-path cost)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from parent_harness.hub.node import Node
+from parent_harness.web.keys import NODE
+
+
+class NodeCollector(Collector):
+    """Reads the node's counters when Prometheus scrapes."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def collect(self) -> Iterator[Metric]:
+        node = self.node
+        yield GaugeMetricFamily("harness_seq", "Last dispatched event seq", node.hub.seq)
+        yield GaugeMetricFamily(
+            "harness_clients", "Connected WebSocket clients", len(node.hub.subscribers)
+        )
+        yield CounterMetricFamily(
+            "harness_events_committed", "Events committed to the store", node.ingest.committed
+        )
+        yield CounterMetricFamily(
+            "harness_commits", "Store transactions (group commits)", node.ingest.commits
+        )
+        yield CounterMetricFamily(
+            "harness_deliveries", "Event deliveries queued to clients", node.hub.deliveries
+        )
+        yield GaugeMetricFamily(
+            "harness_ingest_queue", "Events waiting for a commit", node.ingest.waiting
+        )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = request.app[REGISTRY]
+    return web.Response(body=generate_latest(registry), content_type="text/plain", charset="utf-8")
+
+
+REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+
+
+def setup_metrics(app: web.Application) -> None:
+    registry = CollectorRegistry()
+    registry.register(NodeCollector(app[NODE]))
+    app[REGISTRY] = registry
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,403 @@
+"""REST: snapshots and lists, each with the `seq` it reflects, and the publish endpoint.
+
+OpenAPI is generated from these handlers' signatures (aiohttp-pydantic) at /docs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp_pydantic.decorator import inject_params
+from aiohttp_pydantic.oas.typing import r200, r201, r400, r404
+from pydantic import BaseModel, Field, ValidationError
+
+from parent_harness import __version__
+from parent_harness.events.catalogue import INCOMING_BATCH, first_error
+from parent_harness.events.envelope import now_iso
+from parent_harness.exceptions import InvalidEvent
+from parent_harness.hub.ingest import Draft
+from parent_harness.store.queries import EventFilter, Queries
+from parent_harness.web.keys import NODE, QUERIES, SETTINGS
+
+
+class ListOut(BaseModel):
+    seq: int
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+class Problem(BaseModel):
+    error: dict[str, Any]
+
+
+class Published(BaseModel):
+    items: list[dict[str, Any]]
+
+
+class NewTask(BaseModel):
+    """A task to add to the queue."""
+
+    title: str = Field(min_length=1, max_length=500)
+    description: str | None = None
+    priority: int = 0
+    max_attempts: int = Field(default=1, ge=1, le=100)
+    agent_name: str | None = None
+    test_command: str | None = None
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def problem(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    return _json({"error": {"code": code, "message": message, **extra}}, status)
+
+
+def _page(page: Any) -> web.Response:
+    return _json({"seq": page.seq, "items": page.items, "next_cursor": page.next_cursor})
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _q(request: web.Request) -> Queries:
+    return request.app[QUERIES]
+
+
+@inject_params.and_request
+async def health(request: web.Request) -> r200[dict[str, Any]]:
+    """The hub is up: its version, seq, epoch, clients, store and broker."""
+    node = request.app[NODE]
+    settings = request.app[SETTINGS]
+    return _json(
+        {
+            "status": "ok",
+            "version": __version__,
+            "seq": node.hub.seq,
+            "epoch": node.epoch,
+            "clients": len(node.hub.subscribers),
+            "store": node.store.description,
+            "broker": settings.broker,
+            "time": now_iso(),
+        }
+    )
+
+
+@inject_params.and_request
+async def snapshot(request: web.Request) -> r200[dict[str, Any]]:
+    """Current state: agents, active and recent tasks and sessions, the budget (with its seq)."""
+    return _json(request.app[NODE].snapshot())
+
+
+@inject_params.and_request
+async def agents(request: web.Request) -> r200[ListOut]:
+    """Every agent."""
+    state = request.app[NODE].state
+    return _json({"seq": state.seq, "items": list(state.agents.values()), "next_cursor": None})
+
+
+@inject_params.and_request
+async def agent(request: web.Request, agent_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
+    """One agent."""
+    state = request.app[NODE].state
+    found = state.agents.get(agent_id)
+    if found is None:
+        return problem(404, "not_found", f"no agent {agent_id!r}")
+    return _json({"seq": state.seq, "agent": found})
+
+
+@inject_params.and_request
+async def tasks(
+    request: web.Request,
+    status: str = "",
+    q: str = "",
+    agent_id: str = "",
+    limit: int = Field(default=100, ge=1, le=1000),
+    cursor: str = "",
+) -> r200[ListOut]:
+    """Tasks, most recently updated first; `status` is a comma list, `q` searches text."""
+    page = await _q(request).tasks(
+        statuses=_csv(status),
+        text=q or None,
+        agent_id=agent_id or None,
+        limit=limit,
+        cursor=cursor or None,
+    )
+    return _page(page)
+
+
+@inject_params.and_request
+async def task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
+    """One task with its test runs and sessions."""
+    queries = _q(request)
+    seq, found = await queries.entity("task", task_id)
+    if found is None:
+        return problem(404, "not_found", f"no task {task_id!r}")
+    sessions = await queries.sessions(task_id=task_id, limit=100)
+    runs = await queries.test_runs(task_id)
+    return _json({"seq": seq, "task": found, "test_runs": runs, "sessions": sessions.items})
+
+
+@inject_params.and_request
+async def sessions(
+    request: web.Request,
+    status: str = "",
+    agent_id: str = "",
+    task_id: str = "",
+    limit: int = Field(default=100, ge=1, le=1000),
+    cursor: str = "",
+) -> r200[ListOut]:
+    """Sessions, most recently updated first."""
+    page = await _q(request).sessions(
+        statuses=_csv(status),
+        agent_id=agent_id or None,
+        task_id=task_id or None,
+        limit=limit,
+        cursor=cursor or None,
+    )
+    return _page(page)
+
+
+@inject_params.and_request
+async def session(request: web.Request, session_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
+    """One session with its iterations and heartbeats (from the event log)."""
+    queries = _q(request)
+    seq, found = await queries.entity("session", session_id)
+    if found is None:
+        return problem(404, "not_found", f"no session {session_id!r}")
+    flt = EventFilter(
+        room=f"session:{session_id}",
+        descending=False,
+        types=("session:iteration", "session:heartbeat"),
+    )
+    page = await queries.events(flt, limit=5000)
+    iterations: list[dict[str, Any]] = []
+    heartbeats: list[dict[str, Any]] = []
+    for msg in page.items:
+        row = {
+            "seq": msg["seq"],
+            "at": msg["payload"].get("at", msg["timestamp"]),
+            **msg["payload"],
+        }
+        (iterations if msg["type"] == "session:iteration" else heartbeats).append(row)
+    return _json({"seq": seq, "session": found, "iterations": iterations, "heartbeats": heartbeats})
+
+
+@inject_params.and_request
+async def events(
+    request: web.Request,
+    after: int | None = None,
+    before: int | None = None,
+    type: str = "",
+    room: str = "",
+    level: str = "",
+    q: str = "",
+    order: str = Field(default="desc", pattern="^(asc|desc)$"),
+    limit: int = Field(default=100, ge=1, le=1000),
+    cursor: str = "",
+) -> r200[ListOut]:
+    """The event log, filtered (type globs, room, level, text) before the limit; seq cursors."""
+    descending = order == "desc"
+    if cursor:
+        if descending:
+            before = int(cursor)
+        else:
+            after = int(cursor)
+    flt = EventFilter(
+        after=after,
+        before=before,
+        types=_csv(type),
+        room=room or None,
+        level=level or None,
+        text=q or None,
+        descending=descending,
+    )
+    return _page(await _q(request).events(flt, limit=limit))
+
+
+@inject_params.and_request
+async def event(request: web.Request, seq: int, /) -> r200[dict[str, Any]] | r404[Problem]:
+    """One event by its seq."""
+    found = await _q(request).event(seq)
+    if found is None:
+        return problem(404, "not_found", f"no event with seq {seq}")
+    return _json(found)
+
+
+@inject_params.and_request
+async def budget(request: web.Request) -> r200[dict[str, Any]]:
+    """The current budget period."""
+    state = request.app[NODE].state
+    return _json({"seq": state.seq, "budget": state.budget})
+
+
+@inject_params.and_request
+async def stats_history(
+    request: web.Request,
+    minutes: int = Field(default=60, ge=1, le=24 * 60),
+) -> r200[dict[str, Any]]:
+    """Events per bucket and spend at each bucket's end, for the dashboard's charts."""
+    bucket_s = max(10, minutes * 60 // 360)
+    now_ms = int(time.time() * 1000)
+    since_ms = now_ms - minutes * 60_000
+    seq, counts, spent = await _q(request).history(since_ms, bucket_s)
+    first, last = since_ms // (bucket_s * 1000), now_ms // (bucket_s * 1000)
+    buckets, spend = [], None
+    for b in range(first, last + 1):
+        spend = spent.get(b, spend)
+        buckets.append({"t": b * bucket_s, "events": counts.get(b, 0), "spent_usd": spend})
+    return _json({"seq": seq, "bucket_s": bucket_s, "buckets": buckets})
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def _signature(details: dict[str, Any]) -> str:
+    message = (details.get("message") or "").strip().splitlines()
+    first = message[0] if message else ""
+    return f"{details.get('kind') or 'error'}: {_NUMBERS.sub('N', first)[:200]}"
+
+
+@inject_params.and_request
+async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
+    """Task failures grouped by signature (kind and message with numbers masked)."""
+    seq, failures = await _q(request).failures()
+    groups: dict[str, dict[str, Any]] = {}
+    for msg in failures:
+        task_ = msg["payload"]["task"]
+        details = task_.get("error_details") or {}
+        sig = _signature(details)
+        group = groups.setdefault(
+            sig,
+            {
+                "signature": sig,
+                "kind": details.get("kind"),
+                "message": details.get("message"),
+                "count": 0,
+                "first_seen": msg["timestamp"],
+                "task_ids": [],
+            },
+        )
+        group["count"] += 1
+        group["last_seen"] = msg["timestamp"]
+        if task_["id"] not in group["task_ids"]:
+            group["task_ids"].append(task_["id"])
+    items = sorted(groups.values(), key=lambda g: g["count"], reverse=True)
+    return _json({"seq": seq, "items": items})
+
+
+@inject_params.and_request
+async def rooms(request: web.Request) -> r200[dict[str, Any]]:
+    """Occupied rooms and their client counts."""
+    node = request.app[NODE]
+    return _json({"seq": node.hub.seq, "rooms": node.hub.room_counts()})
+
+
+async def publish_events(request: web.Request) -> web.Response:
+    """POST /api/events: one event or a JSON array; answers each event's id and seq.
+
+    The batch is all or nothing: a bad event refuses the whole batch with 400, naming
+    its index and field. A repeated `id` is accepted once (duplicate: true).
+    """
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        return problem(400, "bad_json", f"body is not JSON: {exc}")
+    try:
+        parsed = INCOMING_BATCH.validate_python(body)
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        return problem(400, "invalid_event", f"{field}: {message}", field=field)
+    incoming = parsed if isinstance(parsed, list) else [parsed]
+    if not incoming:
+        return problem(400, "invalid_event", "the batch is empty", field="")
+    try:
+        results = await request.app[NODE].publish_many(
+            [Draft(e.type, e.payload, e.id) for e in incoming]
+        )
+    except InvalidEvent as exc:
+        return _json({"error": exc.as_dict()}, 400)
+    items = [{"id": r.id, "seq": r.seq, "duplicate": r.duplicate} for r in results]
+    return _json({"items": items})
+
+
+publish_events.__annotations__["return"] = r200[Published] | r400[Problem]  # for /docs
+
+
+@inject_params.and_request
+async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]]:
+    """Adds a task to the queue (a `task:created` event with status queued)."""
+    task_id = new.id or f"task-{int(time.time() * 1000):x}-{request.app[NODE].state.seq + 1}"
+    entity = {
+        "id": task_id,
+        "title": new.title,
+        "description": new.description,
+        "priority": new.priority,
+        "max_attempts": new.max_attempts,
+        "status": "queued",
+        "agent_name": new.agent_name,
+        "test_command": new.test_command,
+        "attempts": 0,
+    }
+    result = await request.app[NODE].publish("task:created", {"task": entity})
+    return _json({"seq": result.seq, "task": request.app[NODE].state.tasks[task_id]}, 201)
+
+
+async def _task_transition(
+    request: web.Request, task_id: str, change: dict[str, Any]
+) -> web.Response:
+    node = request.app[NODE]
+    current = node.state.tasks.get(task_id)
+    if current is None:
+        return problem(404, "not_found", f"no task {task_id!r}")
+    result = await node.publish("task:updated", {"task": {"id": task_id, **change}})
+    return _json({"seq": result.seq, "task": node.state.tasks[task_id]})
+
+
+@inject_params.and_request
+async def cancel_task(
+    request: web.Request, task_id: str, /
+) -> r200[dict[str, Any]] | r404[Problem]:
+    """Cancels a task; a running session of it is stopped by the orchestrator."""
+    return await _task_transition(request, task_id, {"status": "cancelled"})
+
+
+@inject_params.and_request
+async def retry_task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
+    """Puts a task back in the queue with a fresh count of attempts."""
+    change = {
+        "status": "queued",
+        "attempts": 0,
+        "not_before": None,
+        "progress_percent": 0.0,
+        "error_details": None,
+    }
+    return await _task_transition(request, task_id, change)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/health", health)
+    r.add_get("/api/snapshot", snapshot)
+    r.add_get("/api/agents", agents)
+    r.add_get("/api/agents/{agent_id}", agent)
+    r.add_get("/api/tasks", tasks)
+    r.add_post("/api/tasks", create_task)
+    r.add_get("/api/tasks/{task_id}", task)
+    r.add_post("/api/tasks/{task_id}/cancel", cancel_task)
+    r.add_post("/api/tasks/{task_id}/retry", retry_task)
+    r.add_get("/api/sessions", sessions)
+    r.add_get("/api/sessions/{session_id}", session)
+    r.add_get("/api/events", events)
+    r.add_post("/api/events", publish_events)
+    r.add_get("/api/events/{seq}", event)
+    r.add_get("/api/budget", budget)
+    r.add_get("/api/stats/history", stats_history)
+    r.add_get("/api/errors/summary", errors_summary)
+    r.add_get("/api/rooms", rooms)

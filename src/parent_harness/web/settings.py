@@ -1,0 +1,47 @@
+"""The hub's settings: flags of `harness serve`, each also read from `HARNESS_<FLAG>`."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the hub needs to start; defaults are the embedded, loopback-only hub."""
+
+    host: str = "127.0.0.1"
+    port: int = 3333
+    store: str = "sqlite:///./harness.db"
+    broker: str = "memory://"
+    tokens: tuple[str, ...] = ()
+    read_tokens: tuple[str, ...] = ()
+    max_frame_bytes: int = 64 * 1024
+    max_client_buffer: int = 4 * 1024 * 1024
+    max_messages_per_s: float = 50.0
+    replay_window: int = 10_000
+    heartbeat_s: float = 15.0
+    public_url: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def needs_token(self) -> bool:
+        return bool(self.tokens or self.read_tokens)
+
+    def check(self) -> None:
+        """Refuses settings that would expose the hub: another address with no token."""
+        if not is_loopback(self.host) and not self.tokens and not self.read_tokens:
+            raise ValueError(
+                f"refusing to listen on {self.host} without a token: pass --token (or "
+                "--read-token), or listen on 127.0.0.1"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

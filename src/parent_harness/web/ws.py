@@ -1,0 +1,231 @@
+"""`GET /ws`: the thin I/O adapter around the sans-I/O protocol and the hub's fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from parent_harness import __version__
+from parent_harness.hub.fanout import Subscriber
+from parent_harness.hub.node import Node
+from parent_harness.protocol import connection as p
+from parent_harness.protocol.frames import batch, text_frame
+from parent_harness.protocol.types import TypeFilter
+from parent_harness.web.auth import Grant, Tokens, presented_token
+from parent_harness.web.keys import NODE, SETTINGS, SOCKETS, TOKENS
+from parent_harness.web.messages import error, message
+
+log = logging.getLogger(__name__)
+
+REPLAY_CHUNK = 500
+SLOW_CLOSE_GRACE_S = 5.0
+
+
+async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+    """Accepts a client, streams its rooms to it, and answers its frames until it goes."""
+    settings = request.app[SETTINGS]
+    ws = web.WebSocketResponse(
+        compress=False, max_msg_size=settings.max_frame_bytes, autoping=True, timeout=5.0
+    )
+    refusal, params, grant = _admit(request, request.app[TOKENS])
+    await ws.prepare(request)
+    if refusal is not None:
+        await ws.close(code=refusal[0], message=refusal[1].encode()[:120])
+        return ws
+    assert params is not None and grant is not None
+    node = request.app[NODE]
+    transport = request.transport
+    assert transport is not None
+    sub = Subscriber(
+        transport,
+        name=params.client,
+        types=TypeFilter(params.types) if params.types else None,
+        max_buffer=settings.max_client_buffer,
+        on_slow=lambda s: _close_slow(ws, s),
+    )
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    try:
+        await _start(node, sub, params, settings.heartbeat_s)
+        await _serve(
+            ws,
+            node,
+            sub,
+            grant,
+            p.ClientSession(settings.max_messages_per_s, 2 * settings.max_messages_per_s),
+        )
+    finally:
+        node.hub.detach(sub)
+        sockets.discard(ws)
+    return ws
+
+
+def _admit(
+    request: web.Request, tokens: Tokens
+) -> tuple[tuple[int, str] | None, p.ConnectParams | None, Grant | None]:
+    """Checks parameters and token before anything is sent: (close code and reason) or params."""
+    try:
+        params = p.parse_connect(request.query)
+    except p.BadRequest as exc:
+        return (p.CLOSE_BAD_PARAMS, exc.message), None, None
+    grant = tokens.grant(presented_token(request))
+    if grant is None:
+        return (p.CLOSE_UNAUTHORIZED, "missing or wrong token"), None, None
+    if not grant.allows_rooms(params.rooms):
+        return (p.CLOSE_FORBIDDEN, "a room is not allowed for this token"), None, None
+    return None, params, grant
+
+
+def _welcome(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat_s: float) -> bytes:
+    return message(
+        "welcome",
+        {
+            "client_id": sub.id,
+            "server": f"parent-harness/{__version__}",
+            "protocol": 1,
+            "epoch": node.epoch,
+            "seq": node.hub.seq,
+            "rooms": list(params.rooms),
+            "heartbeat_s": heartbeat_s,
+        },
+    )
+
+
+async def _start(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat_s: float) -> None:
+    """Welcome, then a replay (`since`) or a snapshot, then live: no gap, no duplicate."""
+    sub.send(_welcome(node, sub, params, heartbeat_s))
+    if params.since is not None:
+        gap = node.replay_gap(params.since, params.epoch)
+        if gap is None:
+            await _replay(node, sub, params.rooms, params.since, attach=True)
+            return
+        sub.send(message("reset", {"reason": gap, "seq": node.hub.seq, "epoch": node.epoch}))
+    if params.snapshot:
+        # No await between taking the snapshot and attaching: live starts right after it.
+        snap = node.snapshot()
+        sub.send(message("snapshot", snap))
+        node.hub.attach(sub, params.rooms, after_seq=snap["seq"])
+    else:
+        node.hub.attach(sub, params.rooms, after_seq=node.hub.seq)
+
+
+async def _replay(
+    node: Node, sub: Subscriber, rooms: tuple[str, ...], since: int, *, attach: bool
+) -> None:
+    """Sends every event of `rooms` after `since`, then `replayed`, then what came meanwhile."""
+    hub = node.hub
+    cut = max(hub.seq, since)
+    hub.hold(sub)
+    if attach:
+        hub.attach(sub, rooms, after_seq=cut)
+    else:
+        hub.join(sub, rooms)
+    try:
+        items = await node.history(since, cut, rooms, sub.types)
+        if attach:
+            sub.flushed_seq = since
+        for start in range(0, len(items), REPLAY_CHUNK):
+            chunk = items[start : start + REPLAY_CHUNK]
+            await _write_paced(sub, text_frame(batch([item[2] for item in chunk])))
+            sub.flushed_seq = chunk[-1][0]
+        done = {"from_seq": since + 1, "to_seq": cut, "count": len(items)}
+        await _write_paced(sub, text_frame(message("replayed", done)))
+    finally:
+        hub.release(sub)
+
+
+async def _write_paced(sub: Subscriber, frame: bytes) -> None:
+    """Writes a replay frame, waiting while the client's buffer is past the bound.
+
+    The wait polls the transport's buffer; aiohttp exposes no public drain for a raw write.
+    """
+    if sub.closed or sub.transport.is_closing():
+        raise ConnectionResetError("client went away during replay")
+    sub.transport.write(frame)
+    while sub.transport.get_write_buffer_size() > sub.max_buffer // 2:
+        if sub.transport.is_closing():
+            raise ConnectionResetError("client went away during replay")
+        await asyncio.sleep(0.01)
+
+
+async def _serve(
+    ws: web.WebSocketResponse, node: Node, sub: Subscriber, grant: Grant, session: p.ClientSession
+) -> None:
+    async for msg in ws:
+        if msg.type is WSMsgType.TEXT:
+            action = session.receive(msg.data)
+        elif msg.type is WSMsgType.BINARY:
+            action = p.Reject("bad_frame", "binary frames are not part of protocol v1; send text")
+        else:
+            break
+        if isinstance(action, p.Overrate):
+            await ws.close(code=p.CLOSE_TOO_MANY, message=action.message.encode())
+            break
+        await _act(node, sub, grant, action)
+
+
+async def _act(node: Node, sub: Subscriber, grant: Grant, action: p.Action) -> None:
+    hub = node.hub
+    if isinstance(action, p.Ping):
+        sub.send(
+            message(
+                "pong", {"id": action.id, "client_ts": action.ts, "server_ts": time.time() * 1000}
+            )
+        )
+    elif isinstance(action, p.Reject):
+        sub.send(error(action.code, action.message))
+    elif isinstance(action, p.ListRooms):
+        sub.send(message("rooms", {"rooms": hub.room_counts()}))
+    elif isinstance(action, p.Unsubscribe):
+        hub.leave(sub, action.rooms)
+        sub.send(_rooms_message("unsubscribed", hub.room_counts(action.rooms)))
+    elif isinstance(action, p.Subscribe):
+        if grant.allows_rooms(action.rooms):
+            await _subscribe(node, sub, action)
+        else:
+            sub.send(error("forbidden", "a room is not allowed for this token"))
+
+
+async def _subscribe(node: Node, sub: Subscriber, action: p.Subscribe) -> None:
+    hub = node.hub
+    new = [r for r in action.rooms if r not in sub.rooms]
+    gap = node.replay_gap(action.since, None) if action.since is not None else "no since"
+    if action.since is not None and gap is None and new:
+        await _replay(node, sub, tuple(new), action.since, attach=False)
+    else:
+        if action.since is not None and gap is not None and new:
+            sub.send(message("reset", {"reason": gap, "seq": hub.seq, "epoch": node.epoch}))
+        hub.join(sub, new)
+    sub.send(_rooms_message("subscribed", hub.room_counts(action.rooms)))
+
+
+def _rooms_message(type_: str, counts: dict[str, int]) -> bytes:
+    return message(type_, {"rooms": list(counts), "clients_per_room": counts})
+
+
+def _close_slow(ws: web.WebSocketResponse, sub: Subscriber) -> None:
+    """Closes a client that fell behind with 4408; the reason is the last seq it was sent."""
+    task = asyncio.get_running_loop().create_task(_close_then_abort(ws, sub))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+async def _close_then_abort(ws: web.WebSocketResponse, sub: Subscriber) -> None:
+    log.warning("client %s (%s) too slow: closing with 4408", sub.id, sub.name or "-")
+    try:
+        await asyncio.wait_for(
+            ws.close(code=p.CLOSE_TOO_SLOW, message=str(sub.flushed_seq).encode(), drain=False),
+            SLOW_CLOSE_GRACE_S,
+        )
+    except (TimeoutError, ConnectionError):
+        pass
+    finally:
+        if not sub.transport.is_closing():
+            sub.transport.abort()

@@ -1,0 +1,122 @@
+"""Shared fixtures: a real hub on port 0 with a real SQLite file, and WebSocket helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from parent_harness.web.app import HubServer
+from parent_harness.web.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skips a test whose tool is missing; under CI a missing tool is a failure."""
+    if IN_CI:
+        pytest.fail(f"CI must not skip: {reason}")
+    pytest.skip(reason)
+
+
+class WsClient:
+    """A test client of /ws: flattens batched frames, waits on conditions with timeouts."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.buffer: list[dict[str, Any]] = []
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        while not self.buffer:
+            frame = await asyncio.wait_for(self.ws.receive(), timeout)
+            if frame.type is not aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"socket closed: {frame.type} {frame.data} {frame.extra}")
+            data = orjson.loads(frame.data)
+            self.buffer.extend(data if isinstance(data, list) else [data])
+        return self.buffer.pop(0)
+
+    async def next_of(self, type_: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message of `type_`, skipping others."""
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.next(timeout)
+                if msg["type"] == type_:
+                    return msg
+
+    async def events_until(self, seq: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Event messages up to and including `seq`."""
+        out: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while not out or out[-1]["seq"] < seq:
+                msg = await self.next(timeout)
+                if "seq" in msg:
+                    out.append(msg)
+        return out
+
+    async def send(self, type_: str, payload: dict[str, Any] | None = None) -> None:
+        await self.ws.send_str(orjson.dumps({"type": type_, "payload": payload or {}}).decode())
+
+    async def closed(self, timeout: float = 10.0) -> tuple[int | None, str]:
+        """Reads until the server closes; returns its close code and reason."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.ws.receive()
+                if frame.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.CLOSING,
+                ):
+                    return self.ws.close_code, str(frame.extra or "")
+
+
+class RunningHub:
+    def __init__(self, server: HubServer, session: aiohttp.ClientSession) -> None:
+        self.server = server
+        self.url = server.url
+        self.session = session
+
+    @property
+    def node(self) -> Any:
+        return self.server.node
+
+    async def connect(self, query: str = "", **kwargs: Any) -> WsClient:
+        url = self.url.replace("http", "ws", 1) + "/ws" + (f"?{query}" if query else "")
+        ws = await self.session.ws_connect(url, **kwargs)
+        return WsClient(ws)
+
+    async def post(self, path: str, body: Any, **kwargs: Any) -> tuple[int, Any]:
+        async with self.session.post(self.url + path, data=orjson.dumps(body), **kwargs) as r:
+            return r.status, orjson.loads(await r.read())
+
+    async def get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self.session.get(self.url + path, **kwargs) as r:
+            return r.status, orjson.loads(await r.read())
+
+    async def publish(self, *events: dict[str, Any]) -> list[dict[str, Any]]:
+        status, body = await self.post("/api/events", list(events))
+        assert status == 200, body
+        return list(body["items"])
+
+
+def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(port=0, store=f"sqlite:///{tmp_path / 'harness.db'}", **overrides)
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    server = HubServer(settings_for(tmp_path))
+    await server.start()
+    async with aiohttp.ClientSession() as session:
+        yield RunningHub(server, session)
+    await server.stop()
+
+
+def generic(message: str, **data: Any) -> dict[str, Any]:
+    """A generic `event` to publish."""
+    return {"type": "event", "payload": {"event": {"message": message, "data": data or None}}}
