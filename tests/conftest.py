@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,53 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
 def generic(message: str, **data: Any) -> dict[str, Any]:
     """A generic `event` to publish."""
     return {"type": "event", "payload": {"event": {"message": message, "data": data or None}}}
+
+
+class HubProcess:
+    """`harness serve` as a real subprocess on port 0; the URL is read from its first line."""
+
+    def __init__(self, db: Path, *args: str) -> None:
+        self.db = db
+        self.args = args
+        self.proc: asyncio.subprocess.Process | None = None
+        self.url = ""
+
+    async def start(self, timeout: float = 20.0) -> str:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "parent_harness",
+            "serve",
+            "--port",
+            "0",
+            "--store",
+            f"sqlite:///{self.db}",
+            *self.args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        match = re.search(rb"serving (http://\S+)", line)
+        assert match, f"no URL in {line!r}"
+        self.url = match.group(1).decode()
+        return self.url
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def rss_kib(self) -> int:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+
+    async def kill(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+    async def terminate(self) -> int:
+        assert self.proc is not None
+        self.proc.terminate()
+        return await self.proc.wait()

@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import logging
 import signal
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -101,13 +102,40 @@ def serve(
     broker: Broker = "memory://",
     token: TokenOpt = None,
     read_token: ReadTokenOpt = None,
+    max_client_buffer: Annotated[
+        int,
+        typer.Option(
+            envvar="HARNESS_MAX_CLIENT_BUFFER",
+            help="Bytes a client may fall behind before it is closed with 4408.",
+        ),
+    ] = 4 * 1024 * 1024,
+    replay_window: Annotated[
+        int,
+        typer.Option(
+            envvar="HARNESS_REPLAY_WINDOW", help="Recent events kept in memory for `since`."
+        ),
+    ] = 10_000,
+    max_frame_bytes: Annotated[
+        int,
+        typer.Option(envvar="HARNESS_MAX_FRAME_BYTES", help="Largest client frame (1009 past it)."),
+    ] = 65536,
+    max_messages_per_s: Annotated[
+        float,
+        typer.Option(envvar="HARNESS_MAX_MESSAGES_PER_S", help="Client frames/s before 4429."),
+    ] = 50.0,
 ) -> None:
     """Start the hub: WebSocket /ws, REST /api, dashboard at /, OpenAPI at /docs."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = settings_from(host, port, store, broker, token, read_token)
+    settings = replace(
+        settings_from(host, port, store, broker, token, read_token),
+        max_client_buffer=max_client_buffer,
+        replay_window=replay_window,
+        max_frame_bytes=max_frame_bytes,
+        max_messages_per_s=max_messages_per_s,
+    )
     try:
         settings.check()
     except ValueError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class Strict(BaseModel):
@@ -218,11 +218,6 @@ class IncomingEvent(Strict):
     type: str
     payload: dict[str, Any]
     id: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-INCOMING_BATCH: TypeAdapter[list[IncomingEvent] | IncomingEvent] = TypeAdapter(
-    list[IncomingEvent] | IncomingEvent
-)
 
 
 def first_error(exc: ValidationError) -> tuple[str, str]:

@@ -149,7 +149,10 @@ class SqlStore:
         rooms: Iterable[str] | None = None,
         limit: int | None = None,
     ) -> list[tuple[int, str, bytes, tuple[str, ...]]]:
-        """Events with after < seq <= upto (of `rooms`, if given), in order: (seq, type, body, rooms)."""
+        """Events with after < seq <= upto (of `rooms`, if given), in order.
+
+        Each is (seq, type, encoded message, rooms).
+        """
         if conn is None:
             async with self.engine.connect() as own:
                 return await self.replay(own, after=after, upto=upto, rooms=rooms, limit=limit)

@@ -16,7 +16,7 @@ from aiohttp_pydantic.oas.typing import r200, r201, r400, r404
 from pydantic import BaseModel, Field, ValidationError
 
 from parent_harness import __version__
-from parent_harness.events.catalogue import INCOMING_BATCH, first_error
+from parent_harness.events.catalogue import IncomingEvent, first_error
 from parent_harness.events.envelope import now_iso
 from parent_harness.exceptions import InvalidEvent
 from parent_harness.hub.ingest import Draft
@@ -309,14 +309,16 @@ async def publish_events(request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
         return problem(400, "bad_json", f"body is not JSON: {exc}")
-    try:
-        parsed = INCOMING_BATCH.validate_python(body)
-    except ValidationError as exc:
-        field, message = first_error(exc)
-        return problem(400, "invalid_event", f"{field}: {message}", field=field)
-    incoming = parsed if isinstance(parsed, list) else [parsed]
-    if not incoming:
+    raw = body if isinstance(body, list) else [body]
+    if not raw:
         return problem(400, "invalid_event", "the batch is empty", field="")
+    incoming: list[IncomingEvent] = []
+    for index, item in enumerate(raw):
+        try:
+            incoming.append(IncomingEvent.model_validate(item))
+        except ValidationError as exc:
+            field, message = first_error(exc)
+            return _json({"error": InvalidEvent(field, message, index=index).as_dict()}, 400)
     try:
         results = await request.app[NODE].publish_many(
             [Draft(e.type, e.payload, e.id) for e in incoming]

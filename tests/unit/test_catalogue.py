@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from parent_harness.events import EVENT_TYPES, event_rooms, validate_payload
+from parent_harness.exceptions import InvalidEvent
+
+
+def test_partial_entity_keeps_only_sent_fields() -> None:
+    assert validate_payload("task:updated", {"task": {"id": "t1", "progress_percent": 40}}) == {
+        "task": {"id": "t1", "progress_percent": 40.0}
+    }
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload", "field"),
+    [
+        ("task:updated", {"task": {"progress_percent": 4}}, "payload.task.id"),
+        ("task:updated", {"task": {"id": "t", "colour": "red"}}, "payload.task.colour"),
+        ("agent:status", {"agent": {"id": "a", "status": "sleeping"}}, "payload.agent.status"),
+        (
+            "task:failed",
+            {"task": {"id": "t", "progress_percent": 140}},
+            "payload.task.progress_percent",
+        ),
+        ("budget:updated", {"budget": {"spent_usd": 1}}, "payload.budget.period"),
+        ("event", {"event": {"level": "info"}}, "payload.event.message"),
+        ("session:iteration", {"session_id": "s"}, "payload.iteration"),
+    ],
+)
+def test_bad_payload_names_the_field(type_: str, payload: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        validate_payload(type_, payload)
+    assert caught.value.field == field
+    assert field in str(caught.value)
+
+
+def test_unknown_type_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(InvalidEvent, match="unknown event type 'task:exploded'") as caught:
+        validate_payload("task:exploded", {})
+    assert caught.value.field == "type"
+    assert "task:failed" in caught.value.message
+
+
+def test_catalogue_is_complete() -> None:
+    assert {
+        "agent:status",
+        "agent:heartbeat",
+        "task:created",
+        "task:updated",
+        "task:assigned",
+        "task:completed",
+        "task:failed",
+        "session:started",
+        "session:updated",
+        "session:ended",
+        "session:iteration",
+        "session:heartbeat",
+        "test:started",
+        "test:completed",
+        "budget:updated",
+        "telegram:message",
+        "event",
+    } == EVENT_TYPES
+
+
+def test_rooms_name_every_entity() -> None:
+    payload = {"task": {"id": "t1", "agent_id": "a1", "session_id": "s1"}}
+    assert event_rooms("task:failed", payload) == ("tasks", "task:t1", "agent:a1", "session:s1")
+    assert event_rooms("budget:updated", {"budget": {"period": "day"}}) == ("budget",)
+    assert event_rooms("test:started", {"test_run": {"id": "r", "task_id": "t"}}) == (
+        "tests",
+        "task:t",
+    )
