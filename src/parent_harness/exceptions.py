@@ -3,6 +3,7 @@
 HarnessError
 ├── InvalidEvent        an event refused at ingest (names the field)
 ├── StoreUnavailable    the store could not commit a batch; nothing was acknowledged
+├── BrokerUnavailable   the broker could not order an event; nothing was acknowledged
 └── PublishError        the SDK could not get an event acknowledged by a hub
 """
 
@@ -38,6 +39,10 @@ class InvalidEvent(HarnessError):
 
 class StoreUnavailable(HarnessError):
     """The store failed to commit; the events of that batch were not acknowledged."""
+
+
+class BrokerUnavailable(HarnessError):
+    """The broker (Redis) could not give the events their seq; nothing was acknowledged."""
 
 
 class PublishError(HarnessError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,12 @@ from parent_harness.exceptions import InvalidEvent
 def now_iso() -> str:
     """Now, as the protocol writes times: ISO 8601 UTC with milliseconds and `Z`."""
     return iso(datetime.now(UTC))
+
+
+def now_ms() -> tuple[str, int]:
+    """Now as the protocol writes it, and as milliseconds since the Unix epoch."""
+    ms = time.time_ns() // 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z", ms
 
 
 def iso(moment: datetime) -> str:

@@ -1,24 +1,28 @@
-"""Ingest: validate, give each event its seq, fold it, commit it in groups, then fan it out.
+"""Ingest: validate, order (broker), fold, commit in groups, then fan out.
 
 Every event, from the orchestrator in process or from `POST /api/events`, comes
-through `Ingest.publish_many`. Seq assignment and the fold happen synchronously, so
-the order is the order of arrival; a single writer task commits whatever is waiting
-as one transaction (group commit) and only then dispatches it, so nothing a client
-saw can be lost by a crash.
+through `Ingest.publish_many`. The broker gives each event its seq and delivers the
+whole order back to every node, which folds it into state, and a single writer task
+commits whatever is waiting as one transaction (group commit) and only then
+dispatches it, so nothing a client saw can be lost by a crash. Publishers return
+once their events are committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from parent_harness.events.envelope import now_iso, parse_iso, validate_payload
+from parent_harness.brokers.base import Broker, Outgoing, Sequenced
+from parent_harness.brokers.memory import MemoryBroker
+from parent_harness.events.envelope import parse_iso, validate_payload
 from parent_harness.events.rooms import event_rooms
 from parent_harness.events.sink import Event, EventListener, PublishResult
 from parent_harness.exceptions import InvalidEvent, StoreUnavailable
@@ -29,6 +33,8 @@ from parent_harness.store.records import Loaded, Record
 from parent_harness.store.sql import RECENT_IDS, SqlStore
 
 log = logging.getLogger(__name__)
+
+COMMIT_RETRY_MAX_S = 5.0
 
 
 @dataclass(slots=True)
@@ -44,69 +50,85 @@ class Ingest:
     """The one write path: an EventSink for in-process producers and the REST endpoint."""
 
     def __init__(
-        self, store: SqlStore, hub: Hub, window: ReplayWindow, *, max_batch: int = 1000
+        self,
+        store: SqlStore,
+        hub: Hub,
+        window: ReplayWindow,
+        broker: Broker | None = None,
+        *,
+        max_batch: int = 1000,
+        publish_timeout_s: float = 30.0,
     ) -> None:
         self.store = store
         self.hub = hub
         self.window = window
+        self.broker: Broker = broker if broker is not None else MemoryBroker()
         self.state = State()
         self.epoch = ""
         self.first_seq = 1
         self.max_batch = max_batch
+        self.publish_timeout_s = publish_timeout_s
         self.listeners: list[EventListener] = []
-        self._queue: list[tuple[Record, asyncio.Future[None] | None]] = []
-        self._wake = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
-        self._ids: dict[str, int] = {}
-        self._ids_complete = True
-        self._inflight: dict[str, asyncio.Future[None]] = {}
+        self.committed_seq = 0
         self.commits = 0
         self.committed = 0
+        self._queue: list[Record] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._tiebreak = itertools.count()
 
     @property
     def waiting(self) -> int:
-        """Events given a seq but not yet committed."""
+        """Events folded but not yet committed."""
         return len(self._queue)
 
     @property
     def seq(self) -> int:
-        """The last seq given out (folded into state; committed or about to be)."""
+        """The last seq folded into state (committed or about to be)."""
         return self.state.seq
 
     async def start(self) -> None:
-        """Reads the store back and starts the writer."""
-        self._restore(await self.store.open())
+        """Reads the store back, joins the broker's order and starts the writer."""
+        loaded = await self.store.open()
+        self._restore(loaded)
+        if isinstance(self.broker, MemoryBroker):
+            self.broker.remember(loaded.recent_ids, len(loaded.recent_ids) < RECENT_IDS)
+        self.epoch = await self.broker.start(
+            epoch=loaded.epoch,
+            after_seq=loaded.seq,
+            deliver=self.deliver,
+            known=self.store.known_ids,
+            stored=self._stored_events,
+        )
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
 
     def _restore(self, loaded: Loaded) -> None:
         self.state = State()
         for kind, rows in loaded.entities.items():
             self.state.load(kind, rows)
-        self.state.seq = loaded.seq
-        self.hub.seq = loaded.seq
+        self.state.seq = self.committed_seq = self.hub.seq = loaded.seq
         self.epoch = loaded.epoch
         self.first_seq = loaded.first_seq
         self.window.clear()
-        self._ids = dict(reversed(loaded.recent_ids.items()))
-        self._ids_complete = len(loaded.recent_ids) < RECENT_IDS
         self.window.extend(loaded.recent)
 
     async def stop(self) -> None:
-        """Commits what is waiting, then stops the writer."""
+        """Commits what is waiting, then stops the writer and leaves the broker."""
         if self._writer is None:
             return
         try:
-            await self.flushed()
-        except StoreUnavailable:
+            await asyncio.wait_for(self.flushed(), self.publish_timeout_s)
+        except (StoreUnavailable, TimeoutError):
             log.warning("stopping with events the store could not commit")
+        await self.broker.stop()
         self._writer.cancel()
         await asyncio.gather(self._writer, return_exceptions=True)
         self._writer = None
 
     async def flushed(self) -> None:
-        """Returns once everything published so far is committed and dispatched."""
-        if self._queue:
-            await asyncio.shield(self._tail_future())
+        """Returns once everything folded so far is committed and dispatched."""
+        await self._until_committed(self.state.seq)
 
     def add_listener(self, fn: EventListener) -> None:
         self.listeners.append(fn)
@@ -126,63 +148,77 @@ class Ingest:
         """Validates every event first (all or none), then orders, folds and commits them.
 
         Returns once all of them are committed; a repeated `id` gets its first seq back.
+        Raises InvalidEvent (nothing kept) or StoreUnavailable (nothing acknowledged).
         """
-        checked = [_checked(n, d) for n, d in enumerate(drafts)]
-        known = await self._known(drafts)
-        results: list[PublishResult] = []
-        waits: list[asyncio.Future[None]] = []
-        for draft, payload in zip(drafts, checked, strict=True):
-            seq = self._ids.get(draft.id) or known.get(draft.id) if draft.id else None
-            if draft.id and seq:
-                results.append(PublishResult(draft.id, seq, duplicate=True))
-                if draft.id in self._inflight:
-                    waits.append(self._inflight[draft.id])
-                continue
-            results.append(self._enqueue(draft, payload))
-        if len(results) > len(waits) and self._queue:
-            waits.append(self._tail_future())
-        for fut in waits:
-            await asyncio.shield(fut)
-        return results
+        outgoing = [Outgoing(d.type, _checked(n, d), d.id) for n, d in enumerate(drafts)]
+        appended = await self.broker.append(outgoing)
+        if appended:
+            try:
+                await asyncio.wait_for(
+                    self._until_committed(max(a.seq for a in appended)), self.publish_timeout_s
+                )
+            except TimeoutError:
+                raise StoreUnavailable(
+                    f"not committed within {self.publish_timeout_s:g} s; retry with the same id"
+                ) from None
+        return [PublishResult(a.id, a.seq, a.duplicate) for a in appended]
 
-    async def _known(self, drafts: Sequence[Draft]) -> dict[str, int]:
-        if self._ids_complete:
-            return {}
-        unknown = [d.id for d in drafts if d.id and d.id not in self._ids]
-        return await self.store.known_ids(unknown) if unknown else {}
+    async def _stored_events(self, after: int, upto: int) -> list[Sequenced]:
+        """Committed events read back from the store (another node committed them)."""
+        out = []
+        for seq, type_, body, _rooms in await self.store.replay(None, after=after, upto=upto):
+            message = orjson.loads(body)
+            ts = message["timestamp"]
+            ts_ms = int(parse_iso(ts).timestamp() * 1000)
+            out.append(Sequenced(seq, f"seq-{seq}", type_, message["payload"], ts, ts_ms))
+        return out
 
-    def _enqueue(self, draft: Draft, payload: dict[str, Any]) -> PublishResult:
-        seq = self.state.seq + 1
-        ts = now_iso()
-        folded = self.state.fold(draft.type, payload, seq, ts)
-        event_id = draft.id or uuid.uuid4().hex
-        message = {"type": draft.type, "seq": seq, "payload": folded.payload, "timestamp": ts}
-        level = folded.payload["event"]["level"] if draft.type == "event" else None
-        record = Record(
-            seq=seq,
-            id=event_id,
-            type=draft.type,
-            ts=ts,
-            ts_ms=int(parse_iso(ts).timestamp() * 1000),
+    def deliver(self, events: list[Sequenced]) -> None:
+        """Folds events of the global order (in seq order) and queues them for commit."""
+        for event in events:
+            if event.seq <= self.state.seq:
+                continue  # already folded (a broker may deliver again after a reconnect)
+            self._queue.append(self._fold(event))
+        self._wake.set()
+
+    def _fold(self, event: Sequenced) -> Record:
+        folded = self.state.fold(event.type, event.payload, event.seq, event.ts)
+        message = {
+            "type": event.type,
+            "seq": event.seq,
+            "payload": folded.payload,
+            "timestamp": event.ts,
+        }
+        level = folded.payload["event"]["level"] if event.type == "event" else None
+        return Record(
+            seq=event.seq,
+            id=event.id,
+            type=event.type,
+            ts=event.ts,
+            ts_ms=event.ts_ms,
             level=level,
             body=orjson.dumps(message),
-            rooms=event_rooms(draft.type, folded.payload),
+            rooms=event_rooms(event.type, folded.payload),
             payload=folded.payload,
             changes=folded.changes,
         )
-        self._ids[event_id] = seq
-        self._queue.append((record, None))
-        if draft.id:
-            self._inflight[draft.id] = self._tail_future()
-        self._wake.set()
-        return PublishResult(event_id, seq)
 
-    def _tail_future(self) -> asyncio.Future[None]:
-        record, fut = self._queue[-1]
-        if fut is None:
-            fut = asyncio.get_running_loop().create_future()
-            self._queue[-1] = (record, fut)
-        return fut
+    async def _until_committed(self, seq: int) -> None:
+        if seq <= self.committed_seq:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (seq, next(self._tiebreak), fut))
+        await asyncio.shield(fut)
+
+    def _release(self, upto: int, error: Exception | None = None) -> None:
+        while self._waiters and self._waiters[0][0] <= upto:
+            _, _, fut = heapq.heappop(self._waiters)
+            if fut.done():
+                continue
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
 
     async def _write_loop(self) -> None:
         while True:
@@ -193,23 +229,26 @@ class Ingest:
                 del self._queue[: self.max_batch]
                 await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[Record, asyncio.Future[None] | None]]) -> None:
-        records = [r for r, _ in batch]
-        try:
-            await self.store.write(records)
-        except Exception as exc:
-            log.exception("store write failed; %d events not acknowledged", len(records))
-            await self._recover(batch, exc)
-            return
+    async def _commit(self, batch: list[Record]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await self.store.write(batch)
+                break
+            except Exception as exc:
+                log.exception("store write of seq %d..%d failed", batch[0].seq, batch[-1].seq)
+                if not self.broker.retries_commits:
+                    await self._roll_back(batch, exc)
+                    return
+            await asyncio.sleep(delay)  # the order cannot be taken back: try again
+            delay = min(COMMIT_RETRY_MAX_S, delay * 2)
         self.commits += 1
-        self.committed += len(records)
-        self.window.extend((r.seq, r.type, r.body, r.rooms) for r in records)
-        self._notify(records)
-        self.hub.dispatch(records)
-        self._trim_ids(records)
-        for _, fut in batch:
-            if fut is not None and not fut.done():
-                fut.set_result(None)
+        self.committed += len(batch)
+        self.committed_seq = batch[-1].seq
+        self.window.extend((r.seq, r.type, r.body, r.rooms) for r in batch)
+        self._notify(batch)
+        self.hub.dispatch(batch)
+        self._release(self.committed_seq)
 
     def _notify(self, records: list[Record]) -> None:
         for fn in self.listeners:
@@ -219,31 +258,18 @@ class Ingest:
                 except Exception:
                     log.exception("event listener %r failed on seq %d", fn, r.seq)
 
-    def _trim_ids(self, records: list[Record]) -> None:
-        for r in records:
-            self._inflight.pop(r.id, None)
-        while len(self._ids) > RECENT_IDS:
-            del self._ids[next(iter(self._ids))]
-            self._ids_complete = False
-
-    async def _recover(
-        self, batch: list[tuple[Record, asyncio.Future[None] | None]], exc: Exception
-    ) -> None:
-        """A failed commit: nothing of it, nor of what waits behind it, was acknowledged.
-
-        State had folded those events, so it is read back from the store, which is the truth.
-        """
-        waiting = batch + self._queue
+    async def _roll_back(self, batch: list[Record], exc: Exception) -> None:
+        """A failed commit (memory broker): nothing of it, nor of what waits behind it, was
+        acknowledged. State had folded those events, so it is read back from the store."""
+        last = self._queue[-1].seq if self._queue else batch[-1].seq
         self._queue = []
-        error = StoreUnavailable(f"the store could not commit: {exc}")
-        for _, fut in waiting:
-            if fut is not None and not fut.done():
-                fut.set_exception(error)
-        self._inflight.clear()
+        self._release(last, StoreUnavailable(f"the store could not commit: {exc}"))
         try:
             self._restore(await self.store.open())
         except Exception:
-            log.exception("store still unavailable; state kept as folded")
+            log.exception("store still unavailable")
+            self.state.seq = self.committed_seq
+        self.broker.rewind(self.state.seq)
 
 
 def _checked(index: int, draft: Draft) -> dict[str, Any]:

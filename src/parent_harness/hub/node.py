@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Iterable
 from typing import Any
 
+from parent_harness.brokers.base import open_broker
 from parent_harness.events.rooms import ALL
 from parent_harness.events.sink import EventListener, PublishResult
 from parent_harness.hub.fanout import Hub
@@ -23,11 +24,14 @@ STORE_REPLAY_PAGE = 5000
 class Node:
     """One hub process: publish into it, subscribe to it, ask it for state and history."""
 
-    def __init__(self, store_url: str, *, replay_window: int = 10_000) -> None:
+    def __init__(
+        self, store_url: str, *, broker_url: str = "memory://", replay_window: int = 10_000
+    ) -> None:
         self.store = SqlStore(store_url)
         self.hub = Hub()
         self.window = ReplayWindow(replay_window)
-        self.ingest = Ingest(self.store, self.hub, self.window)
+        self.broker = open_broker(broker_url)
+        self.ingest = Ingest(self.store, self.hub, self.window, self.broker)
 
     async def start(self) -> None:
         await self.ingest.start()

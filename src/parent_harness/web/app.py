@@ -50,9 +50,10 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[TOKENS] = Tokens(settings.tokens, settings.read_tokens)
-    app[NODE] = (
-        node if node is not None else Node(settings.store, replay_window=settings.replay_window)
-    )
+    if node is None:
+        node = Node(settings.store, broker_url=settings.broker,
+                    replay_window=settings.replay_window)
+    app[NODE] = node
     app[QUERIES] = Queries(app[NODE].store.engine)
     app[SOCKETS] = set()
     app.cleanup_ctx.append(_node_lifecycle)

@@ -21,7 +21,7 @@ from parent_harness.events.envelope import now_iso
 from parent_harness.exceptions import InvalidEvent
 from parent_harness.hub.ingest import Draft
 from parent_harness.store.queries import EventFilter, Queries
-from parent_harness.web.keys import NODE, QUERIES, SETTINGS
+from parent_harness.web.keys import NODE, QUERIES
 
 
 class ListOut(BaseModel):
@@ -72,21 +72,21 @@ def _q(request: web.Request) -> Queries:
 
 @inject_params.and_request
 async def health(request: web.Request) -> r200[dict[str, Any]]:
-    """The hub is up: its version, seq, epoch, clients, store and broker."""
+    """The hub is up (200) or degraded (503: it no longer receives the order from its broker)."""
     node = request.app[NODE]
-    settings = request.app[SETTINGS]
-    return _json(
-        {
-            "status": "ok",
-            "version": __version__,
-            "seq": node.hub.seq,
-            "epoch": node.epoch,
-            "clients": len(node.hub.subscribers),
-            "store": node.store.description,
-            "broker": settings.broker,
-            "time": now_iso(),
-        }
-    )
+    broker = node.broker.status()
+    body = {
+        "status": "ok" if broker["ok"] else "degraded",
+        "version": __version__,
+        "seq": node.hub.seq,
+        "epoch": node.epoch,
+        "clients": len(node.hub.subscribers),
+        "store": node.store.description,
+        "broker": broker,
+        "time": now_iso(),
+    }
+    # 503 takes a node that no longer receives the order out of a load balancer's pool.
+    return _json(body, 200 if broker["ok"] else 503)
 
 
 @inject_params.and_request

@@ -1,0 +1,93 @@
+"""The broker: gives every event its place in the one global order, and delivers them.
+
+A node appends validated events to its broker and receives, through `deliver`, every
+event of the whole order (its own and other nodes'), in seq order, exactly once. The
+node folds and commits what it receives; publishers wait for their seqs' commit.
+
+Backends (one file each, chosen by URL): `memory://` (one process) and `redis://`
+(Redis Streams: one order and one replay source for every node).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Sequenced:
+    """One event with its place in the order: what every node folds identically."""
+
+    seq: int
+    id: str
+    type: str
+    payload: dict[str, Any]
+    ts: str
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """A broker's answer for one appended event: its id, its seq, and whether it was known."""
+
+    id: str
+    seq: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A validated event for the broker: the publisher's idempotency key if it gave one."""
+
+    type: str
+    payload: dict[str, Any]
+    key: str | None
+
+
+Deliver = Callable[[list[Sequenced]], None]
+KnownIds = Callable[[Sequence[str]], Awaitable[dict[str, int]]]
+Stored = Callable[[int, int], Awaitable[list[Sequenced]]]
+"""Committed events with after < seq <= upto, read back from the shared store."""
+
+
+class Broker(Protocol):
+    """What a node needs from its broker."""
+
+    url: str
+    retries_commits: bool
+    """True when a sequenced event can never be taken back (it is in a shared stream), so a
+    failed commit is retried; False when the node may roll the order back (memory)."""
+
+    async def start(
+        self, *, epoch: str, after_seq: int, deliver: Deliver, known: KnownIds, stored: Stored
+    ) -> str:
+        """Starts delivering events after `after_seq`; returns the log's epoch."""
+        ...
+
+    async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
+        """Gives each event its seq (or finds its key already used); delivery follows."""
+        ...
+
+    def rewind(self, seq: int) -> None:
+        """The node rolled back to `seq` after a failed commit (memory only)."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    def status(self) -> dict[str, Any]:
+        """{"ok": bool, ...}: whether this node receives the order; shown in /api/health."""
+        ...
+
+
+def open_broker(url: str) -> Broker:
+    """The broker for a URL: `memory://` or `redis://host:port/db`."""
+    if url.startswith("memory://"):
+        from parent_harness.brokers.memory import MemoryBroker
+
+        return MemoryBroker(url)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from parent_harness.brokers.redis import RedisBroker
+
+        return RedisBroker(url)
+    raise ValueError(f"unsupported broker URL {url!r}: use memory:// or redis://host:port/0")

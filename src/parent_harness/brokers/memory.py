@@ -1,0 +1,82 @@
+"""The in-memory broker of a single hub process: seq is a counter, delivery is a call."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from parent_harness.brokers.base import Appended, Deliver, KnownIds, Outgoing, Sequenced, Stored
+from parent_harness.events.envelope import now_ms
+
+RECENT_KEYS = 100_000
+
+
+class MemoryBroker:
+    """Orders events in arrival order and delivers them synchronously to its one node."""
+
+    retries_commits = False
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self.seq = 0
+        self._deliver: Deliver | None = None
+        self._known: KnownIds | None = None
+        self._keys: dict[str, int] = {}
+        self._keys_complete = True
+
+    async def start(
+        self, *, epoch: str, after_seq: int, deliver: Deliver, known: KnownIds, stored: Stored
+    ) -> str:
+        self.seq = after_seq
+        self._deliver = deliver
+        self._known = known
+        return epoch
+
+    def remember(self, keys: dict[str, int], complete: bool) -> None:
+        """Idempotency keys recently used (read back from the store at start)."""
+        self._keys = dict(keys)
+        self._keys_complete = complete
+
+    async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
+        assert self._deliver is not None, "broker not started"
+        found = await self._stored_keys(events)
+        out: list[Appended] = []
+        batch: list[Sequenced] = []
+        for event in events:
+            seq = self._keys.get(event.key) or found.get(event.key) if event.key else None
+            if event.key and seq:
+                out.append(Appended(event.key, seq, duplicate=True))
+                continue
+            self.seq += 1
+            ident = event.key or uuid.uuid4().hex
+            if event.key:
+                self._keys[event.key] = self.seq
+            ts, ts_ms = now_ms()
+            batch.append(Sequenced(self.seq, ident, event.type, event.payload, ts, ts_ms))
+            out.append(Appended(ident, self.seq))
+        if batch:
+            self._deliver(batch)
+        self._trim()
+        return out
+
+    async def _stored_keys(self, events: Sequence[Outgoing]) -> dict[str, int]:
+        if self._keys_complete or self._known is None:
+            return {}
+        unknown = [e.key for e in events if e.key and e.key not in self._keys]
+        return await self._known(unknown) if unknown else {}
+
+    def _trim(self) -> None:
+        while len(self._keys) > RECENT_KEYS:
+            del self._keys[next(iter(self._keys))]
+            self._keys_complete = False
+
+    def rewind(self, seq: int) -> None:
+        self.seq = seq
+        self._keys = {k: s for k, s in self._keys.items() if s <= seq}
+
+    async def stop(self) -> None:
+        self._deliver = None
+
+    def status(self) -> dict[str, Any]:
+        return {"ok": True, "kind": "memory", "seq": self.seq}

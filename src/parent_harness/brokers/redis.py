@@ -1,0 +1,218 @@
+"""The Redis broker: one order for every node, through Redis Streams.
+
+Appending runs a Lua script that, atomically, checks the log's epoch, finds or
+claims each idempotency key, takes the next seq (INCR) and XADDs the event with the
+stream id `<seq>-0`, so the stream's order is the seq order. Every node reads the
+stream (XREAD) from the last seq it folded and delivers it to its ingest, which
+folds, commits to the shared store idempotently and fans out to its own clients.
+
+If Redis loses its data (a restart without persistence), the script finds no epoch
+and refuses; the node re-seeds the counter above every seq it or the store has seen,
+so no seq is ever given twice. Events sequenced by the lost Redis but committed by
+no node were never acknowledged: their publishers get an error and retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from parent_harness.brokers.base import Appended, Deliver, KnownIds, Outgoing, Sequenced, Stored
+from parent_harness.exceptions import BrokerUnavailable
+
+log = logging.getLogger(__name__)
+
+KEY_TTL_S = 7 * 24 * 3600
+STREAM_MAXLEN = 1_000_000
+RESEED_MARGIN = 10_000
+READ_COUNT = 1000
+
+# KEYS: epoch, seq, stream. ARGV: epoch, key ttl, maxlen, then per event: id, is_key, type, payload
+_APPEND = """
+local current = redis.call('GET', KEYS[1])
+if current == false then return redis.error_reply('NOEPOCH') end
+if current ~= ARGV[1] then return redis.error_reply('EPOCH ' .. current) end
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i = 4, #ARGV, 4 do
+  local id, is_key = ARGV[i], ARGV[i + 1]
+  local known = false
+  if is_key == '1' then known = redis.call('GET', 'harness:key:' .. id) end
+  if known then
+    table.insert(out, {tonumber(known), 1})
+  else
+    local seq = redis.call('INCR', KEYS[2])
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0',
+               'id', id, 'type', ARGV[i + 2], 'payload', ARGV[i + 3], 'ms', ms)
+    if is_key == '1' then redis.call('SET', 'harness:key:' .. id, seq, 'EX', ARGV[2]) end
+    table.insert(out, {seq, 0})
+  end
+end
+return out
+"""
+
+# KEYS: epoch, seq. ARGV: epoch, floor. Claims or checks the epoch; the counter never below floor.
+_SEED = """
+local current = redis.call('GET', KEYS[1])
+if current ~= false and current ~= ARGV[1] then return redis.error_reply('EPOCH ' .. current) end
+redis.call('SET', KEYS[1], ARGV[1])
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+if seq < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
+return tonumber(redis.call('GET', KEYS[2]))
+"""
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+class RedisBroker:
+    """Sequences through Redis and reads the whole order back from its stream."""
+
+    retries_commits = True
+
+    def __init__(self, url: str, *, prefix: str = "harness") -> None:
+        self.url = url
+        self.keys = [f"{prefix}:epoch", f"{prefix}:seq", f"{prefix}:stream"]
+        self.client: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=10)
+        self._append = self.client.register_script(_APPEND)
+        self._seed = self.client.register_script(_SEED)
+        self.epoch = ""
+        self.last_seq = 0
+        self._deliver: Deliver | None = None
+        self._stored: Stored | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._reading = False
+        self._error: str | None = None
+
+    async def start(
+        self, *, epoch: str, after_seq: int, deliver: Deliver, known: KnownIds, stored: Stored
+    ) -> str:
+        self.epoch = epoch
+        self.last_seq = after_seq
+        self._deliver = deliver
+        self._stored = stored
+        await self._reseed()
+        self._reader = asyncio.create_task(self._read_loop(), name="redis-stream-reader")
+        return epoch
+
+    async def _reseed(self, margin: int = 0) -> None:
+        try:
+            await self._seed(keys=self.keys[:2], args=[self.epoch, self.last_seq + margin])
+        except ResponseError as exc:
+            raise RuntimeError(
+                f"redis at {self.url} serves another log ({exc}); this store's epoch is "
+                f"{self.epoch}: point the hub at its own Redis or prefix"
+            ) from None
+
+    async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
+        args: list[Any] = [self.epoch, KEY_TTL_S, STREAM_MAXLEN]
+        idents = [e.key or uuid.uuid4().hex for e in events]
+        for event, ident in zip(events, idents, strict=True):
+            args += [ident, "1" if event.key else "0", event.type, orjson.dumps(event.payload)]
+        try:
+            rows = await self._append_or_reseed(args)
+        except (RedisError, OSError) as exc:
+            raise BrokerUnavailable(f"redis at {self.url}: {exc}; nothing was published") from exc
+        return [
+            Appended(i, int(seq), bool(dup)) for i, (seq, dup) in zip(idents, rows, strict=True)
+        ]
+
+    async def _append_or_reseed(self, args: list[Any]) -> Any:
+        try:
+            return await self._append(keys=self.keys, args=args)
+        except ResponseError as exc:
+            if "NOEPOCH" not in str(exc):
+                raise
+        await self._lost_state()
+        return await self._append(keys=self.keys, args=args)
+
+    async def _lost_state(self) -> None:
+        """Redis came back empty: seed the counter well above every seq any node may hold,
+        so none is given twice; the gap is filled from the store by whoever reads it."""
+        log.warning("redis lost its state; re-seeding the order above seq %d", self.last_seq)
+        await self._reseed(margin=RESEED_MARGIN)
+
+    async def _read_loop(self) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await self._read_once()
+                delay = 0.05
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self._reading = False
+                self._error = f"{type(exc).__name__}: {exc}"
+                log.warning("redis stream reader: %s; retrying in %.2fs", self._error, delay)
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+
+    async def _read_once(self) -> None:
+        stream = self.keys[2]
+        response: list[
+            tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]
+        ] = await self.client.xread({stream: f"{self.last_seq}-0"}, count=READ_COUNT, block=1000)
+        if not self._reading and not await self.client.exists(self.keys[0]):
+            await self._lost_state()
+        self._reading, self._error = True, None
+        for _name, entries in response:
+            batch = [self._sequenced(entry_id, fields) for entry_id, fields in entries]
+            if batch and batch[0].seq > self.last_seq + 1:
+                batch = await self._fill(batch[0].seq - 1) + batch
+            if batch and self._deliver is not None:
+                self.last_seq = batch[-1].seq
+                self._deliver(batch)
+
+    async def _fill(self, upto: int) -> list[Sequenced]:
+        """Events missing from the stream (trimmed, or lost with Redis): the store's copy."""
+        assert self._stored is not None
+        found = await self._stored(self.last_seq, upto)
+        if len(found) < upto - self.last_seq:
+            log.warning(
+                "%d events before seq %d are in neither the stream nor the store: "
+                "they were never acknowledged",
+                upto - self.last_seq - len(found),
+                upto + 1,
+            )
+        return found
+
+    @staticmethod
+    def _sequenced(entry_id: bytes, fields: dict[bytes, bytes]) -> Sequenced:
+        seq = int(entry_id.split(b"-", 1)[0])
+        ms = int(fields[b"ms"])
+        return Sequenced(
+            seq,
+            fields[b"id"].decode(),
+            fields[b"type"].decode(),
+            orjson.loads(fields[b"payload"]),
+            _iso(ms),
+            ms,
+        )
+
+    def rewind(self, seq: int) -> None:
+        raise AssertionError("a Redis order is never rewound; commits are retried")
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self.client.aclose()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "ok": self._reading,
+            "kind": "redis",
+            "url": self.url,
+            "seq": self.last_seq,
+            "error": self._error,
+        }

@@ -1,0 +1,284 @@
+// The one-glance page: the strip of counts, agents and their health, tasks in
+// flight, the last 50 events and the charts of the last hour.
+
+import { getJSON } from '../api.js';
+import { h, KeyedList, setAttr, setText } from '../dom.js';
+import { ago, count, money, percent, shortId } from '../format.js';
+import { link } from '../router.js';
+import { drawRate, drawSpend, Timeline } from './chart.js';
+import { createEventRow, updateEventRow } from './event_row.js';
+import { budgetLevel } from './header.js';
+
+const IN_FLIGHT = new Set(['assigned', 'running', 'testing']);
+const WAITING = new Set(['pending', 'queued']);
+const STREAM_ROWS = 50;
+const ACTIVE_ROWS = 12;
+
+export class DashboardView {
+  constructor({ store }) {
+    this.store = store;
+    this.timeline = new Timeline();
+    this.chartsDirty = true;
+    this.el = h('section', { class: 'page page-dashboard', testid: 'page-dashboard' });
+    this.build();
+    store.subscribe((changes) => this.countInto(changes));
+  }
+
+  build() {
+    this.tiles = {};
+    const strip = h('div', { class: 'glance', testid: 'glance' },
+      ['working', 'stuck', 'crashed', 'running', 'failed', 'budget'].map((name) => this.tile(name)));
+    this.agentRows = h('tbody', { testid: 'agent-rows' });
+    this.agents = new KeyedList(this.agentRows, { create: createAgentRow, update: (row, a) => updateAgentRow(row, a, this.store) });
+    this.activeList = h('ul', { class: 'rows', testid: 'active-tasks' });
+    this.active = new KeyedList(this.activeList, { create: createActiveRow, update: (row, t) => updateActiveRow(row, t, this.store) });
+    this.activeNote = h('span', { class: 'panel-note', testid: 'active-note' });
+    this.streamList = h('ol', { class: 'event-list', testid: 'event-stream' });
+    this.stream = new KeyedList(this.streamList, { create: createEventRow, update: updateEventRow, limit: STREAM_ROWS });
+    this.rateCanvas = h('canvas', { class: 'chart', testid: 'chart-events', height: 70 });
+    this.spendCanvas = h('canvas', { class: 'chart', testid: 'chart-spend', height: 70 });
+    this.rateNote = h('span', { class: 'panel-note', testid: 'chart-events-value' });
+    this.spendNote = h('span', { class: 'panel-note', testid: 'chart-spend-value' });
+    this.el.append(strip, h('div', { class: 'grid-dashboard' },
+      panel('Agents', null, 'panel-agents', agentTable(this.agentRows)),
+      panel('Last hour', null, 'panel-charts',
+        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'events / s'), this.rateNote), this.rateCanvas),
+        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'spend'), this.spendNote), this.spendCanvas)),
+      panel('Active tasks', this.activeNote, 'panel-active', this.activeList),
+      panel('Live events', h('a', { class: 'panel-note', href: link('events') }, 'event bus →'), 'panel-stream', this.streamList),
+    ));
+  }
+
+  tile(name) {
+    const value = h('span', { class: 'value', testid: `glance-${name}-value` }, '—');
+    const labels = { working: 'agents working', stuck: 'stuck', crashed: 'crashed', running: 'tasks running', failed: 'tasks failed', budget: 'budget' };
+    const hrefs = { running: link('tasks', null, { status: 'assigned,running,testing' }), failed: link('tasks', null, { status: 'failed' }) };
+    const tile = h(hrefs[name] ? 'a' : 'div', { class: 'tile', testid: `glance-${name}`, href: hrefs[name] }, value, h('span', { class: 'label' }, labels[name]));
+    this.tiles[name] = { tile, value };
+    return tile;
+  }
+
+  show() {
+    if (!this.historyLoaded) this.loadHistory();
+    this.renderAll();
+  }
+
+  async loadHistory() {
+    this.historyLoaded = true;
+    try {
+      this.timeline.load(await getJSON('/api/stats/history', { minutes: 60 }));
+      this.chartsDirty = true;
+      this.drawCharts();
+    } catch (error) {
+      this.historyLoaded = false; // try again on the next show / reconnect
+      console.warn('chart history unavailable:', error.message);
+    }
+  }
+
+  /** Keeps the charts' counts current even while another page is shown. */
+  countInto(changes) {
+    if (changes.reset) this.historyLoaded = false;
+    for (const msg of changes.events) this.timeline.countEvent(Date.parse(msg.timestamp) || Date.now());
+    if (changes.budget && this.store.budget) this.timeline.setSpent(Date.now(), this.store.budget.spent_usd ?? 0);
+    if (changes.events.length || changes.budget) this.chartsDirty = true;
+  }
+
+  update(changes) {
+    if (changes.reset) {
+      this.show();
+      return;
+    }
+    if (changes.agents.size) this.renderAgents(changes.agents);
+    if (changes.tasks.size || changes.sessions.size) this.renderActive();
+    if (changes.streamReloaded) this.renderStream();
+    else if (changes.events.length) this.stream.prependMany(changes.events, (m) => m.seq);
+    if (changes.agents.size || changes.tasks.size || changes.budget) this.renderGlance();
+  }
+
+  renderAll() {
+    this.renderGlance();
+    this.renderAgents(null);
+    this.renderActive();
+    this.renderStream();
+    this.chartsDirty = true;
+    this.drawCharts();
+  }
+
+  /** Called every second: ages and the charts (at most one redraw a second). */
+  tick(now) {
+    for (const row of this.agents.rows.values()) setText(row.parts.beat, ago(row.agent.last_heartbeat_at, now));
+    this.drawCharts();
+  }
+
+  renderGlance() {
+    const s = this.store;
+    let working = 0;
+    let stuck = 0;
+    let crashed = 0;
+    for (const a of s.agents.values()) {
+      if (a.status === 'working') working += 1;
+      if (a.health_status === 'stuck') stuck += 1;
+      if (a.health_status === 'crashed') crashed += 1;
+    }
+    let running = 0;
+    let failed = 0;
+    for (const t of s.tasks.values()) {
+      if (IN_FLIGHT.has(t.status)) running += 1;
+      else if (t.status === 'failed') failed += 1;
+    }
+    const b = s.budget;
+    const ratio = b?.limit_usd ? (b.spent_usd ?? 0) / b.limit_usd : null;
+    this.setTile('working', count(working), 'ok');
+    this.setTile('stuck', count(stuck), stuck ? 'warning' : 'ok');
+    this.setTile('crashed', count(crashed), crashed ? 'critical' : 'ok');
+    this.setTile('running', count(running), 'ok');
+    this.setTile('failed', count(failed), failed ? 'critical' : 'ok');
+    this.setTile('budget', ratio === null ? (b ? money(b.spent_usd ?? 0) : '—') : percent(ratio * 100), budgetLevel(ratio));
+  }
+
+  setTile(name, text, level) {
+    setText(this.tiles[name].value, text);
+    setAttr(this.tiles[name].tile, 'data-level', level);
+  }
+
+  renderAgents(changed) {
+    const agents = [...this.store.agents.values()].sort(agentOrder);
+    this.agentRows.querySelector(':scope > .empty')?.remove();
+    this.agents.sync(agents, (a) => a.id, changed);
+    if (!agents.length) this.agentRows.append(emptyRow(6, 'No agents have reported yet.'));
+  }
+
+  renderActive() {
+    const s = this.store;
+    const inFlight = s.tasksWithStatus(IN_FLIGHT, ACTIVE_ROWS);
+    let waiting = 0;
+    for (const t of s.tasks.values()) if (WAITING.has(t.status)) waiting += 1;
+    const shown = inFlight.length ? inFlight : s.tasksWithStatus(WAITING, ACTIVE_ROWS, 'created_at');
+    this.activeList.querySelector(':scope > .empty')?.remove();
+    this.active.sync(shown, (t) => t.id); // at most ACTIVE_ROWS rows: refresh them all
+    setText(this.activeNote, `${count(inFlight.length)} in flight · ${count(waiting)} waiting`);
+    if (!shown.length) this.activeList.append(h('li', { class: 'empty' }, 'No active tasks.'));
+  }
+
+  renderStream() {
+    this.stream.clear();
+    this.stream.prependMany(this.store.events.latest(STREAM_ROWS), (m) => m.seq);
+  }
+
+  drawCharts(now = Date.now()) {
+    if (!this.chartsDirty || !this.el.isConnected || this.el.hidden) return;
+    this.chartsDirty = false;
+    this.timeline.trim(now);
+    const series = this.timeline.series(now);
+    const peak = drawRate(this.rateCanvas, series);
+    drawSpend(this.spendCanvas, series);
+    setText(this.rateNote, rateNote(series, peak));
+    setText(this.spendNote, spendNote(series));
+  }
+}
+
+/** "2.4/s last min · peak 31/s": the last minute's average and the hour's highest bucket. */
+function rateNote(series, peak) {
+  const lastMinute = series.slice(-Math.max(1, Math.round(60 / bucketSeconds(series))));
+  const avg = lastMinute.reduce((sum, p) => sum + p.rate, 0) / lastMinute.length;
+  return `${avg.toFixed(1)}/s last min · peak ${peak >= 10 ? Math.round(peak) : peak.toFixed(1)}/s`;
+}
+
+function bucketSeconds(series) {
+  return series.length > 1 ? (series[1].t - series[0].t) / 1000 : 60;
+}
+
+/** "$41.50 spent · +$0.80 this hour". */
+function spendNote(series) {
+  const known = series.filter((p) => p.spent !== null);
+  if (!known.length) return 'no budget yet';
+  const last = known[known.length - 1].spent;
+  return `${money(last)} spent · +${money(Math.max(0, last - known[0].spent))} this hour`;
+}
+
+function panel(title, note, testid, ...body) {
+  return h('section', { class: `panel ${testid}`, testid },
+    h('header', { class: 'panel-head' }, h('h2', {}, title), note), ...body);
+}
+
+function agentTable(tbody) {
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+    h('thead', {}, h('tr', {}, ['agent', 'status', 'health', 'instances', 'task · iteration', 'heartbeat'].map((c) => h('th', {}, c)))),
+    tbody));
+}
+
+function emptyRow(span, text) {
+  return h('tr', { class: 'empty' }, h('td', { colspan: span }, text));
+}
+
+const HEALTH_RANK = { crashed: 0, stuck: 1, stale: 2, healthy: 3 };
+
+/** Troubled agents first, then by name. */
+function agentOrder(a, b) {
+  const rank = (HEALTH_RANK[a.health_status] ?? 4) - (HEALTH_RANK[b.health_status] ?? 4);
+  return rank || String(a.name ?? a.id).localeCompare(String(b.name ?? b.id));
+}
+
+function createAgentRow() {
+  const row = h('tr', { testid: 'agent-row' });
+  row.parts = {
+    name: h('td', { class: 'strong', testid: 'agent-name' }),
+    status: h('span', { class: 'badge', testid: 'agent-status' }),
+    health: h('span', { class: 'badge', testid: 'agent-health' }),
+    reason: h('span', { class: 'reason', testid: 'agent-health-reason' }),
+    instances: h('td', { class: 'num', testid: 'agent-instances' }),
+    task: h('a', { class: 'task-link', testid: 'agent-task' }),
+    iteration: h('span', { class: 'muted', testid: 'agent-iteration' }),
+    beat: h('td', { class: 'muted nowrap', testid: 'agent-heartbeat' }),
+  };
+  const p = row.parts;
+  row.append(p.name, h('td', {}, p.status), h('td', {}, p.health, p.reason), p.instances, h('td', {}, p.task, p.iteration), p.beat);
+  return row;
+}
+
+function updateAgentRow(row, agent, store) {
+  const p = row.parts;
+  row.agent = agent;
+  setAttr(row, 'data-agent-id', agent.id);
+  setAttr(row, 'data-health', agent.health_status);
+  setText(p.name, agent.name ?? agent.id);
+  setAttr(p.name, 'title', agent.id);
+  setText(p.status, agent.status ?? '—');
+  setAttr(p.status, 'data-status', agent.status);
+  setText(p.health, agent.health_status ?? '—');
+  setAttr(p.health, 'data-health', agent.health_status);
+  setText(p.reason, agent.health_reason ?? '');
+  setText(p.instances, `${agent.running_instances ?? 0} / ${agent.max_instances ?? '?'}`);
+  const task = agent.current_task_id ? store.tasks.get(agent.current_task_id) : null;
+  setText(p.task, agent.current_task_id ? task?.title ?? shortId(agent.current_task_id) : '—');
+  setAttr(p.task, 'href', agent.current_task_id ? link('tasks', agent.current_task_id) : null);
+  const working = agent.current_task_id && agent.current_iteration != null;
+  setText(p.iteration, working ? ` · iteration ${agent.current_iteration}` : '');
+  setText(p.beat, ago(agent.last_heartbeat_at));
+}
+
+function createActiveRow() {
+  const row = h('li', { class: 'active-row', testid: 'active-task' });
+  row.parts = {
+    status: h('span', { class: 'badge' }),
+    title: h('a', { class: 'task-title' }),
+    bar: h('span', { class: 'progress-fill' }),
+    meta: h('span', { class: 'muted nowrap' }),
+  };
+  const p = row.parts;
+  row.append(p.status, p.title, h('span', { class: 'progress-track small' }, p.bar), p.meta);
+  return row;
+}
+
+function updateActiveRow(row, task, store) {
+  const p = row.parts;
+  setAttr(row, 'data-task-id', task.id);
+  setText(p.status, task.status);
+  setAttr(p.status, 'data-status', task.status);
+  setText(p.title, task.title ?? task.id);
+  setAttr(p.title, 'href', link('tasks', task.id));
+  p.bar.style.width = `${task.progress_percent ?? 0}%`;
+  const session = store.sessionOf(task);
+  const iteration = session?.iteration != null ? `it ${session.iteration}/${session.max_iterations ?? '?'} · ` : '';
+  setText(p.meta, `${iteration}${percent(task.progress_percent)} · ${money(task.token_usage?.cost_usd ?? 0)}`);
+}
