@@ -159,9 +159,8 @@ class RedisBroker:
 
     async def _read_once(self) -> None:
         stream = self.keys[2]
-        response: list[
-            tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]
-        ] = await self.client.xread({stream: f"{self.last_seq}-0"}, count=READ_COUNT, block=1000)
+        position = f"{self.last_seq}-0"
+        response: Any = await self.client.xread({stream: position}, count=READ_COUNT, block=1000)
         if not self._reading and not await self.client.exists(self.keys[0]):
             await self._lost_state()
         self._reading, self._error = True, None
