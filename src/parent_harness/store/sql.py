@@ -98,11 +98,15 @@ class SqlStore:
         return Loaded(epoch, seq, first, entities, recent_ids, recent)
 
     async def write(self, batch: Sequence[Record]) -> None:
-        """Writes a batch of events and their state changes in one transaction."""
+        """Writes a batch of events and their state changes in one transaction.
+
+        Idempotent, so that every node of a cluster may write what it folded: an event
+        already in the log is skipped, and a state row is only replaced by a newer seq.
+        """
         async with self.engine.begin() as conn:
-            await conn.execute(insert(t.events), [_event_row(r) for r in batch])
+            await conn.execute(self._insert_new(t.events), [_event_row(r) for r in batch])
             await conn.execute(
-                insert(t.event_rooms),
+                self._insert_new(t.event_rooms),
                 [{"room": room, "seq": r.seq} for r in batch for room in r.rooms],
             )
             for table_name, rows in _changes_by_table(batch).items():
@@ -119,18 +123,30 @@ class SqlStore:
                 queue = [_queue_row(row) for row in rows]
                 await conn.execute(self._upsert(t.task_queue, "task_id", queue[0].keys()), queue)
         elif kind == "api_call":
-            await conn.execute(insert(t.api_calls), [_api_call_row(r) for r in rows])
+            await conn.execute(self._insert_new(t.api_calls), [_api_call_row(r) for r in rows])
         elif kind == "telegram_message":
             values = [_telegram_row(r) for r in rows]
-            await conn.execute(self._upsert(t.telegram_messages, "id", values[0].keys()), values)
+            stmt = self._insert_new(t.telegram_messages)
+            await conn.execute(stmt, values)
         elif kind == "generic_event":
-            await conn.execute(insert(t.generic_events), [_generic_row(r) for r in rows])
+            rows_ = [_generic_row(r) for r in rows]
+            await conn.execute(self._insert_new(t.generic_events), rows_)
+
+    def _dialect_insert(self, table: Table) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def _insert_new(self, table: Table) -> Insert:
+        """INSERT that skips rows already there (same key)."""
+        stmt: Insert = self._dialect_insert(table).on_conflict_do_nothing()
+        return stmt
 
     def _upsert(self, table: Table, key: str, columns: Iterable[str]) -> Insert:
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = dialect_insert(table)
+        """INSERT or UPDATE by key, never replacing a row with an older `updated_seq`."""
+        stmt = self._dialect_insert(table)
         updates = {c: stmt.excluded[c] for c in columns if c != key}
-        return stmt.on_conflict_do_update(index_elements=[key], set_=updates)
+        newer = table.c.updated_seq < stmt.excluded.updated_seq
+        upsert: Insert = stmt.on_conflict_do_update(index_elements=[key], set_=updates, where=newer)
+        return upsert
 
     async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
         """The seq of each of `ids` already in the log."""
