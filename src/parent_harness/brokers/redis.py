@@ -31,11 +31,15 @@ from parent_harness.exceptions import BrokerUnavailable
 log = logging.getLogger(__name__)
 
 KEY_TTL_S = 7 * 24 * 3600
+GENERATED_KEY_TTL_S = 300
+APPEND_ATTEMPTS = 3
 STREAM_MAXLEN = 1_000_000
 RESEED_MARGIN = 10_000
 READ_COUNT = 1000
 
-# KEYS: epoch, seq, stream. ARGV: epoch, key ttl, maxlen, then per event: id, is_key, type, payload
+# KEYS: epoch, seq, stream. ARGV: epoch, maxlen, then per event: id, key ttl (s), type, payload.
+# Every event's id is claimed as a key (a publisher's key for days, a generated id for minutes),
+# so an append retried after a lost reply finds its events instead of adding them twice.
 _APPEND = """
 local current = redis.call('GET', KEYS[1])
 if current == false then return redis.error_reply('NOEPOCH') end
@@ -43,17 +47,16 @@ if current ~= ARGV[1] then return redis.error_reply('EPOCH ' .. current) end
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
-for i = 4, #ARGV, 4 do
-  local id, is_key = ARGV[i], ARGV[i + 1]
-  local known = false
-  if is_key == '1' then known = redis.call('GET', 'harness:key:' .. id) end
+for i = 3, #ARGV, 4 do
+  local id = ARGV[i]
+  local known = redis.call('GET', 'harness:key:' .. id)
   if known then
     table.insert(out, {tonumber(known), 1})
   else
     local seq = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0',
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
                'id', id, 'type', ARGV[i + 2], 'payload', ARGV[i + 3], 'ms', ms)
-    if is_key == '1' then redis.call('SET', 'harness:key:' .. id, seq, 'EX', ARGV[2]) end
+    redis.call('SET', 'harness:key:' .. id, seq, 'EX', ARGV[i + 1])
     table.insert(out, {seq, 0})
   end
 end
@@ -83,7 +86,11 @@ class RedisBroker:
     def __init__(self, url: str, *, prefix: str = "harness") -> None:
         self.url = url
         self.keys = [f"{prefix}:epoch", f"{prefix}:seq", f"{prefix}:stream"]
-        self.client: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=10)
+        # A connection idle for a second is checked before use, so a Redis restart costs a
+        # reconnect, not a failed append (which could not be retried safely).
+        self.client: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_timeout=10, health_check_interval=1
+        )
         self._append = self.client.register_script(_APPEND)
         self._seed = self.client.register_script(_SEED)
         self.epoch = ""
@@ -92,6 +99,7 @@ class RedisBroker:
         self._stored: Stored | None = None
         self._reader: asyncio.Task[None] | None = None
         self._reading = False
+        self._stopping = False
         self._error: str | None = None
 
     async def start(
@@ -115,17 +123,29 @@ class RedisBroker:
             ) from None
 
     async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
-        args: list[Any] = [self.epoch, KEY_TTL_S, STREAM_MAXLEN]
+        args: list[Any] = [self.epoch, STREAM_MAXLEN]
         idents = [e.key or uuid.uuid4().hex for e in events]
         for event, ident in zip(events, idents, strict=True):
-            args += [ident, "1" if event.key else "0", event.type, orjson.dumps(event.payload)]
-        try:
-            rows = await self._append_or_reseed(args)
-        except (RedisError, OSError) as exc:
-            raise BrokerUnavailable(f"redis at {self.url}: {exc}; nothing was published") from exc
+            ttl = KEY_TTL_S if event.key else GENERATED_KEY_TTL_S
+            args += [ident, ttl, event.type, orjson.dumps(event.payload)]
+        rows = await self._append_retrying(args)
         return [
-            Appended(i, int(seq), bool(dup)) for i, (seq, dup) in zip(idents, rows, strict=True)
+            Appended(ident, int(seq), bool(dup) and event.key is not None)
+            for event, ident, (seq, dup) in zip(events, idents, rows, strict=True)
         ]
+
+    async def _append_retrying(self, args: list[Any]) -> Any:
+        """Appends; a connection lost on the way is retried (safe: every id is a key)."""
+        for attempt in range(APPEND_ATTEMPTS):
+            try:
+                return await self._append_or_reseed(args)
+            except (RedisError, OSError) as exc:
+                if isinstance(exc, ResponseError) or attempt == APPEND_ATTEMPTS - 1:
+                    raise BrokerUnavailable(
+                        f"redis at {self.url}: {exc}; nothing was published"
+                    ) from exc
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def _append_or_reseed(self, args: list[Any]) -> Any:
         try:
@@ -144,13 +164,15 @@ class RedisBroker:
 
     async def _read_loop(self) -> None:
         delay = 0.05
-        while True:
+        while not self._stopping:
             try:
                 await self._read_once()
                 delay = 0.05
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                if self._stopping:  # redis-py may turn our cancellation into a ConnectionError
+                    return
                 self._reading = False
                 self._error = f"{type(exc).__name__}: {exc}"
                 log.warning("redis stream reader: %s; retrying in %.2fs", self._error, delay)
@@ -202,6 +224,7 @@ class RedisBroker:
         raise AssertionError("a Redis order is never rewound; commits are retried")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
