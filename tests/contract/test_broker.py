@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from parent_harness.brokers.base import Broker, Outgoing, Sequenced, open_broker
-from tests.redis_server import RedisServer, redis_server  # noqa: F401  (fixture)
+from tests.redis_server import RedisServer
 
 
 class Receiver:
@@ -89,7 +89,7 @@ async def test_a_repeated_key_keeps_its_first_seq_and_is_not_delivered_again(
         assert (again.seq, again.duplicate, again.id) == (once.seq, True, "k")
         assert (fresh.seq, fresh.duplicate) == (once.seq + 1, False)
         delivered = await receiver.until(fresh.seq)
-        assert [e.id for e in delivered][0] == "k"
+        assert delivered[0].id == "k"
         assert len(delivered) == 2
     finally:
         await broker.stop()
