@@ -127,8 +127,9 @@ def generic(message: str, **data: Any) -> dict[str, Any]:
 class HubProcess:
     """`harness serve` as a real subprocess on port 0; the URL is read from its first line."""
 
-    def __init__(self, db: Path, *args: str) -> None:
+    def __init__(self, db: Path | str, *args: str) -> None:
         self.db = db
+        self.store = db if isinstance(db, str) else f"sqlite:///{db}"
         self.args = args
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
@@ -142,7 +143,7 @@ class HubProcess:
             "--port",
             "0",
             "--store",
-            f"sqlite:///{self.db}",
+            self.store,
             *self.args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

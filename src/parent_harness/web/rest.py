@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from parent_harness import __version__
 from parent_harness.events.catalogue import IncomingEvent, first_error
 from parent_harness.events.envelope import now_iso
-from parent_harness.exceptions import InvalidEvent
+from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
 from parent_harness.store.queries import EventFilter, Queries
 from parent_harness.web.keys import NODE, QUERIES
@@ -325,6 +325,9 @@ async def publish_events(request: web.Request) -> web.Response:
         )
     except InvalidEvent as exc:
         return _json({"error": exc.as_dict()}, 400)
+    except (BrokerUnavailable, StoreUnavailable) as exc:
+        # Not acknowledged: the publisher retries (with the same ids, safely).
+        return problem(503, "unavailable", str(exc))
     items = [{"id": r.id, "seq": r.seq, "duplicate": r.duplicate} for r in results]
     return _json({"items": items})
 
