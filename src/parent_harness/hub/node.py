@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from parent_harness.brokers.base import open_broker
@@ -49,7 +49,7 @@ class Node:
         return self.ingest.epoch
 
     async def publish(
-        self, type: str, payload: dict[str, Any], *, id: str | None = None
+        self, type: str, payload: Mapping[str, Any], *, id: str | None = None
     ) -> PublishResult:
         """Publishes one event in process (an EventSink); returns once it is committed."""
         return await self.ingest.publish(type, payload, id=id)

@@ -1,0 +1,139 @@
+"""Telegram through the Bot API (aiogram): sending messages and recording them as events.
+
+Every message that goes out, and every message that comes in from an allowed chat, becomes a
+`telegram:message` event, so the dashboard's Telegram page shows the whole conversation.
+The API base URL is configurable (a local Bot API server, or a fake one in tests).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import Update
+
+from parent_harness.events.sink import PublishResult
+from parent_harness.notify.clock import Clock, to_iso
+from parent_harness.notify.config import TelegramSettings
+from parent_harness.notify.control import Publisher
+from parent_harness.notify.delivery import ChannelKind, Delivery, RetryPolicy
+from parent_harness.notify.errors import DeliveryError
+
+MAX_TEXT = 4096
+_FINAL = (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
+    TelegramUnauthorizedError,
+)
+"""Refusals a retry will not change: a wrong chat, a blocked bot, a bad token."""
+
+
+def fit(text: str) -> str:
+    """The text cut to what one Telegram message holds."""
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def as_delivery_error(exc: Exception) -> DeliveryError:
+    """Says whether a failed Bot API call is worth retrying (5xx, network, 429: yes)."""
+    if isinstance(exc, TelegramRetryAfter):
+        return DeliveryError(str(exc), retryable=True, status=429, retry_after=exc.retry_after)
+    if isinstance(exc, TelegramEntityTooLarge):
+        return DeliveryError(str(exc), retryable=False, status=413)
+    if isinstance(exc, _FINAL):
+        return DeliveryError(str(exc), retryable=False)
+    if isinstance(exc, TelegramAPIError):  # 5xx, network, or a code aiogram does not know
+        return DeliveryError(str(exc), retryable=True)
+    return DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+
+
+def _chat(chat_id: str) -> int | str:
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+class TelegramChannel:
+    """Sends to the configured chats and records each message as a `telegram:message` event."""
+
+    kind: ChannelKind = "telegram"
+
+    def __init__(self, settings: TelegramSettings, sink: Publisher, clock: Clock) -> None:
+        self.settings = settings
+        self._sink = sink
+        self._clock = clock
+        api = TelegramAPIServer.from_base(settings.api_base_url)
+        session = AiohttpSession(api=api, timeout=settings.timeout_s)
+        self.bot = Bot(settings.bot_token(), session=session)
+        self.chat_ids = list(settings.chat_ids)
+
+    def policy(self, target: str) -> RetryPolicy:
+        """The bot's retry settings."""
+        s = self.settings
+        return RetryPolicy(s.retries, s.backoff_s, s.max_backoff_s)
+
+    def label(self, target: str) -> str | None:
+        """`Telegram chat <id>`; None for a chat no longer configured."""
+        return f"Telegram chat {target}" if target in self.chat_ids else None
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """Sends the delivery's text to its chat, then records it."""
+        await self.send(delivery.target, delivery.text, delivery.about_seq)
+
+    async def send(self, chat_id: str, text: str, about_seq: int | None = None) -> int:
+        """Sends one message (plain text, links made clickable by Telegram); returns its id."""
+        try:
+            sent = await self.bot.send_message(chat_id=_chat(chat_id), text=fit(text))
+        except Exception as exc:
+            raise as_delivery_error(exc) from exc
+        await self.record("out", chat_id, sent.message_id, sent.text or text, sent.date, about_seq)
+        return sent.message_id
+
+    async def record(
+        self,
+        direction: str,
+        chat_id: str,
+        message_id: int,
+        text: str,
+        at: datetime | None,
+        about_seq: int | None = None,
+    ) -> PublishResult:
+        """Publishes one message as a `telegram:message` event (idempotent by message id)."""
+        event_id = f"telegram-{direction}-{chat_id}-{message_id}"
+        when = at.timestamp() if at is not None else self._clock.now()
+        message = {
+            "id": event_id,
+            "direction": direction,
+            "chat_id": chat_id,
+            "text": text,
+            "at": to_iso(when),
+            "about_seq": about_seq,
+        }
+        return await self._sink.publish("telegram:message", {"message": message}, id=event_id)
+
+    async def updates(self, offset: int | None) -> list[Update]:
+        """Long-polls the Bot API for new messages after `offset`."""
+        poll = self.settings.poll_timeout_s
+        return await self.bot.get_updates(
+            offset=offset,
+            timeout=poll,
+            allowed_updates=["message"],
+            request_timeout=int(poll + self.settings.timeout_s),
+        )
+
+    async def close(self) -> None:
+        """Closes the bot's HTTP session."""
+        await self.bot.session.close()
