@@ -128,7 +128,7 @@ class Ingest:
 
     async def flushed(self) -> None:
         """Returns once everything folded so far is committed and dispatched."""
-        await self._until_committed(self.state.seq)
+        await self.until_committed(self.state.seq)
 
     def add_listener(self, fn: EventListener) -> None:
         self.listeners.append(fn)
@@ -155,7 +155,7 @@ class Ingest:
         if appended:
             try:
                 await asyncio.wait_for(
-                    self._until_committed(max(a.seq for a in appended)), self.publish_timeout_s
+                    self.until_committed(max(a.seq for a in appended)), self.publish_timeout_s
                 )
             except TimeoutError:
                 raise StoreUnavailable(
@@ -203,7 +203,8 @@ class Ingest:
             changes=folded.changes,
         )
 
-    async def _until_committed(self, seq: int) -> None:
+    async def until_committed(self, seq: int) -> None:
+        """Returns once `seq` is committed and dispatched on this node."""
         if seq <= self.committed_seq:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import heapq
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -76,6 +78,17 @@ class Node:
             ),
             "budget": state.budget,
         }
+
+    async def catch_up(self, seq: int, timeout_s: float = 3.0) -> None:
+        """On a shared order (Redis), waits a moment for this node to reach `seq`.
+
+        A client failing over from a node that was a little ahead must not get a `reset`
+        only because this node's reader is a few events behind.
+        """
+        if seq <= self.ingest.seq or not self.broker.retries_commits:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ingest.until_committed(seq), timeout_s)
 
     def replay_gap(self, since: int, epoch: str | None) -> str | None:
         """Why a replay from `since` cannot be complete, or None when it can."""

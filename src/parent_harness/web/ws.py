@@ -99,6 +99,7 @@ async def _start(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat
     """Welcome, then a replay (`since`) or a snapshot, then live: no gap, no duplicate."""
     sub.send(_welcome(node, sub, params, heartbeat_s))
     if params.since is not None:
+        await node.catch_up(params.since)
         gap = node.replay_gap(params.since, params.epoch)
         if gap is None:
             await _replay(node, sub, params.rooms, params.since, attach=True)
