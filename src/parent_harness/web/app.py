@@ -51,8 +51,9 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app[SETTINGS] = settings
     app[TOKENS] = Tokens(settings.tokens, settings.read_tokens)
     if node is None:
-        node = Node(settings.store, broker_url=settings.broker,
-                    replay_window=settings.replay_window)
+        node = Node(
+            settings.store, broker_url=settings.broker, replay_window=settings.replay_window
+        )
     app[NODE] = node
     app[QUERIES] = Queries(app[NODE].store.engine)
     app[SOCKETS] = set()
