@@ -44,7 +44,7 @@ class NewTask(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     description: str | None = None
     priority: int = 0
-    max_attempts: int = Field(default=1, ge=1, le=100)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
     agent_name: str | None = None
     test_command: str | None = None
     id: str | None = Field(default=None, min_length=1, max_length=200)

@@ -1,0 +1,475 @@
+"""One attempt of one task on one agent: a session, from spawn to verdict.
+
+A :class:`SessionRun` starts the agent process, turns each line it prints into
+signals (through the agent's adapter) and the signals into events, runs the
+test command when the agent succeeds, and returns a :class:`RunOutcome`. What
+becomes of the task afterwards (requeue, fail, complete) is the orchestrator's
+decision. Heartbeats, progress and usage totals are coalesced and published
+every ``orchestrator.publish_interval_s``; iterations, logs and tests go out as
+they happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .adapters import make_adapter
+from .clock import new_id, now_iso
+from .config import AgentConfig, RunnerConfig, SuiteConfig
+from .errors import Failure, signal_name
+from .health import Vitals
+from .publisher import FleetPublisher
+from .signals import (
+    AgentError,
+    Heartbeat,
+    Iteration,
+    Log,
+    Output,
+    Progress,
+    Signal,
+    TestReport,
+    TokenUsage,
+    Usage,
+)
+from .spawner import AgentProcess, Invocation, build_invocation
+from .suite import SuiteResult, run_suite, tests_failure
+
+DRAIN_S = 2.0
+"""How long output may keep flowing after the agent exited (a child may hold the pipe)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequest:
+    """Why the orchestrator is stopping a session; ``interruption``: not the task's fault."""
+
+    kind: str
+    message: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    interruption: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How a session ended: no failure means the task is done."""
+
+    failure: Failure | None = None
+    interrupted: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        """The agent finished and the tests (if any) passed."""
+        return self.failure is None
+
+
+UsageHook = Callable[["SessionRun", TokenUsage], Awaitable[None]]
+
+
+class SessionRun:
+    """Runs one task on one agent; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        agent: AgentConfig,
+        task: Mapping[str, Any],
+        session_id: str,
+        attempt: int,
+        publisher: FleetPublisher,
+        on_usage: UsageHook,
+        suite: SuiteConfig,
+        runner: RunnerConfig,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.agent, self.task, self.id, self.attempt = agent, task, session_id, attempt
+        self.task_id = str(task["id"])
+        self._pub, self._on_usage, self._suite, self._runner = publisher, on_usage, suite, runner
+        self._clock = clock
+        self._adapter = make_adapter(agent.adapter)
+        now = clock()
+        self.vitals = Vitals(last_heartbeat=now, last_progress=now)
+        self.iteration = 0
+        self.progress: float | None = None
+        self.usage = TokenUsage()
+        self._base_usage = TokenUsage.from_payload(task.get("token_usage"))
+        self.pid: int | None = None
+        self.last_heartbeat_at: str | None = None
+        self.last_progress_at: str | None = None
+        self._tail: deque[str] = deque(maxlen=runner.output_tail_lines)
+        self._stderr: deque[str] = deque(maxlen=runner.output_tail_lines)
+        self._stop: StopRequest | None = None
+        self._stopping = asyncio.Event()
+        self._agent_error: AgentError | None = None
+        self._last_error_log: str | None = None
+        self._agent_test: tuple[str, str | None] | None = None
+        self._beats = 0
+        self._flushed: dict[str, dict[str, Any]] = {}
+        self._invocation: Invocation | None = None
+
+    # -- control ---------------------------------------------------------------------------
+
+    def request_stop(self, request: StopRequest) -> None:
+        """Ask the session to stop its agent (the first reason given wins)."""
+        if self._stop is None:
+            self._stop = request
+            self._stopping.set()
+
+    @property
+    def stop_request(self) -> StopRequest | None:
+        """Why the session was asked to stop, if it was."""
+        return self._stop
+
+    @property
+    def output_tail(self) -> str:
+        """The last lines of output (stdout that is not protocol, and stderr)."""
+        return "\n".join(self._tail)
+
+    @property
+    def command(self) -> str | None:
+        """The command line the agent was started with."""
+        return self._invocation.display if self._invocation else None
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self) -> RunOutcome:
+        """Start the agent, follow it to the end, run the tests; publishes as it goes."""
+        proc_or_failure = await self._spawn()
+        if isinstance(proc_or_failure, Failure):
+            await self._publish_started()
+            return await self._end(RunOutcome(proc_or_failure), exit_code=None)
+        proc = proc_or_failure
+        self.pid = proc.pid
+        await self._publish_started()
+        await self._pub.task("updated", {"id": self.task_id, "status": "running"})
+        await self._supervise(proc)
+        await self.flush()
+        outcome = self._judge(proc.returncode)
+        if outcome.succeeded and self._stop is None:
+            outcome = await self._test_phase()
+        return await self._end(outcome, exit_code=proc.returncode)
+
+    async def _spawn(self) -> AgentProcess | Failure:
+        try:
+            invocation = build_invocation(self.agent, self.task, self.id, self.attempt)
+        except (KeyError, ValueError, IndexError) as exc:
+            return self._failure("spawn_error", f"cannot build the agent's command: {exc}")
+        self._invocation = invocation
+        if not invocation.cwd.is_dir():
+            if not self.agent.create_workdir:
+                missing = f"working directory {invocation.cwd} is missing"
+                return self._failure("spawn_error", missing)
+            invocation.cwd.mkdir(parents=True, exist_ok=True)
+        try:
+            return await AgentProcess.start(invocation)
+        except FileNotFoundError:
+            return self._failure("command_not_found", f"command not found: {invocation.argv[0]}")
+        except PermissionError:
+            return self._failure("permission_denied", f"permission denied: {invocation.argv[0]}")
+        except OSError as exc:
+            return self._failure("spawn_error", f"cannot start {invocation.argv[0]}: {exc}")
+
+    async def _supervise(self, proc: AgentProcess) -> None:
+        reader = asyncio.create_task(self._read(proc))
+        flusher = asyncio.create_task(self._flush_every(self._runner.publish_interval_s))
+        deadline = asyncio.get_running_loop().call_later(self.agent.timeout_s, self._time_out)
+        try:
+            await self._until_exit_or_stop(proc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(reader), DRAIN_S)
+            await proc.abandon_output()
+            await reader
+        finally:
+            deadline.cancel()
+            flusher.cancel()
+            reader.cancel()
+            await asyncio.gather(flusher, reader, return_exceptions=True)
+
+    async def _until_exit_or_stop(self, proc: AgentProcess) -> None:
+        exited = asyncio.create_task(proc.wait())
+        stopping = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not exited.done():
+            await proc.stop(self.agent.stop_grace_s)
+        await exited
+
+    def _time_out(self) -> None:
+        limit = self.agent.timeout_s
+        self.request_stop(
+            StopRequest("timeout", f"the agent ran longer than {limit:g} s", {"timeout_s": limit})
+        )
+
+    # -- signals ---------------------------------------------------------------------------
+
+    async def _read(self, proc: AgentProcess) -> None:
+        async for stream, text in proc.lines():
+            now = self._clock()
+            self._beat(now)
+            if stream == "stderr":
+                self._stderr.append(text)
+                self._tail.append(text)
+                continue
+            for signal in self._adapter.feed(text):
+                await self._handle(signal, now)
+
+    async def _handle(self, signal: Signal, now: float) -> None:
+        match signal:
+            case Output(text=text):
+                self._tail.append(text)
+            case Heartbeat(progress_percent=percent):
+                if percent is not None:
+                    self._advance(now, percent)
+            case Progress(percent=percent):
+                self._advance(now, percent)
+            case Iteration():
+                await self._iteration(signal, now)
+            case Usage(usage=usage, cumulative=cumulative):
+                spent = usage.beyond(self.usage) if cumulative else self._priced(usage)
+                if not spent.empty:
+                    await self._book(spent, "usage reported by the agent")
+            case Log():
+                await self._log(signal)
+            case TestReport():
+                await self._agent_test_report(signal, now)
+            case AgentError():
+                self._agent_error = signal
+
+    def _beat(self, now: float) -> None:
+        self.vitals.beat(now)
+        self.last_heartbeat_at = now_iso()
+        self._beats += 1
+
+    def _advance(self, now: float, percent: float | None = None) -> None:
+        self.vitals.advance(now)
+        self.last_progress_at = now_iso()
+        if percent is not None:
+            self.progress = round(min(100.0, max(0.0, percent)), 1)
+
+    async def _iteration(self, signal: Iteration, now: float) -> None:
+        self._advance(now)
+        self.iteration = signal.number if signal.number is not None else self.iteration + 1
+        spent = self._priced(signal.usage) if signal.usage else TokenUsage()
+        await self._book(spent, signal.summary)
+        if self.iteration > self.agent.max_iterations:
+            limit = self.agent.max_iterations
+            self.request_stop(
+                StopRequest("max_iterations", f"the agent went past {limit} iterations")
+            )
+
+    async def _book(self, spent: TokenUsage, summary: str) -> None:
+        self.usage = self.usage + spent
+        usage = None if spent.empty else spent.as_payload()  # api_calls gets real calls only
+        await self._pub.session_iteration(self.id, self.iteration, summary, usage)
+        if not spent.empty:
+            await self._on_usage(self, spent)
+
+    def _priced(self, usage: TokenUsage) -> TokenUsage:
+        price = self.agent.price
+        if usage.cost_usd or price is None:
+            return usage
+        cost = price.cost_usd(usage.input, usage.output)
+        return TokenUsage(usage.input, usage.output, cost, usage.model)
+
+    async def _log(self, signal: Log) -> None:
+        data = {**signal.data, "session_id": self.id, "task_id": self.task_id}
+        await self._pub.note(signal.level, signal.message, data, source=f"agent:{self.agent.name}")
+        if signal.level == "error":
+            self._last_error_log = signal.message
+
+    async def _agent_test_report(self, report: TestReport, now: float) -> None:
+        self._advance(now)
+        if report.status == "started":
+            self.vitals.testing = True
+            entity = self._test_entity(report.command, "running")
+            self._agent_test = (entity["id"], report.command)
+            await self._pub.test_run("started", entity)
+            return
+        self.vitals.testing = False
+        test_id, command = self._agent_test or (new_id("tr"), report.command)
+        self._agent_test = None
+        status = "failed" if report.failed else "passed"
+        entity = self._test_entity(report.command or command, status, test_id)
+        counts = {"passed": report.passed, "failed": report.failed, "skipped": report.skipped}
+        await self._pub.test_run("completed", {**entity, **counts, "duration_s": report.duration_s})
+
+    # -- verdict and tests -----------------------------------------------------------------
+
+    def _judge(self, code: int | None) -> RunOutcome:
+        if self._stop is not None:
+            stop = self._stop
+            failure = self._failure(stop.kind, stop.message, code, **stop.context)
+            return RunOutcome(failure, interrupted=stop.interruption)
+        if code is not None and code < 0:
+            self.vitals.gone = f"killed by {signal_name(-code)}"  # not by us: a crash
+            return RunOutcome(self._failure("signal", f"the agent was {self.vitals.gone}", code))
+        if code:
+            message = f"the agent exited with {code}"
+            if self._last_error_log:
+                message += f": {self._last_error_log}"
+            return RunOutcome(self._failure("nonzero_exit", message, code))
+        if self._agent_error is not None:
+            error = self._agent_error
+            return RunOutcome(self._failure(error.kind, error.message, code))
+        return RunOutcome()
+
+    async def _test_phase(self) -> RunOutcome:
+        command = self.task.get("test_command") or self._suite.command
+        if not command:
+            return RunOutcome()
+        self.vitals.testing = True
+        await self._pub.task("updated", {"id": self.task_id, "status": "testing"})
+        entity = self._test_entity(str(command), "running")
+        await self._pub.test_run("started", entity)
+        result = await self._run_tests(str(command))
+        self.vitals.testing = False
+        self._advance(self._clock())
+        if result is None:
+            await self._pub.test_run("completed", {**entity, "status": "error"})
+            stop = self._stop or StopRequest("cancelled", "stopped during tests")
+            return RunOutcome(
+                self._failure(stop.kind, stop.message, None, **stop.context),
+                interrupted=stop.interruption,
+            )
+        await self._pub.test_run("completed", {**entity, **result.fields()})
+        if result.status == "passed":
+            return RunOutcome()
+        context = self._context(test_command=command)
+        return RunOutcome(tests_failure(result, self._suite.timeout_s, context))
+
+    async def _run_tests(self, command: str) -> SuiteResult | None:
+        assert self._invocation is not None
+        junit = self._suite.junit_xml
+        suite = asyncio.create_task(
+            run_suite(
+                command,
+                self._invocation.cwd,
+                self._invocation.env,
+                self._suite.timeout_s,
+                self._invocation.cwd / junit if junit else None,
+            )
+        )
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            while not suite.done() and not stopping.done():
+                await asyncio.wait(
+                    {suite, stopping},
+                    timeout=self._runner.publish_interval_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                self._beat(self._clock())  # the test process is alive: so is the session
+                await self.flush()
+        finally:
+            stopping.cancel()
+        if suite.done():
+            return suite.result()
+        suite.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await suite
+        return None
+
+    def _test_entity(
+        self, command: str | None, status: str, test_id: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": test_id or new_id("tr"),
+            "task_id": self.task_id,
+            "session_id": self.id,
+            "command": command,
+            "status": status,
+        }
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def _publish_started(self) -> None:
+        await self._pub.session(
+            "started",
+            {
+                "id": self.id,
+                "agent_id": self.agent.name,
+                "agent_name": self.agent.name,
+                "task_id": self.task_id,
+                "status": "running",
+                "iteration": 0,
+                "max_iterations": self.agent.max_iterations,
+                "started_at": now_iso(),
+                "pid": self.pid,
+                "token_usage": TokenUsage().as_payload(),
+            },
+        )
+
+    async def _flush_every(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Publish what changed since the last flush: heartbeats, progress, usage, output."""
+        if self._beats:
+            self._beats = 0
+            await self._pub.session_heartbeat(self.id, self.iteration, self.progress)
+            await self._pub.agent_heartbeat(self.agent.name, self.id, self.iteration)
+        task_patch = {"progress_percent": self.progress, "token_usage": self._task_usage()}
+        await self._publish_if_changed("task", task_patch)
+        session_patch = {
+            "iteration": self.iteration,
+            "token_usage": self.usage.as_payload(),
+            "output_tail": self.output_tail or None,
+        }
+        await self._publish_if_changed("session", session_patch)
+
+    async def _publish_if_changed(self, kind: str, patch: dict[str, Any]) -> None:
+        if self._flushed.get(kind) == patch:
+            return
+        self._flushed[kind] = patch
+        if kind == "task":
+            await self._pub.task("updated", {"id": self.task_id, **patch})
+        else:
+            await self._pub.session("updated", {"id": self.id, **patch})
+
+    def _task_usage(self) -> dict[str, Any]:
+        return (self._base_usage + self.usage).as_payload()
+
+    async def _end(self, outcome: RunOutcome, exit_code: int | None) -> RunOutcome:
+        await self.flush()
+        if outcome.succeeded:
+            status = "completed"
+        elif self._stop is not None:
+            status = "killed"
+        else:
+            status = "failed"
+        await self._pub.session(
+            "ended",
+            {
+                "id": self.id,
+                "status": status,
+                "ended_at": now_iso(),
+                "exit_code": exit_code,
+                "iteration": self.iteration,
+                "token_usage": self.usage.as_payload(),
+                "output_tail": self.output_tail or None,
+            },
+        )
+        return outcome
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _failure(self, kind: str, message: str, code: int | None = None, **context: Any) -> Failure:
+        return Failure(
+            kind,
+            message,
+            code,
+            stderr_tail="\n".join(self._stderr),
+            output_tail=self.output_tail,
+            context=self._context(**context),
+        )
+
+    def _context(self, **extra: Any) -> dict[str, Any]:
+        workdir = self._invocation.cwd if self._invocation else Path(self.agent.workdir)
+        program = self._invocation.argv[0] if self._invocation else None
+        return {"agent": self.agent.name, "workdir": str(workdir), "program": program, **extra}

@@ -1,0 +1,208 @@
+"""Starting an agent as a real subprocess and reading what it prints.
+
+:func:`build_invocation` turns an agent's configuration and a task into argv,
+working directory, environment and stdin; :class:`AgentProcess` runs it in its
+own process group, yields its stdout and stderr lines as they come, and stops
+it (SIGTERM to the group, then SIGKILL after a grace period).
+
+The command is never given to a shell: each word of the template is filled in
+separately, so a task title can hold quotes or ``;`` safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .config import AgentConfig
+
+LINE_LIMIT = 16 * 1024 * 1024
+"""Longest line read whole; Claude Code prints whole tool results on one line."""
+
+BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TERM")
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """Everything needed to start one agent process."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    stdin: bytes | None
+
+    @property
+    def display(self) -> str:
+        """The command line, quoted as a shell would need it."""
+        return shlex.join(self.argv)
+
+
+def template_values(
+    agent: AgentConfig, task: Mapping[str, Any], session_id: str, attempt: int
+) -> dict[str, str]:
+    """The values of every placeholder for this agent, task and attempt."""
+    values = {
+        "title": str(task.get("title") or ""),
+        "description": str(task.get("description") or ""),
+        "task_id": str(task.get("id")),
+        "session_id": session_id,
+        "attempt": str(attempt),
+        "max_iterations": str(agent.max_iterations),
+        "agent": agent.name,
+        "prompt": "",
+        "workdir": "",
+    }
+    values["workdir"] = agent.workdir.format_map(values)
+    values["prompt"] = agent.prompt_template.format_map(values).strip()
+    return values
+
+
+def build_invocation(
+    agent: AgentConfig, task: Mapping[str, Any], session_id: str, attempt: int
+) -> Invocation:
+    """The argv, cwd, env and stdin that hand ``task`` to ``agent``."""
+    values = template_values(agent, task, session_id, attempt)
+    words = shlex.split(agent.command) if isinstance(agent.command, str) else agent.command
+    argv = [word.format_map(values) for word in words]
+    return Invocation(
+        argv, Path(values["workdir"]), _environment(agent, values), _stdin(agent, values)
+    )
+
+
+def _environment(agent: AgentConfig, values: Mapping[str, str]) -> dict[str, str]:
+    if agent.inherit_env:
+        env = dict(os.environ)
+    else:
+        env = {k: os.environ[k] for k in BASE_ENV_KEYS if k in os.environ}
+    env.update({key: os.path.expandvars(value) for key, value in agent.env.items()})
+    env.update(
+        {
+            "HARNESS_TASK_ID": values["task_id"],
+            "HARNESS_TASK_TITLE": values["title"],
+            "HARNESS_TASK_DESCRIPTION": values["description"],
+            "HARNESS_PROMPT": values["prompt"],
+            "HARNESS_SESSION_ID": values["session_id"],
+            "HARNESS_ATTEMPT": values["attempt"],
+            "HARNESS_MAX_ITERATIONS": values["max_iterations"],
+            "HARNESS_AGENT": values["agent"],
+            "PYTHONUNBUFFERED": env.get("PYTHONUNBUFFERED", "1"),
+        }
+    )
+    return env
+
+
+def _stdin(agent: AgentConfig, values: Mapping[str, str]) -> bytes | None:
+    if agent.stdin == "prompt":
+        return values["prompt"].encode()
+    if agent.stdin == "json":
+        keys = ("task_id", "title", "description", "prompt", "session_id", "attempt", "agent")
+        return orjson.dumps({key: values[key] for key in keys}) + b"\n"
+    return None
+
+
+class AgentProcess:
+    """One running agent: its lines as ``(stream, text)`` pairs, its exit, its stop."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+        self._lines: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
+        self._pumps = [
+            asyncio.create_task(self._pump("stdout", proc.stdout)),
+            asyncio.create_task(self._pump("stderr", proc.stderr)),
+        ]
+        self._open = len(self._pumps)
+
+    @classmethod
+    async def start(cls, invocation: Invocation) -> AgentProcess:
+        """Start the process; raises :class:`OSError` when it cannot be started."""
+        proc = await asyncio.create_subprocess_exec(
+            *invocation.argv,
+            cwd=invocation.cwd,
+            env=invocation.env,
+            stdin=asyncio.subprocess.DEVNULL
+            if invocation.stdin is None
+            else asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            limit=LINE_LIMIT,
+        )
+        agent = cls(proc)
+        if invocation.stdin is not None:
+            await agent._feed(invocation.stdin)
+        return agent
+
+    @property
+    def pid(self) -> int:
+        """The process id (also its process group id)."""
+        return self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once it ended; negative when a signal killed it."""
+        return self._proc.returncode
+
+    async def lines(self) -> AsyncIterator[tuple[str, str]]:
+        """Each line from stdout and stderr as it arrives, until both close."""
+        while self._open:
+            item = await self._lines.get()
+            if item is None:
+                self._open -= 1
+            else:
+                yield item
+
+    async def wait(self) -> int:
+        """Wait for the process to end; its return code."""
+        return await self._proc.wait()
+
+    async def stop(self, grace_s: float) -> None:
+        """SIGTERM the process group, then SIGKILL it if still running after ``grace_s``."""
+        self.signal_group(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self._proc.wait(), grace_s)
+        except TimeoutError:
+            self.signal_group(signal.SIGKILL)
+            await self._proc.wait()
+
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the agent and everything it started."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signum)
+
+    async def abandon_output(self) -> None:
+        """Stop reading: kill what is left of the group and close :meth:`lines`."""
+        self.signal_group(signal.SIGKILL)
+        for pump in self._pumps:
+            pump.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+
+    async def _feed(self, data: bytes) -> None:
+        stdin = self._proc.stdin
+        if stdin is None:
+            return
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.write(data)
+            await stdin.drain()
+        stdin.close()
+
+    async def _pump(self, stream: str, reader: asyncio.StreamReader | None) -> None:
+        try:
+            while reader is not None:
+                try:
+                    raw = await reader.readline()
+                except ValueError:  # a line longer than LINE_LIMIT: dropped
+                    continue
+                if not raw:
+                    break
+                await self._lines.put((stream, raw.decode(errors="replace").rstrip("\r\n")))
+        finally:
+            self._lines.put_nowait(None)

@@ -1,0 +1,90 @@
+"""Restarts lose no task; pause and resume; the summary."""
+
+from __future__ import annotations
+
+from tests.integration.orchestrator.support import FakeHub, MakeConfig, fleet
+
+
+async def test_a_graceful_stop_requeues_running_tasks(
+    fake_hub: FakeHub, make_config: MakeConfig
+) -> None:
+    async with fleet(make_config("hang"), fake_hub) as orchestrator:
+        task_id = await orchestrator.submit("Interrupted")
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "running")
+    task = fake_hub.tasks[task_id]
+    assert (task["status"], task["attempts"]) == ("queued", 0)
+    assert task["error_details"]["kind"] == "interrupted"
+    assert next(iter(fake_hub.sessions.values()))["status"] == "killed"
+
+    async with fleet(make_config("success"), fake_hub):
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
+    assert fake_hub.tasks[task_id]["attempts"] == 1
+
+
+async def left_behind_by_a_crash(fake_hub: FakeHub) -> str:
+    """Publish what an orchestrator that died mid-task leaves in the fake_hub."""
+    task = {"id": "t-old", "title": "Was running", "status": "queued", "attempts": 0}
+    await fake_hub.publish("task:created", {"task": task})
+    await fake_hub.publish(
+        "task:assigned",
+        {"task": {"id": "t-old", "status": "assigned", "attempts": 1, "session_id": "s-old"}},
+    )
+    session = {"id": "s-old", "task_id": "t-old", "agent_id": "bot", "status": "running"}
+    await fake_hub.publish("session:started", {"session": session})
+    await fake_hub.publish("task:updated", {"task": {"id": "t-old", "status": "running"}})
+    await fake_hub.publish("agent:status", {"agent": {"id": "gone", "status": "working"}})
+    return "t-old"
+
+
+async def test_a_restart_after_a_crash_recovers_the_queue(
+    fake_hub: FakeHub, make_config: MakeConfig
+) -> None:
+    task_id = await left_behind_by_a_crash(fake_hub)
+    async with fleet(make_config("success"), fake_hub):
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
+    assert fake_hub.sessions["s-old"]["status"] == "failed"
+    assert fake_hub.agents["gone"]["status"] == "offline"
+    interrupted = [
+        e.payload["task"] for e in fake_hub.of_type("task:updated")
+        if e.payload["task"].get("error_details")
+    ]  # fmt: skip
+    assert interrupted[0]["error_details"]["kind"] == "interrupted"
+    assert interrupted[0]["status"] == "queued"
+    assert fake_hub.tasks[task_id]["attempts"] == 1
+
+
+async def test_on_interrupted_fail_fails_the_task(
+    fake_hub: FakeHub, make_config: MakeConfig
+) -> None:
+    task_id = await left_behind_by_a_crash(fake_hub)
+    async with fleet(make_config("success", retry={"on_interrupted": "fail"}), fake_hub):
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "failed")
+    assert fake_hub.tasks[task_id]["error_details"]["kind"] == "interrupted"
+
+
+async def test_config_tasks_are_added_once(fake_hub: FakeHub, make_config: MakeConfig) -> None:
+    tasks = [{"title": "Seeded task", "priority": 2}]
+    async with fleet(make_config("success", tasks=tasks), fake_hub):
+        await fake_hub.wait_for(
+            lambda: fake_hub.tasks.get("cfg-seeded-task", {}).get("status") == "completed"
+        )
+    async with fleet(make_config("success", tasks=tasks), fake_hub):
+        pass
+    assert len(fake_hub.of_type("task:created")) == 1
+
+
+async def test_pause_and_resume_spawning(fake_hub: FakeHub, make_config: MakeConfig) -> None:
+    async with fleet(make_config("success"), fake_hub) as orchestrator:
+        orchestrator.pause_spawning("maintenance window")
+        task_id = await orchestrator.submit("Waits for resume")
+        await fake_hub.wait_for(lambda: fake_hub.agents["bot"]["status"] == "paused")
+        summary = orchestrator.summary()
+        assert summary["paused"] and summary["pause_reason"] == "maintenance window"
+        assert summary["tasks_queued"] == 1
+        assert all(v is None or isinstance(v, str | int | float) for v in summary.values())
+        assert fake_hub.tasks[task_id]["status"] == "queued"
+        orchestrator.resume_spawning()
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
+        assert not orchestrator.paused
+        assert orchestrator.summary()["tasks_completed"] == 1
+    assert any(n["message"] == "Spawning paused: maintenance window" for n in fake_hub.notes())

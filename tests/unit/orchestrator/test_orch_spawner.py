@@ -1,0 +1,52 @@
+"""Handing a task to an agent: argv, environment, stdin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from parent_harness.orchestrator import parse_config
+from parent_harness.orchestrator.spawner import build_invocation
+
+TASK = {"id": "t-1", "title": 'Fix it; rm -rf / "now"', "description": "Details here"}
+
+
+def agent(**fields: object):  # type: ignore[no-untyped-def]
+    data = {"agents": {"coder": {"command": "tool --task {task_id} -p {prompt}", **fields}}}
+    return parse_config(data, Path("/work")).agents["coder"]
+
+
+def test_each_word_is_filled_in_without_a_shell() -> None:
+    invocation = build_invocation(agent(), TASK, "s-9", 2)
+    assert invocation.argv == [
+        "tool",
+        "--task",
+        "t-1",
+        "-p",
+        'Fix it; rm -rf / "now"\n\nDetails here',
+    ]
+    assert invocation.cwd == Path("/work")
+    assert invocation.stdin is None
+    assert invocation.display.startswith("tool --task t-1 -p 'Fix it;")
+
+
+def test_environment_and_config_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SECRET_FOR_TEST", "s3cret")
+    invocation = build_invocation(
+        agent(env={"API_KEY": "${SECRET_FOR_TEST}"}, inherit_env=False), TASK, "s-9", 2
+    )
+    env = invocation.env
+    assert env["API_KEY"] == "s3cret"
+    assert "SECRET_FOR_TEST" not in env  # not inherited
+    assert (env["HARNESS_TASK_ID"], env["HARNESS_SESSION_ID"], env["HARNESS_ATTEMPT"]) == (
+        "t-1", "s-9", "2",
+    )  # fmt: skip
+    assert env["HARNESS_MAX_ITERATIONS"] == "50" and env["HARNESS_AGENT"] == "coder"
+
+
+def test_stdin_modes_and_templated_workdir() -> None:
+    prompt = build_invocation(agent(stdin="prompt", prompt_template="Do: {title}"), TASK, "s", 1)
+    assert prompt.stdin == b'Do: Fix it; rm -rf / "now"'
+    as_json = build_invocation(agent(stdin="json", workdir="/tmp/w/{task_id}"), TASK, "s", 1)
+    assert as_json.cwd == Path("/tmp/w/t-1")
+    assert json.loads(as_json.stdin or b"")["task_id"] == "t-1"
