@@ -51,3 +51,31 @@ class EventSink(Protocol):
 
 EventListener = Callable[[Event], None]
 """A synchronous callback the hub calls for each committed event, in seq order."""
+
+
+class FleetState(Protocol):
+    """The hub's folded state, read only: entities as plain dicts in the catalogue's shape."""
+
+    @property
+    def agents(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    @property
+    def tasks(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    @property
+    def sessions(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    @property
+    def budget(self) -> Mapping[str, Any] | None: ...
+
+
+class LocalHub(EventSink, Protocol):
+    """A hub in this process, as the orchestrator and the notifier use it: publish into it,
+    listen to its committed events, read its state. The hub's `Node` satisfies it."""
+
+    def add_listener(self, listener: EventListener) -> None: ...
+
+    def remove_listener(self, listener: EventListener) -> None: ...
+
+    @property
+    def state(self) -> FleetState: ...
