@@ -184,3 +184,25 @@ def redis_server(tmp_path: Path) -> Iterator[Any]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL server for the whole test session, stopped at the end."""
+    from tests.pg import ClusterUnavailable, PostgresCluster
+
+    try:
+        cluster = PostgresCluster()
+    except ClusterUnavailable as exc:
+        skip_or_fail(str(exc))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def pg_url(pg_cluster: Any) -> str:
+    """A fresh PostgreSQL database of its own for each test."""
+    return str(await pg_cluster.create_database())

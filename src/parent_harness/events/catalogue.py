@@ -37,7 +37,7 @@ class ErrorDetails(Strict):
 
 
 class Agent(Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=200)
     name: str | None = None
     status: Literal["idle", "working", "paused", "offline", "error"] | None = None
     health_status: Literal["healthy", "stale", "stuck", "crashed"] | None = None
@@ -59,7 +59,7 @@ TaskStatus = Literal[
 
 
 class Task(Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=200)
     title: str | None = None
     description: str | None = None
     status: TaskStatus | None = None
@@ -79,7 +79,7 @@ class Task(Strict):
 
 
 class Session(Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=200)
     agent_id: str | None = None
     task_id: str | None = None
     status: Literal["running", "completed", "failed", "killed"] | None = None
@@ -97,7 +97,7 @@ class Session(Strict):
 class TestRun(Strict):
     __test__ = False  # not a pytest class
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=200)
     task_id: str | None = None
     session_id: str | None = None
     command: str | None = None
@@ -110,7 +110,7 @@ class TestRun(Strict):
 
 
 class Budget(Strict):
-    period: str = Field(min_length=1)
+    period: str = Field(min_length=1, max_length=200)
     limit_usd: float | None = Field(default=None, ge=0)
     spent_usd: float | None = Field(default=None, ge=0)
     tokens_in: int | None = Field(default=None, ge=0)
@@ -121,7 +121,7 @@ class Budget(Strict):
 
 
 class TelegramMessage(Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=200)
     direction: Literal["in", "out"]
     chat_id: str
     text: str
@@ -142,7 +142,7 @@ class AgentStatus(Strict):
 
 
 class AgentHeartbeat(Strict):
-    agent_id: str = Field(min_length=1)
+    agent_id: str = Field(min_length=1, max_length=200)
     session_id: str | None = None
     iteration: int | None = Field(default=None, ge=0)
     at: str | None = None
@@ -157,14 +157,14 @@ class SessionEvent(Strict):
 
 
 class SessionIteration(Strict):
-    session_id: str = Field(min_length=1)
+    session_id: str = Field(min_length=1, max_length=200)
     iteration: int = Field(ge=0)
     summary: str | None = None
     token_usage: TokenUsage | None = None
 
 
 class SessionHeartbeat(Strict):
-    session_id: str = Field(min_length=1)
+    session_id: str = Field(min_length=1, max_length=200)
     iteration: int | None = Field(default=None, ge=0)
     progress_percent: float | None = Field(default=None, ge=0, le=100)
     at: str | None = None

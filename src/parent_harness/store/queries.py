@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Select, Table, func, or_, select
+from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from parent_harness.store import schema as t
+from parent_harness.store.engine import snapshot_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Queries:
     """The read side of the store."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        self.engine = snapshot_reader(engine)
 
     async def _entity_page(
         self, table: Table, query: Select[Any], limit: int, cursor: str | None
@@ -131,9 +132,9 @@ class Queries:
         if flt.before is not None:
             query = query.where(ev.c.seq < flt.before)
         if flt.types:
-            query = query.where(
-                or_(*(ev.c.type.like(_like_glob(g), escape="\\") for g in flt.types))
-            )
+            # Types are lower case; PostgreSQL's LIKE is case-sensitive where SQLite's is not.
+            globs = (_like_glob(g.lower()) for g in flt.types)
+            query = query.where(or_(*(ev.c.type.like(g, escape="\\") for g in globs)))
         if flt.level:
             query = query.where(ev.c.level == flt.level)
         if flt.text:
@@ -163,7 +164,7 @@ class Queries:
         """Events per time bucket, and the budget's spend at each bucket's end (bucket -> value)."""
         ev = t.events
         width = bucket_s * 1000
-        bucket = (ev.c.ts_ms / width).cast(BigInteger)
+        bucket = ev.c.ts_ms // width  # integer division on both (a cast would round on PG)
         counts = (
             select(bucket.label("b"), func.count().label("n"))
             .where(ev.c.ts_ms >= since_ms)

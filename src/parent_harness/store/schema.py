@@ -2,43 +2,73 @@
 
 Entity tables keep the whole merged entity as JSON in `data`, beside the columns
 that queries filter and sort on. Alembic migrations (store/migrations) create them.
+Text has no length limit and integers are 64-bit on every database: SQLite enforces
+neither, so PostgreSQL must not either, or a value SQLite takes would fail a batch there.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
+    Dialect,
     Float,
     Index,
     Integer,
     MetaData,
-    String,
     Table,
     Text,
+    TypeDecorator,
 )
+
+SEQ = BigInteger().with_variant(Integer, "sqlite")
+"""An event's position: BIGINT on PostgreSQL, SQLite's INTEGER PRIMARY KEY (its rowid)."""
+
+
+def _without_nul(value: str | None) -> str | None:
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
+class StoredText(TypeDecorator[str]):
+    """Text of any length, as every database can hold it.
+
+    PostgreSQL refuses NUL in text, and a refused row would fail the whole batch it
+    belongs to, so there NUL is stored as U+FFFD; values bound in queries get the same
+    mapping, so lookups still match. SQLite keeps the text as it is, at no cost. JSON
+    columns (`body`, `data`) hold NUL escaped, so only a search for it is mapped there.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return _without_nul
+        return self.impl_instance.bind_processor(dialect)
+
 
 metadata = MetaData()
 
 meta = Table(
     "meta",
     metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
+    Column("key", StoredText, primary_key=True),
+    Column("value", StoredText, nullable=False),
 )
 
 events = Table(
     "events",
     metadata,
-    Column(
-        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
-    ),
-    Column("id", String(200), nullable=False, unique=True),
-    Column("type", String(64), nullable=False),
-    Column("ts", String(32), nullable=False),
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
+    Column("id", StoredText, nullable=False, unique=True),
+    Column("type", StoredText, nullable=False),
+    Column("ts", StoredText, nullable=False),
     Column("ts_ms", BigInteger, nullable=False),
-    Column("level", String(16)),
-    Column("body", Text, nullable=False),
+    Column("level", StoredText),
+    Column("body", StoredText, nullable=False),
+    Column("rooms", StoredText),  # JSON array; event_rooms holds the same, indexed by room
     Index("ix_events_type_seq", "type", "seq"),
     Index("ix_events_ts_ms", "ts_ms"),
 )
@@ -46,32 +76,32 @@ events = Table(
 event_rooms = Table(
     "event_rooms",
     metadata,
-    Column("room", String(220), primary_key=True),
+    Column("room", StoredText, primary_key=True),
     Column("seq", BigInteger, primary_key=True),
 )
 
 agents = Table(
     "agents",
     metadata,
-    Column("id", String(200), primary_key=True),
-    Column("status", String(16)),
-    Column("health_status", String(16)),
-    Column("data", Text, nullable=False),
+    Column("id", StoredText, primary_key=True),
+    Column("status", StoredText),
+    Column("health_status", StoredText),
+    Column("data", StoredText, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),
 )
 
 tasks = Table(
     "tasks",
     metadata,
-    Column("id", String(200), primary_key=True),
-    Column("status", String(16)),
-    Column("priority", Integer),
-    Column("agent_id", String(200)),
-    Column("session_id", String(200)),
-    Column("title", Text),
-    Column("created_at", String(32)),
-    Column("updated_at", String(32)),
-    Column("data", Text, nullable=False),
+    Column("id", StoredText, primary_key=True),
+    Column("status", StoredText),
+    Column("priority", BigInteger),
+    Column("agent_id", StoredText),
+    Column("session_id", StoredText),
+    Column("title", StoredText),
+    Column("created_at", StoredText),
+    Column("updated_at", StoredText),
+    Column("data", StoredText, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),
     Index("ix_tasks_updated_seq", "updated_seq"),
     Index("ix_tasks_status_updated_seq", "status", "updated_seq"),
@@ -80,12 +110,12 @@ tasks = Table(
 sessions = Table(
     "sessions",
     metadata,
-    Column("id", String(200), primary_key=True),
-    Column("status", String(16)),
-    Column("agent_id", String(200)),
-    Column("task_id", String(200)),
-    Column("started_at", String(32)),
-    Column("data", Text, nullable=False),
+    Column("id", StoredText, primary_key=True),
+    Column("status", StoredText),
+    Column("agent_id", StoredText),
+    Column("task_id", StoredText),
+    Column("started_at", StoredText),
+    Column("data", StoredText, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),
     Index("ix_sessions_updated_seq", "updated_seq"),
     Index("ix_sessions_task_id", "task_id"),
@@ -94,11 +124,11 @@ sessions = Table(
 test_runs = Table(
     "test_runs",
     metadata,
-    Column("id", String(200), primary_key=True),
-    Column("task_id", String(200)),
-    Column("session_id", String(200)),
-    Column("status", String(16)),
-    Column("data", Text, nullable=False),
+    Column("id", StoredText, primary_key=True),
+    Column("task_id", StoredText),
+    Column("session_id", StoredText),
+    Column("status", StoredText),
+    Column("data", StoredText, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),
     Index("ix_test_runs_task_id", "task_id"),
 )
@@ -106,8 +136,8 @@ test_runs = Table(
 budget = Table(
     "budget",
     metadata,
-    Column("period", String(64), primary_key=True),
-    Column("data", Text, nullable=False),
+    Column("period", StoredText, primary_key=True),
+    Column("data", StoredText, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),
 )
 
@@ -115,26 +145,26 @@ api_calls = Table(
     "api_calls",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("session_id", String(200)),
-    Column("agent_id", String(200)),
-    Column("task_id", String(200)),
-    Column("model", String(100)),
+    Column("session_id", StoredText),
+    Column("agent_id", StoredText),
+    Column("task_id", StoredText),
+    Column("model", StoredText),
     Column("input_tokens", BigInteger),
     Column("output_tokens", BigInteger),
     Column("cost_usd", Float),
-    Column("at", String(32), nullable=False),
+    Column("at", StoredText, nullable=False),
 )
 
 task_queue = Table(
     "task_queue",
     metadata,
-    Column("task_id", String(200), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("priority", Integer, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("max_attempts", Integer, nullable=False),
-    Column("not_before", String(32)),
-    Column("agent_name", String(200)),
+    Column("task_id", StoredText, primary_key=True),
+    Column("status", StoredText, nullable=False),
+    Column("priority", BigInteger, nullable=False),
+    Column("attempts", BigInteger, nullable=False),
+    Column("max_attempts", BigInteger, nullable=False),
+    Column("not_before", StoredText),
+    Column("agent_name", StoredText),
     Column("updated_seq", BigInteger, nullable=False),
     Index("ix_task_queue_status_priority", "status", "priority"),
 )
@@ -142,12 +172,12 @@ task_queue = Table(
 telegram_messages = Table(
     "telegram_messages",
     metadata,
-    Column("id", String(200), primary_key=True),
+    Column("id", StoredText, primary_key=True),
     Column("seq", BigInteger, nullable=False),
-    Column("direction", String(8), nullable=False),
-    Column("chat_id", String(64), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("at", String(32), nullable=False),
+    Column("direction", StoredText, nullable=False),
+    Column("chat_id", StoredText, nullable=False),
+    Column("text", StoredText, nullable=False),
+    Column("at", StoredText, nullable=False),
     Column("about_seq", BigInteger),
 )
 
@@ -155,9 +185,9 @@ generic_events = Table(
     "generic_events",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("id", String(200), nullable=False),
-    Column("level", String(16), nullable=False),
-    Column("source", String(200)),
-    Column("message", Text, nullable=False),
-    Column("data", Text),
+    Column("id", StoredText, nullable=False),
+    Column("level", StoredText, nullable=False),
+    Column("source", StoredText),
+    Column("message", StoredText, nullable=False),
+    Column("data", StoredText),
 )

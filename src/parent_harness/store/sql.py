@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, event, func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from parent_harness.store import schema as t
+from parent_harness.store.engine import snapshot_reader, store_engine
 from parent_harness.store.migrate import upgrade
 from parent_harness.store.records import Loaded, Record
-from parent_harness.store.urls import async_url, describe
+from parent_harness.store.urls import describe
 
 RECENT_IDS = 100_000
 RECENT_EVENTS = 10_000
+IN_LIST_MAX = 5000
+"""Values per IN (...) list: each is a bind parameter, and PostgreSQL takes 32767 at most."""
+SCHEMA_LOCK = 0x7061_7265_6E74
+"""The PostgreSQL advisory lock that serialises schema upgrades (any constant bigint)."""
 
 _ENTITY_TABLES = {
     "agent": (t.agents, "id", ("status", "health_status")),
@@ -35,18 +41,11 @@ _ENTITY_TABLES = {
     "test_run": (t.test_runs, "id", ("task_id", "session_id", "status")),
     "budget": (t.budget, "period", ()),
 }
+_WRITE_ORDER = (*_ENTITY_TABLES, "api_call", "telegram_message", "generic_event")
 
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
-
-
-def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()
 
 
 class SqlStore:
@@ -54,22 +53,26 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(async_url(url))
+        self.engine: AsyncEngine = store_engine(url)
         self.dialect = self.engine.dialect.name
-        if self.dialect == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
+        self._reader = snapshot_reader(self.engine)
 
     @property
     def description(self) -> str:
         return describe(self.url)
 
     async def open(self) -> Loaded:
-        """Creates or migrates the schema, then reads back the log's position and state."""
+        """Creates or migrates the schema, then reads back the log's position and state.
+
+        On PostgreSQL, nodes starting together take turns: the first migrates and draws
+        the epoch, the others find both done.
+        """
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
             await conn.run_sync(upgrade)
-        async with self.engine.begin() as conn:
             epoch = await self._epoch(conn)
-        async with self.engine.connect() as conn:
+        async with self._reader.connect() as conn:
             return await self._load(conn, epoch)
 
     async def close(self) -> None:
@@ -102,21 +105,25 @@ class SqlStore:
 
         Idempotent, so that every node of a cluster may write what it folded: an event
         already in the log is skipped, and a state row is only replaced by a newer seq.
+        Rows are written in one fixed order (table, then key), so nodes writing the same
+        rows at once on PostgreSQL wait for each other instead of deadlocking.
         """
+        rooms = [{"room": room, "seq": r.seq} for r in batch for room in r.rooms]
+        changes = _changes_by_table(batch)
         async with self.engine.begin() as conn:
             await conn.execute(self._insert_new(t.events), [_event_row(r) for r in batch])
-            await conn.execute(
-                self._insert_new(t.event_rooms),
-                [{"room": room, "seq": r.seq} for r in batch for room in r.rooms],
-            )
-            for table_name, rows in _changes_by_table(batch).items():
-                await self._write_rows(conn, table_name, rows)
+            if rooms:
+                await conn.execute(self._insert_new(t.event_rooms), rooms)
+            for kind in _WRITE_ORDER:
+                if kind in changes:
+                    await self._write_rows(conn, kind, changes[kind])
 
     async def _write_rows(
         self, conn: AsyncConnection, kind: str, rows: list[dict[str, Any]]
     ) -> None:
         if kind in _ENTITY_TABLES:
             table, key, cols = _ENTITY_TABLES[kind]
+            rows.sort(key=itemgetter(key))
             values = [_entity_row(row, key, cols) for row in rows]
             await conn.execute(self._upsert(table, key, values[0].keys()), values)
             if kind == "task":
@@ -125,7 +132,7 @@ class SqlStore:
         elif kind == "api_call":
             await conn.execute(self._insert_new(t.api_calls), [_api_call_row(r) for r in rows])
         elif kind == "telegram_message":
-            values = [_telegram_row(r) for r in rows]
+            values = sorted((_telegram_row(r) for r in rows), key=itemgetter("id"))
             stmt = self._insert_new(t.telegram_messages)
             await conn.execute(stmt, values)
         elif kind == "generic_event":
@@ -150,11 +157,13 @@ class SqlStore:
 
     async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
         """The seq of each of `ids` already in the log."""
+        found: dict[str, int] = {}
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(t.events.c.id, t.events.c.seq).where(t.events.c.id.in_(list(ids)))
-            )
-            return {row.id: row.seq for row in rows}
+            for start in range(0, len(ids), IN_LIST_MAX):
+                chunk = list(ids[start : start + IN_LIST_MAX])
+                query = select(t.events.c.id, t.events.c.seq).where(t.events.c.id.in_(chunk))
+                found.update({row.id: row.seq for row in await conn.execute(query)})
+        return found
 
     async def replay(
         self,
@@ -172,7 +181,7 @@ class SqlStore:
         if conn is None:
             async with self.engine.connect() as own:
                 return await self.replay(own, after=after, upto=upto, rooms=rooms, limit=limit)
-        query = select(t.events.c.seq, t.events.c.type, t.events.c.body).where(
+        query = select(t.events.c.seq, t.events.c.type, t.events.c.body, t.events.c.rooms).where(
             t.events.c.seq > after, t.events.c.seq <= upto
         )
         if rooms is not None:
@@ -185,20 +194,12 @@ class SqlStore:
         query = query.order_by(t.events.c.seq)
         if limit is not None:
             query = query.limit(limit)
-        rows = (await conn.execute(query)).all()
-        room_map = await self._rooms_of(conn, [row.seq for row in rows])
-        return [(row.seq, row.type, row.body.encode(), room_map.get(row.seq, ())) for row in rows]
+        rows = await conn.execute(query)
+        return [(row.seq, row.type, row.body.encode(), _rooms(row.rooms)) for row in rows]
 
-    async def _rooms_of(self, conn: AsyncConnection, seqs: list[int]) -> dict[int, tuple[str, ...]]:
-        if not seqs:
-            return {}
-        found: dict[int, list[str]] = {}
-        query = select(t.event_rooms.c.seq, t.event_rooms.c.room).where(
-            t.event_rooms.c.seq >= seqs[0], t.event_rooms.c.seq <= seqs[-1]
-        )
-        for row in await conn.execute(query):
-            found.setdefault(row.seq, []).append(row.room)
-        return {seq: tuple(rooms) for seq, rooms in found.items()}
+
+def _rooms(stored: str | None) -> tuple[str, ...]:
+    return tuple(orjson.loads(stored)) if stored else ()
 
 
 def _event_row(r: Record) -> dict[str, Any]:
@@ -210,6 +211,7 @@ def _event_row(r: Record) -> dict[str, Any]:
         "ts_ms": r.ts_ms,
         "level": r.level,
         "body": r.body.decode(),
+        "rooms": _dumps(r.rooms),
     }
 
 

@@ -12,7 +12,12 @@ def async_url(url: str) -> str:
     if backend == "sqlite":
         return str(parsed.set(drivername="sqlite+aiosqlite"))
     if backend in ("postgresql", "postgres"):
-        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        query = dict(parsed.query)
+        if "sslmode" in query:
+            # libpq's `sslmode` (what operators write) is asyncpg's `ssl`, with the same values.
+            query.setdefault("ssl", query.pop("sslmode"))
+        parsed = parsed.set(drivername="postgresql+asyncpg", query=query)
+        return parsed.render_as_string(hide_password=False)
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path.db or postgresql://...")
 
 
