@@ -16,6 +16,8 @@ import { TaskListView } from './views/tasks.js';
 import { TelegramView } from './views/telegram.js';
 
 const RECENT_EVENTS = 50;
+// Everything but heartbeats, which the dashboard's stream leaves out by default.
+const RECENT_TYPES = 'agent:status,task:*,session:started,session:updated,session:ended,session:iteration,test:*,budget:*,telegram:*,event';
 const RECENT_TEST_RUNS = 500;
 
 const store = new Store();
@@ -79,11 +81,12 @@ store.subscribe((changes) => {
 /** After a snapshot: the recent events and test results the snapshot does not carry. */
 async function loadRecent() {
   try {
-    const [events, tests] = await Promise.all([
+    const [events, notable, tests] = await Promise.all([
       getJSON('/api/events', { order: 'desc', limit: RECENT_EVENTS }),
+      getJSON('/api/events', { type: RECENT_TYPES, order: 'desc', limit: RECENT_EVENTS }),
       getJSON('/api/events', { type: 'test:*', order: 'desc', limit: RECENT_TEST_RUNS }),
     ]);
-    store.backfillEvents(events.items);
+    store.backfillEvents(events.items.concat(notable.items));
     store.backfillTestRuns(tests.items.map((m) => m.payload.test_run));
   } catch (error) {
     console.warn('recent events unavailable:', error.message);

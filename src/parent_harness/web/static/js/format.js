@@ -5,11 +5,21 @@ export function timeMs(iso) {
   return iso ? Date.parse(iso) : NaN;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function pad(n) {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+// Formatted by hand: the first toLocaleTimeString call initialises ICU, which costs tens
+// of milliseconds of main thread on a cold page, and the clock is always 24 h anyway.
+
 /** "19:30:12" in local time. */
 export function clock(iso) {
   const ms = typeof iso === 'number' ? iso : timeMs(iso);
   if (Number.isNaN(ms)) return '—';
-  return new Date(ms).toLocaleTimeString([], { hour12: false });
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 /** "Nov 25 19:30:12" in local time. */
@@ -17,8 +27,7 @@ export function dateTime(iso) {
   const ms = timeMs(iso);
   if (Number.isNaN(ms)) return '—';
   const d = new Date(ms);
-  const day = d.toLocaleDateString([], { month: 'short', day: 'numeric' });
-  return `${day} ${d.toLocaleTimeString([], { hour12: false })}`;
+  return `${MONTHS[d.getMonth()]} ${d.getDate()} ${clock(ms)}`;
 }
 
 /** A span of milliseconds, coarse and short: "850ms", "12s", "4m", "2h 05m", "3d". */

@@ -107,11 +107,14 @@ export class Store {
 
   /** Applies server messages in order (welcome, snapshot, replayed, events). */
   ingest(messages) {
+    const seq = this.seq;
+    let snapshot = false;
     for (const msg of messages) {
       if (typeof msg.seq === 'number' && msg.type !== 'snapshot') this.applyEvent(msg);
-      else this.applyControl(msg);
+      else snapshot = this.applyControl(msg) || snapshot;
     }
-    this.schedule();
+    if (snapshot) this.schedule({ urgent: true }); // the first paint waits for nothing
+    else if (this.seq !== seq) this.schedule();
   }
 
   /** The hub cannot replay: keep showing what we have until the new snapshot. */
@@ -119,6 +122,7 @@ export class Store {
     this.loaded = false;
   }
 
+  /** Applies a message without a seq; true when it was a snapshot. */
   applyControl(msg) {
     const p = msg.payload ?? {};
     if (msg.type === 'welcome') {
@@ -126,9 +130,11 @@ export class Store {
       this.epoch = p.epoch ?? this.epoch;
     } else if (msg.type === 'snapshot') {
       this.applySnapshot(p);
+      return true;
     } else if (msg.type === 'replayed') {
       this.lastReplay = p;
     }
+    return false;
   }
 
   applySnapshot(snap) {
@@ -137,7 +143,6 @@ export class Store {
     this.sessions = byId(snap.sessions);
     this.budget = snap.budget ?? null;
     this.seq = snap.seq ?? 0;
-    this.taskCounts = snap.task_counts ?? null;
     this.loaded = true;
     this.snapshots += 1;
     this.pending = noChanges();
@@ -229,15 +234,21 @@ export class Store {
     this.schedule();
   }
 
-  schedule() {
-    if (this.flushScheduled) return;
+  /**
+   * Flushes on the next frame, at most every FLUSH_EVERY_MS: a lone event shows at once,
+   * a storm is drawn about five times a second. `urgent` skips the wait (a snapshot).
+   */
+  schedule({ urgent = false } = {}) {
+    if (this.flushScheduled && !urgent) return;
     this.flushScheduled = true;
-    const wait = Math.max(0, this.lastFlush + FLUSH_EVERY_MS - performance.now());
-    setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
+    const wait = urgent ? 0 : Math.max(0, this.lastFlush + FLUSH_EVERY_MS - performance.now());
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
   }
 
   /** Sends the accumulated changes to every listener, then starts a new batch. */
   flush() {
+    if (!this.flushScheduled) return; // an urgent flush already ran this batch
     this.flushScheduled = false;
     this.lastFlush = performance.now();
     const changes = this.pending;

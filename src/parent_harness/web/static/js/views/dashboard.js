@@ -5,6 +5,7 @@ import { getJSON } from '../api.js';
 import { h, KeyedList, setAttr, setText } from '../dom.js';
 import { ago, count, money, percent, shortId } from '../format.js';
 import { link } from '../router.js';
+import { VirtualList } from '../virtual_list.js';
 import { drawRate, drawSpend, Timeline } from './chart.js';
 import { createEventRow, updateEventRow } from './event_row.js';
 import { budgetLevel } from './header.js';
@@ -12,11 +13,15 @@ import { budgetLevel } from './header.js';
 const IN_FLIGHT = new Set(['assigned', 'running', 'testing']);
 const WAITING = new Set(['pending', 'queued']);
 const STREAM_ROWS = 50;
+const HEARTBEATS = new Set(['agent:heartbeat', 'session:heartbeat']);
 const ACTIVE_ROWS = 12;
+const FAILURE_ROWS = 5;
+const FAILED = new Set(['failed']);
 
 export class DashboardView {
-  constructor({ store }) {
+  constructor({ store, modal }) {
     this.store = store;
+    this.modal = modal;
     this.timeline = new Timeline();
     this.chartsDirty = true;
     this.el = h('section', { class: 'page page-dashboard', testid: 'page-dashboard' });
@@ -33,8 +38,11 @@ export class DashboardView {
     this.activeList = h('ul', { class: 'rows', testid: 'active-tasks' });
     this.active = new KeyedList(this.activeList, { create: createActiveRow, update: (row, t) => updateActiveRow(row, t, this.store) });
     this.activeNote = h('span', { class: 'panel-note', testid: 'active-note' });
-    this.streamList = h('ol', { class: 'event-list', testid: 'event-stream' });
-    this.stream = new KeyedList(this.streamList, { create: createEventRow, update: updateEventRow, limit: STREAM_ROWS });
+    this.failureList = h('ul', { class: 'rows', testid: 'recent-failures' });
+    this.failures = new KeyedList(this.failureList, { create: () => createFailureRow((t) => this.modal.open(t)), update: updateFailureRow });
+    this.streamList = h('div', { class: 'event-list', testid: 'event-stream' });
+    this.showBeats = h('input', { type: 'checkbox', testid: 'stream-heartbeats', onchange: () => this.renderStream() });
+    this.stream = new VirtualList(this.streamList, { create: createEventRow, update: updateEventRow, keyOf: (m) => m.seq, limit: STREAM_ROWS });
     this.rateCanvas = h('canvas', { class: 'chart', testid: 'chart-events', height: 70 });
     this.spendCanvas = h('canvas', { class: 'chart', testid: 'chart-spend', height: 70 });
     this.rateNote = h('span', { class: 'panel-note', testid: 'chart-events-value' });
@@ -42,10 +50,14 @@ export class DashboardView {
     this.el.append(strip, h('div', { class: 'grid-dashboard' },
       panel('Agents', null, 'panel-agents', agentTable(this.agentRows)),
       panel('Last hour', null, 'panel-charts',
-        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'events / s'), this.rateNote), this.rateCanvas),
-        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'spend'), this.spendNote), this.spendCanvas)),
-      panel('Active tasks', this.activeNote, 'panel-active', this.activeList),
-      panel('Live events', h('a', { class: 'panel-note', href: link('events') }, 'event bus →'), 'panel-stream', this.streamList),
+        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'events / s'), this.rateNote), this.rateCanvas, axis()),
+        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'spend'), this.spendNote), this.spendCanvas, axis())),
+      h('div', { class: 'panel-work' },
+        panel('Active tasks', this.activeNote, 'panel-active', this.activeList),
+        panel('Recent failures', h('a', { class: 'panel-note', href: link('tasks', null, { status: 'failed' }) }, 'all failed →'), 'panel-failures', this.failureList)),
+      panel('Live events', h('span', { class: 'panel-note' },
+        h('label', { class: 'toggle' }, this.showBeats, 'heartbeats'), ' · ', h('a', { href: link('events') }, 'event bus →')),
+      'panel-stream', this.streamList),
     ));
   }
 
@@ -90,8 +102,9 @@ export class DashboardView {
     }
     if (changes.agents.size) this.renderAgents(changes.agents);
     if (changes.tasks.size || changes.sessions.size) this.renderActive();
+    if (changes.tasks.size) this.renderFailures();
     if (changes.streamReloaded) this.renderStream();
-    else if (changes.events.length) this.stream.prependMany(changes.events, (m) => m.seq);
+    else if (changes.events.length) this.stream.prepend(this.streamed(changes.events));
     if (changes.agents.size || changes.tasks.size || changes.budget) this.renderGlance();
   }
 
@@ -99,6 +112,7 @@ export class DashboardView {
     this.renderGlance();
     this.renderAgents(null);
     this.renderActive();
+    this.renderFailures();
     this.renderStream();
     this.chartsDirty = true;
     this.drawCharts();
@@ -107,6 +121,7 @@ export class DashboardView {
   /** Called every second: ages and the charts (at most one redraw a second). */
   tick(now) {
     for (const row of this.agents.rows.values()) setText(row.parts.beat, ago(row.agent.last_heartbeat_at, now));
+    for (const row of this.failures.rows.values()) setText(row.parts.at, ago(row.task.updated_at, now));
     this.drawCharts();
   }
 
@@ -160,9 +175,20 @@ export class DashboardView {
     if (!shown.length) this.activeList.append(h('li', { class: 'empty' }, 'No active tasks.'));
   }
 
+  /** The stream's events: heartbeats (the bulk of a busy fleet's traffic) only when asked. */
+  streamed(events) {
+    return this.showBeats.checked ? events : events.filter((m) => !HEARTBEATS.has(m.type));
+  }
+
+  renderFailures() {
+    const failed = this.store.tasksWithStatus(FAILED, FAILURE_ROWS);
+    this.failureList.querySelector(':scope > .empty')?.remove();
+    this.failures.sync(failed, (t) => t.id);
+    if (!failed.length) this.failureList.append(h('li', { class: 'empty' }, 'No failed tasks.'));
+  }
+
   renderStream() {
-    this.stream.clear();
-    this.stream.prependMany(this.store.events.latest(STREAM_ROWS), (m) => m.seq);
+    this.stream.setItems(this.streamed(this.store.events.items).slice(-STREAM_ROWS).reverse());
   }
 
   drawCharts(now = Date.now()) {
@@ -194,6 +220,10 @@ function spendNote(series) {
   if (!known.length) return 'no budget yet';
   const last = known[known.length - 1].spent;
   return `${money(last)} spent · +${money(Math.max(0, last - known[0].spent))} this hour`;
+}
+
+function axis() {
+  return h('div', { class: 'chart-axis', 'aria-hidden': 'true' }, h('span', {}, '60 min ago'), h('span', {}, '30 min'), h('span', {}, 'now'));
 }
 
 function panel(title, note, testid, ...body) {
@@ -281,4 +311,30 @@ function updateActiveRow(row, task, store) {
   const session = store.sessionOf(task);
   const iteration = session?.iteration != null ? `it ${session.iteration}/${session.max_iterations ?? '?'} · ` : '';
   setText(p.meta, `${iteration}${percent(task.progress_percent)} · ${money(task.token_usage?.cost_usd ?? 0)}`);
+}
+
+function createFailureRow(onError) {
+  const row = h('li', { class: 'failure-row', testid: 'recent-failure' });
+  row.parts = {
+    title: h('a', { class: 'task-title' }),
+    badge: h('button', { class: 'error-badge', type: 'button', testid: 'error-badge' }),
+    message: h('span', { class: 'failure-message muted' }),
+    at: h('span', { class: 'muted nowrap' }),
+  };
+  row.parts.badge.addEventListener('click', () => onError(row.task));
+  row.append(row.parts.badge, row.parts.title, row.parts.at, row.parts.message);
+  return row;
+}
+
+function updateFailureRow(row, task) {
+  const p = row.parts;
+  const err = task.error_details;
+  row.task = task;
+  setAttr(row, 'data-task-id', task.id);
+  setText(p.title, task.title ?? task.id);
+  setAttr(p.title, 'href', link('tasks', task.id));
+  setText(p.badge, err?.kind || 'error');
+  p.badge.hidden = !err;
+  setText(p.message, err?.message ?? '');
+  setText(p.at, ago(task.updated_at));
 }

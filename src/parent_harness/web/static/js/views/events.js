@@ -4,13 +4,14 @@
 
 import { getJSON, isAbort } from '../api.js';
 import { eventFilter } from '../describe.js';
-import { debounce, h, KeyedList, replaceChildren, setText } from '../dom.js';
+import { debounce, h, replaceChildren, setText } from '../dom.js';
 import { count } from '../format.js';
 import { link, replaceQuery } from '../router.js';
+import { VirtualList } from '../virtual_list.js';
 import { createEventRow, updateEventRow } from './event_row.js';
 
 const PAGE = 200;
-const MAX_ROWS = 500;
+const MAX_ROWS = 2000; // held in memory; the DOM only has the rows in view
 const LEVELS = ['', 'debug', 'info', 'warning', 'error'];
 
 export class EventBusView {
@@ -39,8 +40,8 @@ export class EventBusView {
     this.pauseButton = h('button', { class: 'button', type: 'button', testid: 'bus-pause', onclick: () => this.togglePause() }, 'Pause');
     this.summary = h('span', { class: 'muted', testid: 'bus-count' });
     this.detail = h('section', { class: 'panel event-detail', testid: 'event-detail', hidden: true });
-    this.listEl = h('ol', { class: 'event-list tall', testid: 'bus-list' });
-    this.rows = new KeyedList(this.listEl, { create: createEventRow, update: updateEventRow, limit: MAX_ROWS });
+    this.listEl = h('div', { class: 'event-list tall', testid: 'bus-list' });
+    this.rows = new VirtualList(this.listEl, { create: createEventRow, update: updateEventRow, keyOf: (m) => m.seq, limit: MAX_ROWS });
     this.older = h('button', { class: 'button', type: 'button', testid: 'bus-load-older', hidden: true, onclick: () => this.loadOlder() }, 'Load older');
     this.el.append(
       h('div', { class: 'toolbar' }, h('h1', {}, 'Event Bus'), this.typeInput, this.roomInput, this.levelSelect, this.qInput, this.pauseButton, this.summary),
@@ -100,23 +101,21 @@ export class EventBusView {
       if (isAbort(error)) return;
       items = this.store.events.items.filter(this.matches).reverse(); // hub unreachable: what we hold
     }
-    this.rows.clear();
     const recent = this.store.events.items.filter((m) => m.seq > (items[0]?.seq ?? 0) && this.matches(m));
-    this.rows.prependMany([...items].reverse().concat(recent), (m) => m.seq);
+    this.rows.setItems(recent.reverse().concat(items));
     this.older.hidden = !more;
     this.el.dataset.loading = 'false';
     this.renderSummary();
   }
 
   async loadOlder() {
-    const last = this.listEl.lastElementChild;
-    if (!last) return;
+    const oldest = this.rows.items[this.rows.size - 1];
+    if (!oldest) return;
     this.older.disabled = true;
     try {
-      const page = await getJSON('/api/events', this.params(Number(last.dataset.seq)));
-      const room = MAX_ROWS - this.rows.size;
-      for (const msg of page.items.slice(0, Math.max(0, room))) this.rows.upsert(msg.seq, msg, { atTop: false });
-      this.older.hidden = page.items.length < PAGE || this.rows.size >= MAX_ROWS;
+      const page = await getJSON('/api/events', this.params(oldest.seq));
+      this.rows.append(page.items);
+      this.older.hidden = !page.next_cursor || this.rows.size >= MAX_ROWS;
     } finally {
       this.older.disabled = false;
       this.renderSummary();
@@ -128,7 +127,7 @@ export class EventBusView {
     this.el.dataset.paused = String(this.paused);
     if (!this.paused) {
       if (this.overflowed) this.reload();
-      else this.rows.prependMany(this.buffer, (m) => m.seq);
+      else this.rows.prepend(this.buffer);
       this.buffer = [];
       this.overflowed = false;
     }
@@ -146,7 +145,7 @@ export class EventBusView {
         this.overflowed = true; // too many to hold: reload from the hub on resume
       }
     } else {
-      this.rows.prependMany(fresh, (m) => m.seq);
+      this.rows.prepend(fresh);
     }
     this.renderSummary();
   }

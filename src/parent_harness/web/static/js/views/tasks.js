@@ -3,13 +3,13 @@
 
 import { getJSON, isAbort } from '../api.js';
 import { debounce, h, KeyedList, setText } from '../dom.js';
-import { count } from '../format.js';
+import { ago, count } from '../format.js';
 import { replaceQuery } from '../router.js';
 import { createTaskCard, updateTaskCard } from './task_card.js';
 
 const STATUSES = ['pending', 'queued', 'assigned', 'running', 'testing', 'completed', 'failed', 'cancelled'];
 const PAGE = 50;
-const MAX_CARDS = 500; // past this, the operator refines the filter instead of scrolling
+const MAX_CARDS = 200; // past this, the operator refines the filter instead of scrolling
 
 /** True when a task passes the status set (empty: all) and the search text. */
 export function taskMatches(task, statuses, q) {
@@ -162,6 +162,11 @@ export class TaskListView {
       }
     }
     this.renderFooter();
+  }
+
+  /** Called every second: the "updated … ago" of each card. */
+  tick(now) {
+    for (const card of this.cards.rows.values()) setText(card.parts.updated, ago(card.task.updated_at, now));
   }
 
   /** Re-fills cards whose session or test run changed (all cards when `changes` is null). */
