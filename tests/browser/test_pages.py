@@ -32,8 +32,9 @@ def test_event_bus_filters_by_type_room_level_and_text(dashboard: Dashboard) -> 
 
     page.get_by_test_id("bus-room").fill("")
     page.get_by_test_id("bus-level").select_option("warning")
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(2)  # the stuck agent's status and the health note
     expect(rows.first).to_contain_text("claude-2 is stuck")
+    expect(rows.last.get_by_test_id("event-type")).to_have_text("agent:status")
 
     page.get_by_test_id("bus-level").select_option("")
     page.get_by_test_id("bus-search").fill("retry")

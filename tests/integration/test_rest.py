@@ -91,7 +91,7 @@ async def test_event_log_filters_and_one_event(hub: RunningHub) -> None:
     _, by_glob = await hub.get("/api/events?type=*:failed,task:created&order=asc")
     assert [e["seq"] for e in by_glob["items"]] == [1, 3]
     _, by_level = await hub.get("/api/events?level=error")
-    assert [e["seq"] for e in by_level["items"]] == [2]
+    assert [e["seq"] for e in by_level["items"]] == [3, 2]  # the failure and the error event
     _, by_room = await hub.get("/api/events?room=task:t1&limit=1")
     assert [e["seq"] for e in by_room["items"]] == [3] and by_room["next_cursor"] == "3"
     _, by_text = await hub.get("/api/events?q=disk")
@@ -204,3 +204,19 @@ async def test_tokens_and_roles(tmp_path: Path) -> None:
 def test_refuses_another_address_without_a_token(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="without a token"):
         HubServer(settings_for(tmp_path, host="0.0.0.0"))
+
+
+async def test_task_events_say_the_status_they_left_and_the_snapshot_counts_them(
+    hub: RunningHub,
+) -> None:
+    client = await hub.connect("monitor=tasks")
+    await client.next_of("welcome")
+    items = await hub.publish(
+        {"type": "task:created", "payload": {"task": {"id": "t1", "status": "queued"}}},
+        {"type": "task:failed", "payload": {"task": {"id": "t1", "status": "failed"}}},
+        {"type": "task:created", "payload": {"task": {"id": "t2", "status": "queued"}}},
+    )
+    events = await client.events_until(items[-1]["seq"])
+    assert [e["payload"]["previous_status"] for e in events] == [None, "queued", None]
+    _, snap = await hub.get("/api/snapshot")
+    assert snap["task_counts"] == {"failed": 1, "queued": 1}

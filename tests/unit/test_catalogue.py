@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from parent_harness.events import EVENT_TYPES, event_rooms, validate_payload
+from parent_harness.events.levels import event_level
 from parent_harness.exceptions import InvalidEvent
 
 
@@ -72,3 +73,20 @@ def test_rooms_name_every_entity() -> None:
         "tests",
         "task:t",
     )
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload", "level"),
+    [
+        ("task:failed", {"task": {"id": "t"}}, "error"),
+        ("agent:status", {"agent": {"id": "a", "health_status": "crashed"}}, "error"),
+        ("agent:status", {"agent": {"id": "a", "health_status": "stuck"}}, "warning"),
+        ("agent:status", {"agent": {"id": "a", "health_status": "healthy"}}, "info"),
+        ("session:ended", {"session": {"id": "s", "status": "killed"}}, "warning"),
+        ("test:completed", {"test_run": {"id": "r", "status": "failed"}}, "warning"),
+        ("session:heartbeat", {"session_id": "s"}, "debug"),
+        ("event", {"event": {"level": "warning", "message": "m"}}, "warning"),
+    ],
+)
+def test_every_event_has_a_level(type_: str, payload: dict[str, object], level: str) -> None:
+    assert event_level(type_, payload) == level

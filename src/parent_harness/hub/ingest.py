@@ -23,6 +23,7 @@ import orjson
 from parent_harness.brokers.base import Broker, Outgoing, Sequenced
 from parent_harness.brokers.memory import MemoryBroker
 from parent_harness.events.envelope import parse_iso, validate_payload
+from parent_harness.events.levels import event_level
 from parent_harness.events.rooms import event_rooms
 from parent_harness.events.sink import Event, EventListener, PublishResult
 from parent_harness.exceptions import InvalidEvent, StoreUnavailable
@@ -189,14 +190,13 @@ class Ingest:
             "payload": folded.payload,
             "timestamp": event.ts,
         }
-        level = folded.payload["event"]["level"] if event.type == "event" else None
         return Record(
             seq=event.seq,
             id=event.id,
             type=event.type,
             ts=event.ts,
             ts_ms=event.ts_ms,
-            level=level,
+            level=event_level(event.type, folded.payload),
             body=orjson.dumps(message),
             rooms=event_rooms(event.type, folded.payload),
             payload=folded.payload,

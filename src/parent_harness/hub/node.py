@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -77,6 +78,7 @@ class Node:
                 state.sessions, ACTIVE_SESSION, SNAPSHOT_RECENT_SESSIONS
             ),
             "budget": state.budget,
+            "task_counts": dict(Counter(t["status"] for t in state.tasks.values())),
         }
 
     async def catch_up(self, seq: int, timeout_s: float = 3.0) -> None:

@@ -134,7 +134,11 @@ class State:
             update["updated_at"] = ts
         merged = merge(current, update, "task")
         self.tasks[merged["id"]] = merged
-        return Folded({**payload, "task": merged}, [Change("task", merged)])
+        # The status it had lets a subscriber keep exact counts per status (the dashboard's
+        # glance strip) without holding every task.
+        previous = current["status"] if current is not None else None
+        out = {**payload, "task": merged, "previous_status": previous}
+        return Folded(out, [Change("task", merged)])
 
     def _test_run(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         update = payload["test_run"]

@@ -37,11 +37,8 @@ function namedEntities({ type, payload: p }) {
  * The level the hub stores and filters on (`/api/events?level=`): only generic
  * `event`s carry one; every other type has none.
  */
-export function hubLevel(msg) {
-  return msg.type === 'event' ? msg.payload.event?.level ?? 'info' : null;
-}
-
-/** The tone a row is drawn in: a generic event's level; failures are errors. */
+/** An event's level, as the hub stores it for `GET /api/events?level=` (events/levels.py):
+ *  a generic event's own level; failures are errors, trouble a warning, heartbeats debug. */
 export function levelOf(msg) {
   const p = msg.payload;
   if (msg.type === 'event') return p.event?.level ?? 'info';
@@ -109,7 +106,7 @@ export function eventFilter({ types = '', room = '', level = '', q = '' }) {
   return (msg) => {
     if (!typeOk(msg.type)) return false;
     if (room && room !== '*' && !roomsOf(msg).includes(room)) return false;
-    if (level && hubLevel(msg) !== level) return false;
+    if (level && levelOf(msg) !== level) return false;
     if (needle && !JSON.stringify(msg).toLowerCase().includes(needle)) return false;
     return true;
   };

@@ -78,6 +78,7 @@ export class Store {
     this.agents = new Map();
     this.tasks = new Map();
     this.sessions = new Map();
+    this.taskCounts = {};
     this.budget = null;
     this.testRuns = new Map(); // task id -> latest test run
     this.events = new EventRing(EVENT_RING);
@@ -142,6 +143,7 @@ export class Store {
     this.tasks = byId(snap.tasks);
     this.sessions = byId(snap.sessions);
     this.budget = snap.budget ?? null;
+    this.taskCounts = { ...(snap.task_counts ?? {}) }; // every task in the store, by status
     this.seq = snap.seq ?? 0;
     this.loaded = true;
     this.snapshots += 1;
@@ -169,7 +171,10 @@ export class Store {
     const p = msg.payload;
     const changes = this.pending;
     if (p.agent) put(this.agents, p.agent, changes.agents);
-    else if (p.task) put(this.tasks, p.task, changes.tasks);
+    else if (p.task) {
+      this.countTask(p.previous_status, p.task.status);
+      put(this.tasks, p.task, changes.tasks);
+    }
     else if (p.session) put(this.sessions, p.session, changes.sessions);
     else if (p.budget) {
       this.budget = p.budget;
@@ -179,6 +184,14 @@ export class Store {
     else if (msg.type === 'session:iteration') this.foldIteration(msg);
     else if (msg.type === 'session:heartbeat') changes.heartbeats.push(msg);
     else if (msg.type === 'telegram:message' && this.telegram.push(msg)) changes.telegram.push(msg);
+  }
+
+  /** Keeps the per-status counts exact: the hub says which status a task left. */
+  countTask(previous, status) {
+    if (previous === status) return;
+    const counts = this.taskCounts;
+    if (previous) counts[previous] = Math.max(0, (counts[previous] ?? 1) - 1);
+    if (status) counts[status] = (counts[status] ?? 0) + 1;
   }
 
   foldTestRun(run) {

@@ -135,12 +135,11 @@ export class DashboardView {
       if (a.health_status === 'stuck') stuck += 1;
       if (a.health_status === 'crashed') crashed += 1;
     }
+    // Counts of every task in the store (the snapshot's, kept exact by live events),
+    // not only of the tasks this page holds.
     let running = 0;
-    let failed = 0;
-    for (const t of s.tasks.values()) {
-      if (IN_FLIGHT.has(t.status)) running += 1;
-      else if (t.status === 'failed') failed += 1;
-    }
+    for (const status of IN_FLIGHT) running += s.taskCounts[status] ?? 0;
+    const failed = s.taskCounts.failed ?? 0;
     const b = s.budget;
     const ratio = b?.limit_usd ? (b.spent_usd ?? 0) / b.limit_usd : null;
     this.setTile('working', count(working), 'ok');
