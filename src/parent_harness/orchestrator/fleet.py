@@ -71,8 +71,8 @@ class AgentSlot:
 
     def entity(self, paused: bool) -> dict[str, Any]:
         """The agent entity as ``agent:status`` carries it."""
-        current = next(reversed(self.runs.values()), None)
         health = self.health()
+        current = self._troubled() or next(reversed(self.runs.values()), None)
         beats = [r.last_heartbeat_at for r in self.runs.values() if r.last_heartbeat_at]
         progress = [r.last_progress_at for r in self.runs.values() if r.last_progress_at]
         return {
@@ -91,6 +91,12 @@ class AgentSlot:
             "command": current.command if current and current.command else self._template(),
             "pid": current.pid if current else None,
         }
+
+    def _troubled(self) -> SessionRun | None:
+        """The session behind a bad verdict: with several running, the one to look at."""
+        bad = [rid for rid, v in self.verdicts.items() if v.status is not HealthStatus.HEALTHY]
+        worst = max(bad, key=lambda rid: self.verdicts[rid].status.severity, default=None)
+        return self.runs.get(worst) if worst is not None else None
 
     def changed(self, entity: dict[str, Any]) -> bool:
         """Whether ``entity`` differs from the last one published in what heartbeats omit."""
