@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from parent_harness.brokers.base import Appended, Deliver, KnownIds, Outgoing, Sequenced, Stored
-from parent_harness.events.envelope import now_ms
+from parent_harness.events.envelope import new_id, now_ms
 
 RECENT_KEYS = 100_000
 
@@ -49,7 +48,7 @@ class MemoryBroker:
                 out.append(Appended(event.key, seq, duplicate=True))
                 continue
             self.seq += 1
-            ident = event.key or uuid.uuid4().hex
+            ident = event.key or new_id()
             if event.key:
                 self._keys[event.key] = self.seq
             ts, ts_ms = now_ms()

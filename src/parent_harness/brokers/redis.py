@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from parent_harness.brokers.base import Appended, Deliver, KnownIds, Outgoing, Sequenced, Stored
+from parent_harness.events.envelope import new_id
 from parent_harness.exceptions import BrokerUnavailable
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class RedisBroker:
 
     async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
         args: list[Any] = [self.epoch, STREAM_MAXLEN]
-        idents = [e.key or uuid.uuid4().hex for e in events]
+        idents = [e.key or new_id() for e in events]
         for event, ident in zip(events, idents, strict=True):
             ttl = KEY_TTL_S if event.key else GENERATED_KEY_TTL_S
             args += [ident, ttl, event.type, orjson.dumps(event.payload)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +19,23 @@ def now_iso() -> str:
 
 
 def now_ms() -> tuple[str, int]:
-    """Now as the protocol writes it, and as milliseconds since the Unix epoch."""
+    """Now as the protocol writes it, and as milliseconds since the Unix epoch.
+
+    Called for every event: the formatted second is reused until the second changes.
+    """
     ms = time.time_ns() // 1_000_000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z", ms
+    second = ms // 1000
+    if second != _second[0]:
+        _second[0], _second[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_second[1]}.{ms % 1000:03d}Z", ms
+
+
+_second: list[Any] = [None, ""]
+
+
+def new_id() -> str:
+    """A fresh event id: 128 random bits as hex (uuid4's randomness, a fifth of its cost)."""
+    return os.urandom(16).hex()
 
 
 def iso(moment: datetime) -> str:
