@@ -65,6 +65,15 @@ def settings_from(
     )
 
 
+def refuse_unsafe(settings: Settings) -> None:
+    """Exits with 2 and the reason when the settings would expose the hub."""
+    try:
+        settings.check()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def install_uvloop() -> None:
     with contextlib.suppress(ImportError):
         import uvloop
@@ -138,11 +147,7 @@ def serve(
         max_frame_bytes=max_frame_bytes,
         max_messages_per_s=max_messages_per_s,
     )
-    try:
-        settings.check()
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    refuse_unsafe(settings)
     install_uvloop()
     asyncio.run(serve_until_stopped(settings))
 

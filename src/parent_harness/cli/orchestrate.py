@@ -91,14 +91,10 @@ async def _start_notifier(
 
 
 def _serve(settings: Settings, config: HarnessConfig, feeder: Feeder | None, title: str) -> None:
-    from parent_harness.cli.main import install_uvloop
+    from parent_harness.cli.main import install_uvloop, refuse_unsafe
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        settings.check()
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    refuse_unsafe(settings)
     install_uvloop()
     try:
         asyncio.run(run_fleet(settings, config, feeder, title))
