@@ -31,18 +31,26 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
-async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tokens on REST and /metrics: reading needs any token, writing a publish token."""
+def guard(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """Tokens on REST and /metrics: reading needs any token, writing a publish token.
+
+    A plain function returning the handler's awaitable, not a coroutine: a coroutine
+    middleware's frame would stay alive for every open WebSocket (memory per connection).
+    """
     path = request.path
     if not (path.startswith("/api/") or path == "/metrics"):
-        return await handler(request)
+        return handler(request)
     tokens = request.app[TOKENS]
     grant = tokens.grant(presented_token(request))
     if grant is None:
-        return rest.problem(401, "unauthorized", "missing or wrong token")
+        return _ready(rest.problem(401, "unauthorized", "missing or wrong token"))
     if request.method not in ("GET", "HEAD", "OPTIONS") and grant.role != PUBLISH:
-        return rest.problem(403, "forbidden", "this token may read but not publish")
-    return await handler(request)
+        return _ready(rest.problem(403, "forbidden", "this token may read but not publish"))
+    return handler(request)
+
+
+async def _ready(response: web.StreamResponse) -> web.StreamResponse:
+    return response
 
 
 def build_app(settings: Settings, node: Node | None = None) -> web.Application:
