@@ -155,9 +155,8 @@ class Ingest:
         appended = await self.broker.append(outgoing)
         if appended:
             try:
-                await asyncio.wait_for(
-                    self.until_committed(max(a.seq for a in appended)), self.publish_timeout_s
-                )
+                async with asyncio.timeout(self.publish_timeout_s):  # no task per call
+                    await self.until_committed(max(a.seq for a in appended))
             except TimeoutError:
                 raise StoreUnavailable(
                     f"not committed within {self.publish_timeout_s:g} s; retry with the same id"

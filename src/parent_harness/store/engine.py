@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from parent_harness.store.urls import async_url, describe
 
 
-def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -32,7 +32,7 @@ def store_engine(url: str) -> AsyncEngine:
             f"the store {describe(url)} needs the {exc.name} driver{extra}", name=exc.name
         ) from exc
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", set_sqlite_pragmas)
     return engine
 
 

@@ -6,8 +6,11 @@ Writes come in batches from the ingest's group commit: one transaction per batch
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import sqlite3
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
 from typing import Any
 
@@ -18,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from parent_harness.store import schema as t
-from parent_harness.store.engine import snapshot_reader, store_engine
+from parent_harness.store.engine import set_sqlite_pragmas, snapshot_reader, store_engine
 from parent_harness.store.migrate import upgrade
 from parent_harness.store.records import Loaded, Record
-from parent_harness.store.urls import describe
+from parent_harness.store.urls import describe, sqlite_path
 
 RECENT_IDS = 100_000
 RECENT_EVENTS = 10_000
@@ -44,6 +47,10 @@ _ENTITY_TABLES = {
 _WRITE_ORDER = (*_ENTITY_TABLES, "api_call", "telegram_message", "generic_event")
 
 
+_Step = tuple[Insert, str, tuple[str, ...], list[dict[str, Any]]]
+"""(statement, its compiled SQL, the order of its parameters, the rows)"""
+
+
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -57,6 +64,9 @@ class SqlStore:
         self.dialect = self.engine.dialect.name
         self._reader = snapshot_reader(self.engine)
         self._statements: dict[tuple[str, str | None, tuple[str, ...]], Any] = {}
+        # SQLite: one thread owns the writing connection (see _write_sqlite).
+        self._sqlite_writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._sqlite_conn: sqlite3.Connection | None = None
 
     @property
     def description(self) -> str:
@@ -77,6 +87,12 @@ class SqlStore:
             return await self._load(conn, epoch)
 
     async def close(self) -> None:
+        if self._sqlite_conn is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._sqlite_writer, self._sqlite_conn.close
+            )
+            self._sqlite_conn = None
+        self._sqlite_writer.shutdown(wait=False)
         await self.engine.dispose()
 
     async def _epoch(self, conn: AsyncConnection) -> str:
@@ -109,49 +125,63 @@ class SqlStore:
         Rows are written in one fixed order (table, then key), so nodes writing the same
         rows at once on PostgreSQL wait for each other instead of deadlocking.
         """
-        rooms = [{"room": room, "seq": r.seq} for r in batch for room in r.rooms]
-        changes = _changes_by_table(batch)
+        steps = self._plan(batch)
+        if self.dialect == "sqlite":
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps)
+            return
         async with self.engine.begin() as conn:
-            await self._many(conn, t.events, [_event_row(r) for r in batch])
-            if rooms:
-                await self._many(conn, t.event_rooms, rooms)
-            for kind in _WRITE_ORDER:
-                if kind in changes:
-                    await self._write_rows(conn, kind, changes[kind])
+            for stmt, _sql, _order, rows in steps:
+                await conn.execute(stmt, rows)
 
-    async def _write_rows(
-        self, conn: AsyncConnection, kind: str, rows: list[dict[str, Any]]
-    ) -> None:
+    def _write_sqlite(self, steps: list[_Step]) -> None:
+        """The whole batch in one hop to the writer thread: with aiosqlite every statement
+        was a round trip between threads. The SQL is SQLAlchemy's, compiled once."""
+        conn = self._sqlite_conn
+        if conn is None:
+            conn = self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
+            set_sqlite_pragmas(conn, None)
+        with conn:  # one transaction: committed, or rolled back on an error
+            for _stmt, sql, order, rows in steps:
+                conn.executemany(sql, [tuple(row[k] for k in order) for row in rows])
+
+    def _plan(self, batch: Sequence[Record]) -> list[_Step]:
+        """The statements of a batch, in the fixed write order, with their rows."""
+        steps = [self._step(t.events, [_event_row(r) for r in batch])]
+        rooms = [{"room": room, "seq": r.seq} for r in batch for room in r.rooms]
+        if rooms:
+            steps.append(self._step(t.event_rooms, rooms))
+        changes = _changes_by_table(batch)
+        for kind in _WRITE_ORDER:
+            if kind in changes:
+                steps += self._row_steps(kind, changes[kind])
+        return steps
+
+    def _row_steps(self, kind: str, rows: list[dict[str, Any]]) -> list[_Step]:
         if kind in _ENTITY_TABLES:
             table, key, cols = _ENTITY_TABLES[kind]
             rows.sort(key=itemgetter(key))
-            values = [_entity_row(row, key, cols) for row in rows]
-            await self._many(conn, table, values, upsert_key=key)
+            steps = [self._step(table, [_entity_row(row, key, cols) for row in rows], key)]
             if kind == "task":
-                queue = [_queue_row(row) for row in rows]
-                await self._many(conn, t.task_queue, queue, upsert_key="task_id")
-        elif kind == "api_call":
-            await self._many(conn, t.api_calls, [_api_call_row(r) for r in rows])
-        elif kind == "telegram_message":
+                steps.append(self._step(t.task_queue, [_queue_row(r) for r in rows], "task_id"))
+            return steps
+        if kind == "api_call":
+            return [self._step(t.api_calls, [_api_call_row(r) for r in rows])]
+        if kind == "telegram_message":
             values = sorted((_telegram_row(r) for r in rows), key=itemgetter("id"))
-            await self._many(conn, t.telegram_messages, values)
-        elif kind == "generic_event":
-            await self._many(conn, t.generic_events, [_generic_row(r) for r in rows])
+            return [self._step(t.telegram_messages, values)]
+        return [self._step(t.generic_events, [_generic_row(r) for r in rows])]
 
-    async def _many(
-        self,
-        conn: AsyncConnection,
-        table: Table,
-        rows: list[dict[str, Any]],
-        *,
-        upsert_key: str | None = None,
-    ) -> None:
-        """Inserts rows (skipping those there), or upserts them by `upsert_key`: one executemany.
+    def _step(
+        self, table: Table, rows: list[dict[str, Any]], upsert_key: str | None = None
+    ) -> _Step:
+        """Inserts of rows (skipping those there), or upserts by `upsert_key`: one executemany.
 
-        On SQLite the statement is compiled once and rows go to the driver as tuples:
-        SQLAlchemy's per-row parameter handling was a third of the write's cost, and SQLite's
-        column types need no bind processing. PostgreSQL keeps SQLAlchemy's path (its bind
-        processors map what PostgreSQL refuses, see StoredText in store/schema.py).
+        The statement is built and compiled once per table and columns. On SQLite rows go to
+        the driver as tuples in the compiled order: SQLAlchemy's per-row parameter handling
+        was a third of the write's cost, and SQLite's column types need no bind processing.
+        PostgreSQL keeps SQLAlchemy's path (its bind processors map what PostgreSQL refuses,
+        see StoredText in store/schema.py).
         """
         columns = tuple(rows[0])
         cache_key = (table.name, upsert_key, columns)
@@ -161,13 +191,10 @@ class SqlStore:
                 self._upsert(table, upsert_key, columns) if upsert_key else self._insert_new(table)
             )
             compiled = stmt.compile(dialect=self.engine.dialect)
-            order = tuple(compiled.positiontup or ())
-            found = self._statements[cache_key] = (stmt, compiled.string, order)
+            found = (stmt, compiled.string, tuple(compiled.positiontup or ()))
+            self._statements[cache_key] = found
         stmt, sql, order = found
-        if self.dialect == "sqlite":
-            await conn.exec_driver_sql(sql, [tuple(row[k] for k in order) for row in rows])
-        else:
-            await conn.execute(stmt, rows)
+        return stmt, sql, order, rows
 
     def _dialect_insert(self, table: Table) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)

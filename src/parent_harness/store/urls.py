@@ -24,3 +24,8 @@ def async_url(url: str) -> str:
 def describe(url: str) -> str:
     """The URL without its password, for logs and /api/health."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a `sqlite:///path.db` URL (`:memory:` for an in-memory database)."""
+    return make_url(url).database or ":memory:"
