@@ -7,7 +7,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from parent_harness.notify.check import ChannelCheck
 from parent_harness.web.app import HubServer
+from parent_harness.web.keys import NOTIFIER
 from tests.conftest import RunningHub, generic, settings_for
 
 
@@ -220,3 +222,18 @@ async def test_task_events_say_the_status_they_left_and_the_snapshot_counts_them
     assert [e["payload"]["previous_status"] for e in events] == [None, "queued", None]
     _, snap = await hub.get("/api/snapshot")
     assert snap["task_counts"] == {"failed": 1, "queued": 1}
+
+
+async def test_notify_test_endpoint_reaches_the_running_notifier(hub: RunningHub) -> None:
+    status, body = await hub.post("/api/notify/test", {})
+    assert status == 409 and body["error"]["code"] == "no_channels"
+
+    class Sender:
+        async def send_test(self, text: str | None = None) -> list[ChannelCheck]:
+            return [ChannelCheck("webhook", "https://hooks.example/x", True, f"sent {text}")]
+
+    hub.server.app[NOTIFIER].notifier = Sender()
+    status, body = await hub.post("/api/notify/test", {"text": "hello"})
+    assert status == 200
+    assert body["ok"] is True
+    assert body["results"][0]["detail"] == "sent hello"

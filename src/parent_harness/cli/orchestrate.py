@@ -81,12 +81,14 @@ async def _start_notifier(
     """The Telegram and webhook notifications of ``[notify]``, wired to this fleet."""
     from parent_harness.notify.config import load_settings
     from parent_harness.notify.notifier import Notifier
+    from parent_harness.web.keys import NOTIFIER
 
     settings = load_settings(config.notify)
     if not settings.has_channels:
         return None
     notifier = Notifier(settings, server.node, control=orchestrator, hub_url=url)
     await notifier.start()
+    server.app[NOTIFIER].notifier = notifier  # POST /api/notify/test reaches it now
     return notifier
 
 

@@ -14,10 +14,11 @@ from aiohttp_pydantic import oas
 
 from parent_harness import __version__
 from parent_harness.hub.node import Node
+from parent_harness.notify.web import routes as notify_routes
 from parent_harness.store.queries import Queries
 from parent_harness.web import rest
 from parent_harness.web.auth import PUBLISH, Tokens, presented_token
-from parent_harness.web.keys import NODE, QUERIES, SETTINGS, SOCKETS, TOKENS
+from parent_harness.web.keys import NODE, NOTIFIER, QUERIES, SETTINGS, SOCKETS, TOKENS, NotifierSlot
 from parent_harness.web.metrics import setup_metrics
 from parent_harness.web.settings import Settings
 from parent_harness.web.ws import ws_handler
@@ -69,6 +70,8 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app.on_shutdown.append(_close_clients)
     app.router.add_get("/ws", ws_handler)
     rest.add_routes(app)
+    app[NOTIFIER] = NotifierSlot()
+    app.router.add_post("/api/notify/test", _notify_test)
     setup_metrics(app)
     oas.setup(app, url_prefix="/docs", title_spec="parent-harness", version_spec=__version__)
     app.router.add_get("/", _index)
@@ -89,6 +92,20 @@ async def _close_clients(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = app[SOCKETS]
     closing = [ws.close(code=1001, message=b"hub shutting down") for ws in list(sockets)]
     await asyncio.gather(*closing, return_exceptions=True)
+
+
+async def _notify_test(request: web.Request) -> web.StreamResponse:
+    """POST /api/notify/test: a test message through every configured channel."""
+    notifier = request.app[NOTIFIER].notifier
+    if notifier is None:
+        return rest.problem(
+            409,
+            "no_channels",
+            "no notification channel is configured: add [notify] to "
+            "harness.toml and start the hub with `harness run` (docs/notifications.md)",
+        )
+    (route,) = notify_routes(notifier)
+    return await route.handler(request)
 
 
 async def _index(request: web.Request) -> web.StreamResponse:

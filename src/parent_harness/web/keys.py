@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from parent_harness.hub.node import Node
+from parent_harness.notify.web import TestSender
 from parent_harness.store.queries import Queries
 from parent_harness.web.auth import Tokens
 from parent_harness.web.settings import Settings
@@ -14,3 +15,13 @@ SETTINGS = web.AppKey("settings", Settings)
 TOKENS = web.AppKey("tokens", Tokens)
 QUERIES = web.AppKey("queries", Queries)
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+
+
+class NotifierSlot:
+    """Where `harness run` puts its notifier once started (routes are fixed before that)."""
+
+    def __init__(self) -> None:
+        self.notifier: TestSender | None = None
+
+
+NOTIFIER = web.AppKey("notifier", NotifierSlot)
