@@ -53,6 +53,7 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     sockets.add(ws)
     try:
         await _start(node, sub, params, settings.heartbeat_s)
+        del params  # only needed to start; an idle connection keeps this frame's locals
         # The read loop lives here, not in a helper coroutine: every idle connection keeps
         # this frame, and one frame less is memory saved per connection (docs/benchmarks.md).
         async for msg in ws:
