@@ -168,7 +168,7 @@ class HubSupply:
         self.pool.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with tests/browser: sync Playwright runs a loop
 def hub_supply(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubSupply]:
     if not HARNESS.exists():
         skip_or_fail(f"no harness executable at {HARNESS}")
@@ -185,13 +185,13 @@ def hub(hub_supply: HubSupply) -> Iterator[HubProcess]:
     process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with tests/browser: sync Playwright runs a loop
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with tests/browser: sync Playwright runs a loop
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """The system Chromium, headless. Missing Chromium skips, except under CI where it fails."""
     if not CHROMIUM.exists():
