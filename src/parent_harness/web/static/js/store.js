@@ -4,6 +4,9 @@
 
 const FLUSH_EVERY_MS = 200;
 const EVENT_RING = 1000; // recent events kept for the stream views
+// Events kept for one render: as many as the Event Bus holds (views/events.js MAX_ROWS), so a
+// burst that arrives between two renders reaches it whole.
+const PENDING_EVENTS = 2000;
 const TELEGRAM_RING = 500;
 const TERMINAL_KEEP = 2000; // finished tasks / sessions kept beside the active ones
 const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled']);
@@ -161,9 +164,9 @@ export class Store {
     this.events.push(msg);
     const changes = this.pending;
     changes.events.push(msg);
-    if (changes.events.length > EVENT_RING) {
-      changes.eventsDropped += changes.events.length - EVENT_RING;
-      changes.events.splice(0, changes.events.length - EVENT_RING);
+    if (changes.events.length > PENDING_EVENTS) {
+      changes.eventsDropped += changes.events.length - PENDING_EVENTS;
+      changes.events.splice(0, changes.events.length - PENDING_EVENTS);
     }
   }
 
