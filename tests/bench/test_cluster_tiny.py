@@ -7,20 +7,15 @@ speed is for docs/benchmarks.md, on a quiet machine.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from bench.cluster_infra import missing
 
+from tests.bench.tiny import TIMEOUT_S, figure, run_tiny
 from tests.conftest import skip_or_fail
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATIONS = {"one": ("A",), "three": ("A", "B", "C")}
-TIMEOUT_S = 900
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(TIMEOUT_S)]
 
@@ -31,26 +26,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]
     lacking = missing()
     if lacking is not None:
         skip_or_fail(lacking)
-    setup = subprocess.run(
-        ["bash", "bench/setup.sh"], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
-    if setup.returncode != 0:
-        skip_or_fail(f"bench/setup.sh could not install the load driver:\n{setup.stderr[-2000:]}")
-    out = tmp_path_factory.mktemp("cluster")
-    command = [sys.executable, "-m", "bench.cluster", "--tiny", "--runs", "1", "--out", str(out)]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    result = json.loads((out / "cluster.json").read_text())
-    return result, (out / "cluster.md").read_text()
-
-
-def figure(result: dict[str, Any], *path: str) -> Any:
-    """The value at ``path`` in the single run's results."""
-    value: Any = result["runs"][0]
-    for key in path:
-        assert isinstance(value, dict) and key in value, f"missing {'/'.join(path)}"
-        value = value[key]
-    return value
+    return run_tiny("cluster", tmp_path_factory.mktemp("cluster"))
 
 
 @pytest.mark.parametrize("block", CONFIGURATIONS)

@@ -6,47 +6,22 @@ never that a figure is fast: speed is for docs/benchmarks.md, on a quiet machine
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.bench.tiny import TIMEOUT_S, figure, run_tiny
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVERS = ("hub", "hub-inproc", "floor", "socketio", "node-ws")
 INGESTING = ("hub", "hub-inproc")
 SIZES = ("c4", "c8")
 IDLE_SIZES = (10, 20)
-TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     """One tiny benchmark run: its JSON result and its markdown tables."""
-    setup = subprocess.run(
-        ["bash", "bench/setup.sh"], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
-    if setup.returncode != 0:
-        skip_or_fail(f"bench/setup.sh could not install the peers:\n{setup.stderr[-2000:]}")
-    out = tmp_path_factory.mktemp("fanout")
-    command = [sys.executable, "-m", "bench.fanout", "--tiny", "--runs", "1", "--out", str(out)]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    result = json.loads((out / "fanout.json").read_text())
-    return result, (out / "fanout.md").read_text()
-
-
-def figure(result: dict[str, Any], *path: str) -> Any:
-    """The value at ``path`` in the single run's results."""
-    value: Any = result["runs"][0]
-    for key in path:
-        assert isinstance(value, dict) and key in value, f"missing {'/'.join(path)}"
-        value = value[key]
-    return value
+    return run_tiny("fanout", tmp_path_factory.mktemp("fanout"))
 
 
 @pytest.mark.timeout(TIMEOUT_S)
