@@ -20,6 +20,7 @@ from tests.pg import SUPERUSER, ClusterUnavailable, PostgresCluster, find_bin, f
 
 from bench.load import SERVER_CORE
 from bench.procstat import TICK_S, CpuTime, cpu_time
+from bench.targets import stop_process
 
 DURABLE_OPTIONS = (
     "-c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on"
@@ -152,14 +153,7 @@ class Redis:
 
     async def stop(self) -> None:
         """Stops the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), 10)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        await stop_process(self.process)
 
 
 class Services:

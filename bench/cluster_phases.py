@@ -197,23 +197,6 @@ async def full_speed(
     return figures
 
 
-async def _tick(stage: phases.Stage, rate: float, done: asyncio.Event, sent: list[int]) -> None:
-    """Publishes what is due every few milliseconds, never waiting for the hub's answer."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    pending: set[asyncio.Task[None]] = set()
-    while not done.is_set():
-        due = int(rate * (loop.time() - started)) - sent[0]
-        if due > 0:
-            sent[0] += due
-            stage.published += due
-            task = asyncio.create_task(stage.publisher.publish(due, now_ns()))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-        await asyncio.sleep(phases.TICK_S)
-    await asyncio.gather(*pending)
-
-
 async def latencies_by_node(cluster: Cluster) -> list[array[int]]:
     """Collects and clears the latencies (ns) each driver sampled, so each hub's clients'."""
     found: list[array[int]] = []
@@ -249,7 +232,7 @@ async def paced(
     await phases.settle(stage)
     done = asyncio.Event()
     sent = [0]
-    ticker = asyncio.create_task(_tick(stage, events_per_s, done, sent))
+    ticker = asyncio.create_task(phases.tick(stage, events_per_s, done, sent))
     await asyncio.sleep(warmup)
     await stage.pool.sampling(True)
     start = ClusterMark.take(cluster, sent[0])

@@ -209,7 +209,7 @@ async def paced(
     done = asyncio.Event()
     sent = [0]
     memory = asyncio.create_task(watch_memory(stage, done))
-    ticker = asyncio.create_task(_tick(stage, rate, done, sent))
+    ticker = asyncio.create_task(tick(stage, rate, done, sent))
     await asyncio.sleep(warmup)
     await stage.pool.sampling(True)
     start = Mark.take(stage, sent[0])
@@ -229,7 +229,7 @@ async def paced(
     return figures
 
 
-async def _tick(stage: Stage, rate: float, done: asyncio.Event, sent: list[int]) -> None:
+async def tick(stage: Stage, rate: float, done: asyncio.Event, sent: list[int]) -> None:
     """Publishes what is due every few milliseconds, never waiting for the server's answer."""
     loop = asyncio.get_running_loop()
     started = loop.time()

@@ -24,6 +24,18 @@ URL = re.compile(r"http://127\.0\.0\.1:(\d+)")
 START_TIMEOUT_S = 60
 
 
+async def stop_process(process: asyncio.subprocess.Process | None) -> None:
+    """Stops a server process: SIGTERM, then SIGKILL after 10 s."""
+    if process is None or process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), 10)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
 @dataclass(frozen=True)
 class Target:
     """One server under test."""
@@ -144,14 +156,7 @@ class ServerProcess:
 
     async def stop(self) -> None:
         """Stops the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), 10)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        await stop_process(self.process)
 
 
 def open_log(path: Path) -> BinaryIO:
