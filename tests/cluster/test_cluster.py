@@ -30,6 +30,22 @@ async def all_events(url: str) -> list[dict[str, Any]]:
             after = int(page["next_cursor"])
 
 
+async def metric(session: aiohttp.ClientSession, url: str, name: str) -> float:
+    async with session.get(f"{url}/metrics") as response:
+        for line in (await response.text()).splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not in {url}/metrics")
+
+
+async def until_metric(
+    session: aiohttp.ClientSession, url: str, name: str, value: float, timeout: float = 5.0
+) -> None:
+    async with asyncio.timeout(timeout):
+        while await metric(session, url, name) < value:
+            await asyncio.sleep(0.05)  # polling /metrics: nothing to wait on across processes
+
+
 async def test_a_client_on_one_node_gets_the_others_events_in_order(
     nodes: list[HubProcess],
 ) -> None:
@@ -47,6 +63,13 @@ async def test_a_client_on_one_node_gets_the_others_events_in_order(
         assert sorted(r.seq for r in acked) == list(range(1, 101))
         stored = await all_events(a.url)
         assert [e["seq"] for e in stored] == list(range(1, 101))
+        # Each event was written once, by the node that took it in: B and C 50 each, A none.
+        for node in nodes:  # A's clients got everything: B's and C's writes were confirmed
+            await until_metric(session, node.url, "harness_events_committed_total", 100)
+        written = [await metric(session, n.url, "harness_events_written_total") for n in nodes]
+        assert written == [0, 50, 50]
+        taken = [await metric(session, n.url, "harness_events_taken_over_total") for n in nodes]
+        assert taken == [0, 0, 0]
 
 
 async def test_clients_of_a_killed_node_resume_on_another_without_gap_or_double(

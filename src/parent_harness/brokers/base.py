@@ -1,8 +1,11 @@
 """The broker: gives every event its place in the one global order, and delivers them.
 
 A node appends validated events to its broker and receives, through `deliver`, every
-event of the whole order (its own and other nodes'), in seq order, exactly once. The
-node folds and commits what it receives; publishers wait for their seqs' commit.
+event of the whole order (its own and other nodes'), in seq order, exactly once. Every
+node folds everything it receives; each event is written to the store once, by the node
+that appended it (its origin), which then `confirm`s it: the other nodes send an event to
+their clients once its origin confirmed it (or, if the origin stays silent, write it
+themselves: the write is idempotent). Publishers wait for their seqs' commit.
 
 Backends (one file each, chosen by URL): `memory://` (one process) and `redis://`
 (Redis Streams: one order and one replay source for every node).
@@ -25,6 +28,10 @@ class Sequenced:
     payload: dict[str, Any]
     ts: str
     ts_ms: int
+    origin: str | None = None
+    """The node that appended it and writes it to the store; None for this node."""
+    stored: bool = False
+    """Read back from the store: already written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,8 @@ class Outgoing:
 
 
 Deliver = Callable[[list[Sequenced]], None]
+Confirmed = Callable[[str, int], None]
+"""(origin, upto): the node `origin` has written every event it appended up to seq `upto`."""
 KnownIds = Callable[[Sequence[str]], Awaitable[dict[str, int]]]
 Stored = Callable[[int, int], Awaitable[list[Sequenced]]]
 """Committed events with after < seq <= upto, read back from the shared store."""
@@ -60,9 +69,21 @@ class Broker(Protocol):
     failed commit is retried; False when the node may roll the order back (memory)."""
 
     async def start(
-        self, *, epoch: str, after_seq: int, deliver: Deliver, known: KnownIds, stored: Stored
+        self,
+        *,
+        epoch: str,
+        after_seq: int,
+        deliver: Deliver,
+        known: KnownIds,
+        stored: Stored,
+        confirmed: Confirmed | None = None,
     ) -> str:
-        """Starts delivering events after `after_seq`; returns the log's epoch."""
+        """Starts delivering events (and other nodes' confirmations) after `after_seq`;
+        returns the log's epoch."""
+        ...
+
+    async def confirm(self, upto: int) -> None:
+        """Tells the other nodes that this node wrote every event it appended up to `upto`."""
         ...
 
     async def append(self, events: Sequence[Outgoing]) -> list[Appended]:

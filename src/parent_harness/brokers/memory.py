@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from parent_harness.brokers.base import Appended, Deliver, KnownIds, Outgoing, Sequenced, Stored
+from parent_harness.brokers.base import (
+    Appended,
+    Confirmed,
+    Deliver,
+    KnownIds,
+    Outgoing,
+    Sequenced,
+    Stored,
+)
 from parent_harness.events.envelope import new_id, now_ms
 
 RECENT_KEYS = 100_000
@@ -25,7 +33,14 @@ class MemoryBroker:
         self._keys_complete = True
 
     async def start(
-        self, *, epoch: str, after_seq: int, deliver: Deliver, known: KnownIds, stored: Stored
+        self,
+        *,
+        epoch: str,
+        after_seq: int,
+        deliver: Deliver,
+        known: KnownIds,
+        stored: Stored,
+        confirmed: Confirmed | None = None,
     ) -> str:
         self.seq = after_seq
         self._deliver = deliver
@@ -69,6 +84,9 @@ class MemoryBroker:
         while len(self._keys) > RECENT_KEYS:
             del self._keys[next(iter(self._keys))]
             self._keys_complete = False
+
+    async def confirm(self, upto: int) -> None:
+        """Nobody else to tell: the one node wrote everything itself."""
 
     def rewind(self, seq: int) -> None:
         self.seq = seq

@@ -4,7 +4,12 @@ Appending runs a Lua script that, atomically, checks the log's epoch, finds or
 claims each idempotency key, takes the next seq (INCR) and XADDs the event with the
 stream id `<seq>-0`, so the stream's order is the seq order. Every node reads the
 stream (XREAD) from the last seq it folded and delivers it to its ingest, which
-folds, commits to the shared store idempotently and fans out to its own clients.
+folds it and fans it out to its own clients once it is in the shared store. Each event
+is written by the node that appended it (its id is in the entry), which then adds
+`(node, upto)` to a second stream, `confirmed`; the other nodes read both streams in
+one XREAD. A node that hears nothing from an event's origin for a while writes the
+event itself (the write is idempotent), so a node killed between its append and its
+commit delays its events by that while, and loses none.
 
 If Redis loses its data (a restart without persistence), the script finds no epoch
 and refuses; the node re-seeds the counter above every seq it or the store has seen,
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +30,15 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from parent_harness.brokers.base import Appended, Deliver, KnownIds, Outgoing, Sequenced, Stored
+from parent_harness.brokers.base import (
+    Appended,
+    Confirmed,
+    Deliver,
+    KnownIds,
+    Outgoing,
+    Sequenced,
+    Stored,
+)
 from parent_harness.events.envelope import new_id
 from parent_harness.exceptions import BrokerUnavailable
 
@@ -36,8 +50,10 @@ APPEND_ATTEMPTS = 3
 STREAM_MAXLEN = 1_000_000
 RESEED_MARGIN = 10_000
 READ_COUNT = 1000
+CONFIRMED_MAXLEN = 10_000
 
-# KEYS: epoch, seq, stream. ARGV: epoch, maxlen, then per event: id, key ttl (s), type, payload.
+# KEYS: epoch, seq, stream. ARGV: epoch, maxlen, node, then per event: id, key ttl (s), type,
+# payload.
 # Every event's id is claimed as a key (a publisher's key for days, a generated id for minutes),
 # so an append retried after a lost reply finds its events instead of adding them twice.
 _APPEND = """
@@ -47,7 +63,7 @@ if current ~= ARGV[1] then return redis.error_reply('EPOCH ' .. current) end
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local id = ARGV[i]
   local known = redis.call('GET', 'harness:key:' .. id)
   if known then
@@ -55,7 +71,8 @@ for i = 3, #ARGV, 4 do
   else
     local seq = redis.call('INCR', KEYS[2])
     redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
-               'id', id, 'type', ARGV[i + 2], 'payload', ARGV[i + 3], 'ms', ms)
+               'id', id, 'type', ARGV[i + 2], 'payload', ARGV[i + 3], 'ms', ms,
+               'node', ARGV[3])
     redis.call('SET', 'harness:key:' .. id, seq, 'EX', ARGV[i + 1])
     table.insert(out, {seq, 0})
   end
@@ -86,6 +103,9 @@ class RedisBroker:
     def __init__(self, url: str, *, prefix: str = "harness") -> None:
         self.url = url
         self.keys = [f"{prefix}:epoch", f"{prefix}:seq", f"{prefix}:stream"]
+        self.confirmations = f"{prefix}:confirmed"
+        self.node = os.urandom(6).hex()
+        """This process's name in the streams: the origin of the events it appends."""
         # A connection idle for a second is checked before use, so a Redis restart costs a
         # reconnect, not a failed append (which could not be retried safely).
         self.client: aioredis.Redis = aioredis.Redis.from_url(
@@ -96,6 +116,8 @@ class RedisBroker:
         self.epoch = ""
         self.last_seq = 0
         self._deliver: Deliver | None = None
+        self._confirmed: Confirmed | None = None
+        self._confirmed_at = "0-0"
         self._stored: Stored | None = None
         self._reader: asyncio.Task[None] | None = None
         self._reading = False
@@ -103,13 +125,22 @@ class RedisBroker:
         self._error: str | None = None
 
     async def start(
-        self, *, epoch: str, after_seq: int, deliver: Deliver, known: KnownIds, stored: Stored
+        self,
+        *,
+        epoch: str,
+        after_seq: int,
+        deliver: Deliver,
+        known: KnownIds,
+        stored: Stored,
+        confirmed: Confirmed | None = None,
     ) -> str:
         self.epoch = epoch
         self.last_seq = after_seq
         self._deliver = deliver
+        self._confirmed = confirmed
         self._stored = stored
         await self._reseed()
+        await self._recent_confirmations()
         self._reader = asyncio.create_task(self._read_loop(), name="redis-stream-reader")
         return epoch
 
@@ -122,8 +153,36 @@ class RedisBroker:
                 f"{self.epoch}: point the hub at its own Redis or prefix"
             ) from None
 
+    async def _recent_confirmations(self) -> None:
+        """The latest confirmations (each node's newest is all that counts), and the
+        position to read the next ones from."""
+        recent: Any = await self.client.xrevrange(self.confirmations, count=1000)
+        if recent:
+            self._confirmed_at = recent[0][0].decode()
+            self._confirm([(entry_id, fields) for entry_id, fields in reversed(recent)])
+
+    def _confirm(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        if self._confirmed is None:
+            return
+        for _entry_id, fields in entries:
+            origin = fields[b"node"].decode()
+            if origin != self.node:
+                self._confirmed(origin, int(fields[b"upto"]))
+
+    async def confirm(self, upto: int) -> None:
+        """XADDs `(node, upto)` to the confirmations stream; raises BrokerUnavailable."""
+        try:
+            await self.client.xadd(
+                self.confirmations,
+                {"node": self.node, "upto": upto},
+                maxlen=CONFIRMED_MAXLEN,
+                approximate=True,
+            )
+        except (RedisError, OSError) as exc:
+            raise BrokerUnavailable(f"redis at {self.url}: {exc}") from exc
+
     async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
-        args: list[Any] = [self.epoch, STREAM_MAXLEN]
+        args: list[Any] = [self.epoch, STREAM_MAXLEN, self.node]
         idents = [e.key or new_id() for e in events]
         for event, ident in zip(events, idents, strict=True):
             ttl = KEY_TTL_S if event.key else GENERATED_KEY_TTL_S
@@ -181,12 +240,19 @@ class RedisBroker:
 
     async def _read_once(self) -> None:
         stream = self.keys[2]
-        position = f"{self.last_seq}-0"
-        response: Any = await self.client.xread({stream: position}, count=READ_COUNT, block=1000)
+        positions: dict[Any, Any] = {
+            stream: f"{self.last_seq}-0",
+            self.confirmations: self._confirmed_at,
+        }
+        response: Any = await self.client.xread(positions, count=READ_COUNT, block=1000)
         if not self._reading and not await self.client.exists(self.keys[0]):
             await self._lost_state()
         self._reading, self._error = True, None
-        for _name, entries in response:
+        for name, entries in response:
+            if name.decode() == self.confirmations:
+                self._confirmed_at = entries[-1][0].decode()
+                self._confirm(entries)
+                continue
             batch = [self._sequenced(entry_id, fields) for entry_id, fields in entries]
             if batch and batch[0].seq > self.last_seq + 1:
                 batch = await self._fill(batch[0].seq - 1) + batch
@@ -207,10 +273,10 @@ class RedisBroker:
             )
         return found
 
-    @staticmethod
-    def _sequenced(entry_id: bytes, fields: dict[bytes, bytes]) -> Sequenced:
+    def _sequenced(self, entry_id: bytes, fields: dict[bytes, bytes]) -> Sequenced:
         seq = int(entry_id.split(b"-", 1)[0])
         ms = int(fields[b"ms"])
+        origin = fields[b"node"].decode()
         return Sequenced(
             seq,
             fields[b"id"].decode(),
@@ -218,6 +284,7 @@ class RedisBroker:
             orjson.loads(fields[b"payload"]),
             _iso(ms),
             ms,
+            origin=None if origin == self.node else origin,
         )
 
     def rewind(self, seq: int) -> None:
@@ -236,5 +303,6 @@ class RedisBroker:
             "kind": "redis",
             "url": self.url,
             "seq": self.last_seq,
+            "node": self.node,
             "error": self._error,
         }

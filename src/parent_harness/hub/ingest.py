@@ -2,18 +2,25 @@
 
 Every event, from the orchestrator in process or from `POST /api/events`, comes
 through `Ingest.publish_many`. The broker gives each event its seq and delivers the
-whole order back to every node, which folds it into state, and a single writer task
-commits whatever is waiting as one transaction (group commit) and only then
-dispatches it, so nothing a client saw can be lost by a crash. Publishers return
-once their events are committed.
+whole order back to every node, which folds it into state. Each event is written to
+the store once, by the node that appended it: a single writer task commits whatever
+this node appended and is waiting as one transaction (group commit), then confirms
+it to the other nodes. A node dispatches events to its clients in seq order, each
+once it is in the store (written here, or confirmed by its origin), so nothing a
+client saw can be lost by a crash. An event whose origin stays silent for
+`takeover_s` is written here instead (idempotently): a node killed between append
+and commit delays its last events, and loses none. Publishers return once their
+events are committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +33,7 @@ from parent_harness.events.envelope import parse_iso, validate_payload
 from parent_harness.events.levels import event_level
 from parent_harness.events.rooms import event_rooms
 from parent_harness.events.sink import Event, EventListener, PublishResult
-from parent_harness.exceptions import InvalidEvent, StoreUnavailable
+from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.replay import ReplayWindow
 from parent_harness.hub.state import State
@@ -36,6 +43,7 @@ from parent_harness.store.sql import RECENT_IDS, SqlStore
 log = logging.getLogger(__name__)
 
 COMMIT_RETRY_MAX_S = 5.0
+TAKEOVER_S = 2.0
 
 
 @dataclass(slots=True)
@@ -45,6 +53,19 @@ class Draft:
     type: str
     payload: Mapping[str, Any]
     id: str | None = None
+
+
+@dataclass(slots=True)
+class Pending:
+    """A folded event on its way out: it goes once its writer has it in the store."""
+
+    record: Record
+    origin: str | None
+    """The node that writes it; None for this node."""
+    since: float
+    """Loop time it arrived here."""
+    written: bool = False
+    """In the store: read back from it, or written here in its origin's stead."""
 
 
 class Ingest:
@@ -59,6 +80,7 @@ class Ingest:
         *,
         max_batch: int = 1000,
         publish_timeout_s: float = 30.0,
+        takeover_s: float = TAKEOVER_S,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -69,11 +91,20 @@ class Ingest:
         self.first_seq = 1
         self.max_batch = max_batch
         self.publish_timeout_s = publish_timeout_s
+        self.takeover_s = takeover_s
         self.listeners: list[EventListener] = []
         self.committed_seq = 0
+        """Every event up to here is in the store and was dispatched on this node."""
         self.commits = 0
         self.committed = 0
+        self.written = 0
+        """Events this node wrote: its own, and others' it took over."""
+        self.taken_over = 0
+        self._pending: deque[Pending] = deque()
         self._queue: list[Record] = []
+        """This node's own events, waiting for the writer."""
+        self._written_upto = 0
+        self._confirmed: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -81,8 +112,8 @@ class Ingest:
 
     @property
     def waiting(self) -> int:
-        """Events folded but not yet committed."""
-        return len(self._queue)
+        """Events folded but not yet in the store (or not yet dispatched)."""
+        return len(self._pending)
 
     @property
     def seq(self) -> int:
@@ -101,6 +132,7 @@ class Ingest:
             deliver=self.deliver,
             known=self.store.known_ids,
             stored=self._stored_events,
+            confirmed=self._on_confirmed,
         )
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
 
@@ -108,7 +140,7 @@ class Ingest:
         self.state = State()
         for kind, rows in loaded.entities.items():
             self.state.load(kind, rows)
-        self.state.seq = self.committed_seq = self.hub.seq = loaded.seq
+        self.state.seq = self.committed_seq = self._written_upto = self.hub.seq = loaded.seq
         self.epoch = loaded.epoch
         self.first_seq = loaded.first_seq
         self.window.clear()
@@ -170,16 +202,52 @@ class Ingest:
             message = orjson.loads(body)
             ts = message["timestamp"]
             ts_ms = int(parse_iso(ts).timestamp() * 1000)
-            out.append(Sequenced(seq, f"seq-{seq}", type_, message["payload"], ts, ts_ms))
+            out.append(
+                Sequenced(seq, f"seq-{seq}", type_, message["payload"], ts, ts_ms, stored=True)
+            )
         return out
 
     def deliver(self, events: list[Sequenced]) -> None:
-        """Folds events of the global order (in seq order) and queues them for commit."""
+        """Folds events of the global order (in seq order); queues this node's own for the
+        writer, and every one to go out once it is in the store."""
+        now = asyncio.get_running_loop().time()
         for event in events:
             if event.seq <= self.state.seq:
                 continue  # already folded (a broker may deliver again after a reconnect)
-            self._queue.append(self._fold(event))
+            record = self._fold(event)
+            self._pending.append(Pending(record, event.origin, now, written=event.stored))
+            if event.origin is None and not event.stored:
+                self._queue.append(record)
         self._wake.set()
+        self._advance()
+
+    def _on_confirmed(self, origin: str, upto: int) -> None:
+        """Node `origin` has written every event it appended up to `upto`."""
+        if upto > self._confirmed.get(origin, 0):
+            self._confirmed[origin] = upto
+            self._advance()
+
+    def _in_store(self, pending: Pending) -> bool:
+        if pending.written:
+            return True
+        seq = pending.record.seq
+        if pending.origin is None:
+            return seq <= self._written_upto
+        return seq <= self._confirmed.get(pending.origin, 0)
+
+    def _advance(self) -> None:
+        """Dispatches, in seq order, every event from the head that is in the store."""
+        out: list[Record] = []
+        while self._pending and self._in_store(self._pending[0]):
+            out.append(self._pending.popleft().record)
+        if not out:
+            return
+        self.committed += len(out)
+        self.committed_seq = out[-1].seq
+        self.window.extend((r.seq, r.type, r.body, r.rooms) for r in out)
+        self._notify(out)
+        self.hub.dispatch(out)
+        self._release(self.committed_seq)
 
     def _fold(self, event: Sequenced) -> Record:
         folded = self.state.fold(event.type, event.payload, event.seq, event.ts)
@@ -222,14 +290,65 @@ class Ingest:
 
     async def _write_loop(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
+            await self._next_wake()
             while self._queue:
                 batch = self._queue[: self.max_batch]
                 del self._queue[: self.max_batch]
-                await self._commit(batch)
+                if await self._write(batch):
+                    self._written_upto = batch[-1].seq
+                    self._advance()
+                    await self._confirm(batch[-1].seq)
+            await self._take_over_silent()
 
-    async def _commit(self, batch: list[Record]) -> None:
+    async def _next_wake(self) -> None:
+        """Waits for work, or until the event at the head is due for a takeover."""
+        due = self._takeover_due()
+        if due is None:
+            await self._wake.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(due):
+                    await self._wake.wait()
+        self._wake.clear()
+
+    def _takeover_due(self) -> float | None:
+        """Seconds until the head's origin counts as silent; None when the head is not
+        another node's."""
+        if not self._pending or self._pending[0].origin is None:
+            return None
+        head = self._pending[0]
+        return max(0.0, head.since + self.takeover_s - asyncio.get_running_loop().time())
+
+    async def _take_over_silent(self) -> None:
+        """Writes here the events of an origin that has not confirmed the head in time."""
+        due = self._takeover_due()
+        if due is None or due > 0 or self._in_store(self._pending[0]):
+            return
+        silent = self._pending[0].origin
+        taken = [p for p in self._pending if p.origin == silent and not self._in_store(p)]
+        log.warning(
+            "node %s has not confirmed seq %d..%d within %g s: writing %d events here",
+            silent,
+            taken[0].record.seq,
+            taken[-1].record.seq,
+            self.takeover_s,
+            len(taken),
+        )
+        if await self._write([p.record for p in taken]):
+            for p in taken:
+                p.written = True
+            self.taken_over += len(taken)
+            self._advance()
+
+    async def _confirm(self, upto: int) -> None:
+        try:
+            await self.broker.confirm(upto)
+        except BrokerUnavailable as exc:  # the others take over after takeover_s
+            log.warning("could not confirm seq %d to the other nodes: %s", upto, exc)
+
+    async def _write(self, batch: list[Record]) -> bool:
+        """Writes a batch, retrying while the order cannot be taken back; False when it was
+        rolled back instead (a single node's memory order)."""
         delay = 0.05
         while True:
             try:
@@ -239,16 +358,12 @@ class Ingest:
                 log.exception("store write of seq %d..%d failed", batch[0].seq, batch[-1].seq)
                 if not self.broker.retries_commits:
                     await self._roll_back(batch, exc)
-                    return
+                    return False
             await asyncio.sleep(delay)  # the order cannot be taken back: try again
             delay = min(COMMIT_RETRY_MAX_S, delay * 2)
         self.commits += 1
-        self.committed += len(batch)
-        self.committed_seq = batch[-1].seq
-        self.window.extend((r.seq, r.type, r.body, r.rooms) for r in batch)
-        self._notify(batch)
-        self.hub.dispatch(batch)
-        self._release(self.committed_seq)
+        self.written += len(batch)
+        return True
 
     def _notify(self, records: list[Record]) -> None:
         for fn in self.listeners:
@@ -261,8 +376,9 @@ class Ingest:
     async def _roll_back(self, batch: list[Record], exc: Exception) -> None:
         """A failed commit (memory broker): nothing of it, nor of what waits behind it, was
         acknowledged. State had folded those events, so it is read back from the store."""
-        last = self._queue[-1].seq if self._queue else batch[-1].seq
+        last = self._pending[-1].record.seq if self._pending else batch[-1].seq
         self._queue = []
+        self._pending.clear()
         self._release(last, StoreUnavailable(f"the store could not commit: {exc}"))
         try:
             self._restore(await self.store.open())

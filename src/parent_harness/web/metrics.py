@@ -26,7 +26,19 @@ class NodeCollector(Collector):
             "harness_clients", "Connected WebSocket clients", len(node.hub.subscribers)
         )
         yield CounterMetricFamily(
-            "harness_events_committed", "Events committed to the store", node.ingest.committed
+            "harness_events_committed",
+            "Events in the store and dispatched on this node (by whichever node wrote them)",
+            node.ingest.committed,
+        )
+        yield CounterMetricFamily(
+            "harness_events_written",
+            "Events this node wrote to the store: the ones it appended, and others' it took over",
+            node.ingest.written,
+        )
+        yield CounterMetricFamily(
+            "harness_events_taken_over",
+            "Events another node appended but did not confirm in time, written here instead",
+            node.ingest.taken_over,
         )
         yield CounterMetricFamily(
             "harness_commits", "Store transactions (group commits)", node.ingest.commits
@@ -35,7 +47,7 @@ class NodeCollector(Collector):
             "harness_deliveries", "Event deliveries queued to clients", node.hub.deliveries
         )
         yield GaugeMetricFamily(
-            "harness_ingest_queue", "Events waiting for a commit", node.ingest.waiting
+            "harness_ingest_queue", "Events waiting to be in the store", node.ingest.waiting
         )
 
 
