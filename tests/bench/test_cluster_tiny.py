@@ -77,6 +77,7 @@ def test_the_comparison_and_the_tables_are_there(tiny: tuple[dict[str, Any], str
     result, tables = tiny
     assert figure(result, "compare", "measured_ratio") > 0
     assert figure(result, "compare", "core_per_hub_ratio") > 0
+    assert figure(result, "compare", "core_per_hub_spread_ratio") > 0
     versions = result["machine"]["versions"]
     assert versions["redis-server"] != "absent" and versions["postgresql"] != "absent"
     for title in ("Full speed", "Each hub at full speed", "latency", "Redis and PostgreSQL",
