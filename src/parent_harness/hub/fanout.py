@@ -64,7 +64,7 @@ class Subscriber:
         self.name = name
         self.transport = transport
         self.types = types
-        self.rooms: set[str] = set()
+        self.rooms: tuple[str, ...] = ()  # a set of one room weighs 216 bytes, a tuple 48
         self.last_seq = 0
         self.flushed_seq = 0
         self.pending: list[bytes] = []
@@ -121,16 +121,17 @@ class Hub:
         sub.closed = True
         self.subscribers.discard(sub)
         self.holding.discard(sub)
-        self.leave(sub, list(sub.rooms))
+        self.leave(sub, sub.rooms)
 
     def join(self, sub: Subscriber, rooms: Iterable[str]) -> None:
         for room in rooms:
-            sub.rooms.add(room)
+            if room not in sub.rooms:
+                sub.rooms += (room,)
             self.rooms.setdefault(room, set()).add(sub)
 
     def leave(self, sub: Subscriber, rooms: Iterable[str]) -> None:
         for room in rooms:
-            sub.rooms.discard(room)
+            sub.rooms = tuple(r for r in sub.rooms if r != room)
             members = self.rooms.get(room)
             if members is not None:
                 members.discard(sub)
