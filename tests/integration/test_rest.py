@@ -184,6 +184,11 @@ async def test_tokens_and_roles(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as session:
             hub = RunningHub(server, session)
             assert (await hub.get("/api/health"))[0] == 401
+            spec = (await hub.get("/docs/spec"))[1]  # the documentation stays open
+            for path in [p for p in spec["paths"] if "{" not in p] + ["/metrics"]:
+                assert (await hub.get(path))[0] == 401, path
+            assert (await hub.post("/api/notify/test", {}))[0] == 401
+            assert spec["paths"]["/api/tasks"]["post"]["description"]  # wrapped, still described
             read = {"Authorization": "Bearer read-secret"}
             assert (await hub.get("/api/health", headers=read))[0] == 200
             assert (await hub.post("/api/events", generic("x"), headers=read))[0] == 403

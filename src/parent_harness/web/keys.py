@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from parent_harness.hub.node import Node
@@ -25,3 +27,7 @@ class NotifierSlot:
 
 
 NOTIFIER = web.AppKey("notifier", NotifierSlot)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Guard = Callable[[Handler], Handler]
+"""Wraps a route's handler in the hub's token check (`app.guarded`)."""

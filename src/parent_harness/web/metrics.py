@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from parent_harness.hub.node import Node
-from parent_harness.web.keys import NODE
+from parent_harness.web.keys import NODE, Guard
 
 
 class NodeCollector(Collector):
@@ -59,8 +59,9 @@ async def metrics(request: web.Request) -> web.Response:
 REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
-def setup_metrics(app: web.Application) -> None:
+def setup_metrics(app: web.Application, guard: Guard) -> None:
+    """Serves /metrics, its handler wrapped by `guard` (the hub's tokens)."""
     registry = CollectorRegistry()
     registry.register(NodeCollector(app[NODE]))
     app[REGISTRY] = registry
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", guard(metrics))

@@ -20,7 +20,7 @@ from parent_harness.events.envelope import now_iso
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
 from parent_harness.store.queries import EventFilter, Queries
-from parent_harness.web.keys import NODE, QUERIES
+from parent_harness.web.keys import NODE, QUERIES, Guard
 
 
 class ListOut(BaseModel):
@@ -401,23 +401,24 @@ async def retry_task(request: web.Request, task_id: str, /) -> r200[dict[str, An
     return await _task_transition(request, task_id, change)
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, guard: Guard) -> None:
+    """Every REST route, each handler wrapped by `guard` (the hub's tokens)."""
     r = app.router
-    r.add_get("/api/health", health)
-    r.add_get("/api/snapshot", snapshot)
-    r.add_get("/api/agents", agents)
-    r.add_get("/api/agents/{agent_id}", agent)
-    r.add_get("/api/tasks", tasks)
-    r.add_post("/api/tasks", create_task)
-    r.add_get("/api/tasks/{task_id}", task)
-    r.add_post("/api/tasks/{task_id}/cancel", cancel_task)
-    r.add_post("/api/tasks/{task_id}/retry", retry_task)
-    r.add_get("/api/sessions", sessions)
-    r.add_get("/api/sessions/{session_id}", session)
-    r.add_get("/api/events", events)
-    r.add_post("/api/events", publish_events)
-    r.add_get("/api/events/{seq}", event)
-    r.add_get("/api/budget", budget)
-    r.add_get("/api/stats/history", stats_history)
-    r.add_get("/api/errors/summary", errors_summary)
-    r.add_get("/api/rooms", rooms)
+    r.add_get("/api/health", guard(health))
+    r.add_get("/api/snapshot", guard(snapshot))
+    r.add_get("/api/agents", guard(agents))
+    r.add_get("/api/agents/{agent_id}", guard(agent))
+    r.add_get("/api/tasks", guard(tasks))
+    r.add_post("/api/tasks", guard(create_task))
+    r.add_get("/api/tasks/{task_id}", guard(task))
+    r.add_post("/api/tasks/{task_id}/cancel", guard(cancel_task))
+    r.add_post("/api/tasks/{task_id}/retry", guard(retry_task))
+    r.add_get("/api/sessions", guard(sessions))
+    r.add_get("/api/sessions/{session_id}", guard(session))
+    r.add_get("/api/events", guard(events))
+    r.add_post("/api/events", guard(publish_events))
+    r.add_get("/api/events/{seq}", guard(event))
+    r.add_get("/api/budget", guard(budget))
+    r.add_get("/api/stats/history", guard(stats_history))
+    r.add_get("/api/errors/summary", guard(errors_summary))
+    r.add_get("/api/rooms", guard(rooms))
