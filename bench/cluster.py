@@ -9,7 +9,14 @@ clients as A, and events are published on B: the clients of A and C receive them
 nodes. Latency is measured at the same load per hub in both, and for three hubs also at one
 hub's total load (a third of the events), where the shared server core is not the limit.
 The hubs, Redis and PostgreSQL run on core 0 (``taskset -c 0``); the drivers and this
-controller on core 1. Writes ``bench/results/cluster.json`` and ``bench/results/cluster.md``.
+controller on core 1.
+
+Three hubs on one shared core get the CPU one hub gets, so the same run also measures both
+configurations with every hub capped at an equal share of the core (``--hub-cpu``, a
+quarter by default; a cgroup CPU quota each, :mod:`bench.cpu_cap`) and the publishes shared
+by the hubs as a balancer would: the "a core per hub" comparison, scaled down.
+
+Writes ``bench/results/cluster.json`` and ``bench/results/cluster.md``.
 ``bash bench/setup.sh`` must have installed the load driver first.
 """
 
@@ -21,7 +28,7 @@ import string
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +36,12 @@ import aiohttp
 import orjson
 import uvloop
 
-from bench import cluster_report, machine, phases, publishers, summary
+from bench import cluster_report, cpu_cap, machine, phases, publishers, summary
 from bench.cluster_infra import Services, missing, versions
 from bench.cluster_phases import Cluster, connect, full_speed, paced
 from bench.fanout import raise_open_file_limit
 from bench.load import LOAD_CORE, DriverPool
-from bench.publishers import IngestPublisher
+from bench.publishers import IngestPublisher, Publisher, SpreadPublisher
 from bench.targets import HARNESS, ServerProcess, Target
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -53,6 +60,8 @@ class Plan:
     window_deliveries: int = 200_000
     publish_batch: int = 20
     publish_lanes: int = 4
+    hub_cpu: float = 0.25
+    """Each hub's share of a core in the capped configurations."""
 
     @property
     def paced_events_per_s(self) -> float:
@@ -110,8 +119,9 @@ def say(nodes: int, phase: str, figures: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
-async def measure(plan: Plan, cluster: Cluster) -> dict[str, Any]:
-    """Connects every hub's clients, then the full-speed and paced figures."""
+async def measure(plan: Plan, cluster: Cluster, capped: bool = False) -> dict[str, Any]:
+    """Connects every hub's clients, then the full-speed and paced figures (capped: the
+    full-speed figures only)."""
     nodes = len(cluster.nodes)
     clients = cluster.stage.clients
     most = max(4 * plan.publish_batch, plan.window_deliveries // clients)
@@ -119,7 +129,11 @@ async def measure(plan: Plan, cluster: Cluster) -> dict[str, Any]:
     block["connect_s"] = await connect(cluster)
     batch, lanes = plan.publish_batch, plan.publish_lanes
     full = await full_speed(cluster, plan.seconds, plan.warmup, most, batch, lanes)
-    block["full"] = say(nodes, "full", full)
+    block["full"] = say(nodes, "full, capped" if capped else "full", full)
+    if capped:
+        block["hub_cpu"] = plan.hub_cpu
+        block["notes"] = cluster.stage.notes
+        return block
     steady = await paced(cluster, plan.paced_events_per_s, plan.seconds, plan.warmup)
     block["paced"] = say(nodes, "paced", steady)
     if nodes > 1:
@@ -137,18 +151,21 @@ def fresh_folder(path: Path) -> Path:
 
 
 async def configuration(
-    plan: Plan, services: Services, hubs: list[ServerProcess], workdir: Path
+    plan: Plan, services: Services, hubs: list[ServerProcess], workdir: Path, capped: bool = False
 ) -> dict[str, Any]:
     """Every figure with these hubs: one driver process per hub, events published on the
-    second hub when there are several (on the only one otherwise)."""
+    second hub when there are several (on the only one otherwise); capped, on every hub in
+    turn."""
     fresh_folder(workdir)
     publish_on = 1 if len(hubs) > 1 else 0
     pool = DriverPool(workdir, len(hubs))
     await pool.start()
     try:
         async with publishers.session() as session:
-            cluster = make_cluster(plan, services, hubs, publish_on, pool, session, workdir)
-            block = await measure(plan, cluster)
+            cluster = make_cluster(
+                plan, services, hubs, publish_on, pool, session, workdir, spread=capped
+            )
+            block = await measure(plan, cluster, capped)
         await pool.close()
     finally:
         await pool.stop()
@@ -163,13 +180,17 @@ def make_cluster(
     pool: DriverPool,
     session: aiohttp.ClientSession,
     workdir: Path,
+    spread: bool = False,
 ) -> Cluster:
-    """The hubs, their drivers and a publisher on ``hubs[publish_on]``."""
-    publisher = IngestPublisher(session, hubs[publish_on].base_url)
+    """The hubs, their drivers and a publisher on ``hubs[publish_on]`` (with ``spread``, one
+    on every hub, used in turn)."""
+    publisher: Publisher = IngestPublisher(session, hubs[publish_on].base_url)
+    if spread:
+        publisher = SpreadPublisher([IngestPublisher(session, hub.base_url) for hub in hubs])
     clients = plan.clients_per_node * len(hubs)
     stage = phases.Stage(hubs[publish_on], pool, publisher, clients)
     names = [hub.target.label.rsplit(" ", 1)[-1] for hub in hubs]
-    return Cluster(hubs, names, services, stage, publish_on, plan.clients_per_node, workdir)
+    return Cluster(hubs, names, services, stage, publish_on, plan.clients_per_node, workdir, spread)
 
 
 def capacity(block: dict[str, Any], spread: bool = False) -> float | None:
@@ -186,8 +207,14 @@ def capacity(block: dict[str, Any], spread: bool = False) -> float | None:
     return float(round(block["clients"] * 1e6 / cost))
 
 
-def compare(one: dict[str, Any], three: dict[str, Any]) -> dict[str, Any]:
-    """Three hubs against one: measured here, and predicted for a core per hub."""
+def compare(
+    one: dict[str, Any],
+    three: dict[str, Any],
+    one_capped: dict[str, Any],
+    three_capped: dict[str, Any],
+) -> dict[str, Any]:
+    """Three hubs against one: measured on the shared core, measured with an equal CPU cap
+    per hub, and predicted for a core per hub."""
     measured = three["full"]["deliveries_per_s"] / max(one["full"]["deliveries_per_s"], 1)
     alone, together = capacity(one), capacity(three)
     shared = capacity(three, spread=True)
@@ -199,6 +226,9 @@ def compare(one: dict[str, Any], three: dict[str, Any]) -> dict[str, Any]:
     }
     if together:
         figures["core_per_hub_needs"] = needs(three, together)
+    if "full" in one_capped and "full" in three_capped:
+        capped_one = one_capped["full"]["deliveries_per_s"]
+        figures["equal_cpu_ratio"] = round(three_capped["full"]["deliveries_per_s"] / capped_one, 3)
     return figures
 
 
@@ -228,14 +258,36 @@ async def run_once(plan: Plan, number: int) -> dict[str, Any]:
             await services.start()
             hubs += await start_hubs(names[:1], services, workdir)
             one = await configuration(plan, services, hubs, workdir / "one")
+            one_capped = await capped(plan, services, hubs, workdir / "one-capped")
             hubs += await start_hubs(names[1:], services, workdir)
             three = await configuration(plan, services, hubs, workdir / "three")
+            three_capped = await capped(plan, services, hubs, workdir / "three-capped")
         finally:
             for hub in hubs:
                 await hub.stop()
             await services.stop()
         print(f"run {number}: measured in {time.monotonic() - started:.0f} s", flush=True)
-    return {"one": one, "three": three, "compare": compare(one, three)}
+    return {
+        "one": one,
+        "three": three,
+        "one_capped": one_capped,
+        "three_capped": three_capped,
+        "compare": compare(one, three, one_capped, three_capped),
+    }
+
+
+async def capped(
+    plan: Plan, services: Services, hubs: list[ServerProcess], workdir: Path
+) -> dict[str, Any]:
+    """The full-speed figures with every hub capped at ``plan.hub_cpu`` of a core, or why
+    they could not be measured here."""
+    reason = cpu_cap.unavailable()
+    if reason is not None:
+        return {"unavailable": reason}
+    with cpu_cap.CpuCap("harness-bench", plan.hub_cpu) as cap:
+        for hub in hubs:
+            cap.add(hub.target.name, hub.pid)
+        return await configuration(plan, services, hubs, workdir, capped=True)
 
 
 async def attempt(plan: Plan, number: int) -> dict[str, Any]:
@@ -282,8 +334,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tiny", action="store_true", help="a few clients, ~1 s a figure")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--hub-cpu", type=float, default=Plan.hub_cpu, help="each hub's share of a core, capped"
+    )
     args = parser.parse_args()
-    plan = TINY if args.tiny else Plan()
+    plan = replace(TINY if args.tiny else Plan(), hub_cpu=args.hub_cpu)
     lacking = missing()
     if lacking is not None:
         sys.exit(f"bench.cluster cannot run here: {lacking}")

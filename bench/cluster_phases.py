@@ -46,6 +46,8 @@ class Cluster:
     publish_on: int
     clients_per_node: int
     workdir: Path
+    spread: bool = False
+    """Publishes go to every hub in turn, not only to ``publish_on``."""
 
     def driver_counter(self, index: int, column: int) -> int:
         """One counter of driver ``index`` (the clients of hub ``index``)."""
@@ -55,6 +57,8 @@ class Cluster:
 
     def role(self, index: int) -> str:
         """What a hub does in the benchmark."""
+        if self.spread and len(self.nodes) > 1:
+            return f"publishing 1/{len(self.nodes)}, clients"
         return "publishing, clients" if index == self.publish_on else "clients"
 
 

@@ -80,3 +80,14 @@ class ControlPublisher:
     async def publish(self, count: int, stamp_ns: int) -> None:
         params = {"n": str(count), "pt": str(stamp_ns)}
         await post(self.session, self.url, params=params)
+
+
+class SpreadPublisher:
+    """Publishes each batch through the next of several publishers (one per hub), in turn: the
+    publishes shared by the hubs, as a load balancer in front of them shares them."""
+
+    def __init__(self, publishers: list[Publisher]) -> None:
+        self.turns = itertools.cycle(publishers)
+
+    async def publish(self, count: int, stamp_ns: int) -> None:
+        await next(self.turns).publish(count, stamp_ns)

@@ -12,10 +12,16 @@ from typing import Any
 import pytest
 from bench.cluster_infra import missing
 
+from bench import cpu_cap
 from tests.bench.tiny import TIMEOUT_S, figure, run_tiny
 from tests.conftest import skip_or_fail
 
-CONFIGURATIONS = {"one": ("A",), "three": ("A", "B", "C")}
+CONFIGURATIONS = {
+    "one": ("A",),
+    "three": ("A", "B", "C"),
+    "one_capped": ("A",),
+    "three_capped": ("A", "B", "C"),
+}
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(TIMEOUT_S)]
 
@@ -23,7 +29,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(TIMEO
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     """One tiny benchmark run: its JSON result and its markdown tables."""
-    lacking = missing()
+    lacking = missing() or cpu_cap.unavailable()
     if lacking is not None:
         skip_or_fail(lacking)
     return run_tiny("cluster", tmp_path_factory.mktemp("cluster"))
@@ -52,7 +58,9 @@ def test_every_client_of_every_hub_got_every_event(
     tiny: tuple[dict[str, Any], str], block: str
 ) -> None:
     result, _ = tiny
-    phases = ("full", "paced", "paced_same_total") if block == "three" else ("full", "paced")
+    phases = {"one": ("full", "paced"), "three": ("full", "paced", "paced_same_total")}.get(
+        block, ("full",)
+    )
     for phase in phases:
         assert figure(result, block, phase, "undelivered") == 0
     assert figure(result, block, "notes") == []
@@ -78,8 +86,12 @@ def test_the_comparison_and_the_tables_are_there(tiny: tuple[dict[str, Any], str
     assert figure(result, "compare", "measured_ratio") > 0
     assert figure(result, "compare", "core_per_hub_ratio") > 0
     assert figure(result, "compare", "core_per_hub_spread_ratio") > 0
+    assert figure(result, "compare", "equal_cpu_ratio") > 0
+    roles = [node["role"] for node in figure(result, "three_capped", "full", "nodes").values()]
+    assert roles == ["publishing 1/3, clients"] * 3  # the publishes went to every hub
     versions = result["machine"]["versions"]
     assert versions["redis-server"] != "absent" and versions["postgresql"] != "absent"
     for title in ("Full speed", "Each hub at full speed", "latency", "Redis and PostgreSQL",
-                  "Target", "cross-node", "cannot be shown on 2 cores"):  # fmt: skip
+                  "Target", "cross-node", "cannot be shown on 2 cores",
+                  "each capped at"):  # fmt: skip
         assert title in tables
