@@ -4,7 +4,9 @@
 
 py-spy (from ``bench/.peers/venv``) samples the server process, native frames included, while
 the phase runs; the collapsed stacks are kept in ``bench/results/profile-*.txt`` and the
-functions that hold the most samples, by self time and by total time, are printed.
+functions that hold the most samples, by self time and by total time, are printed. Native
+sampling stops the process 250 times a second (it slowed the hub's ingest by a third):
+``--python-only`` samples Python frames alone, without stopping it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ PY_SPY = PEERS_PYTHON.parent / "py-spy"
 
 IDLE_WAITS = ("_queue_SimpleQueue_get", "epoll_pwait", "epoll_wait")
 """Frames where a thread waits for work (the store's worker thread, the event loop's poll)."""
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py",)
+"""Python frames that, last on a stack sampled without native frames, wait for work."""
 PRODUCT = "parent_harness/"
 
 Ranking = list[tuple[str, float]]
@@ -52,6 +56,8 @@ def top_functions(collapsed: str, count: int) -> tuple[Ranking, Ranking]:
             continue
         frames = stack.split(";")
         if any(wait in frame for frame in frames for wait in IDLE_WAITS):
+            continue
+        if frames[-1].startswith(IDLE_LEAVES):
             continue
         weight = int(samples)
         total += weight
@@ -78,7 +84,9 @@ async def run_phase(plan: Plan, stage: phases.Stage, phase: str, seconds: float)
         await phases.ingest(stage, seconds, 0.5, plan.ingest_batch, plan.ingest_lanes)
 
 
-async def profile(target: Target, clients: int, phase: str, seconds: float, out: Path) -> None:
+async def profile(
+    target: Target, clients: int, phase: str, seconds: float, out: Path, native: bool = True
+) -> None:
     """Runs the phase under py-spy, which writes the collapsed stacks to ``out``."""
     plan = Plan()
     with tempfile.TemporaryDirectory(prefix="profile-") as folder:
@@ -94,7 +102,8 @@ async def profile(target: Target, clients: int, phase: str, seconds: float, out:
                                      clients)  # fmt: skip
                 spy = await asyncio.create_subprocess_exec(
                     "taskset", "-c", LOAD_CORE, str(PY_SPY), "record", "--pid", str(server.pid),
-                    "--duration", str(int(seconds + 1)), "--rate", "250", "--native",
+                    "--duration", str(int(seconds + 1)), "--rate", "250",
+                    "--native" if native else "--nonblocking",
                     "--format", "raw", "--output", str(out),
                     stdout=asyncio.subprocess.DEVNULL,
                 )  # fmt: skip
@@ -113,13 +122,17 @@ def main() -> None:
     parser.add_argument("--phase", default="full", choices=["full", "paced", "ingest"])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--python-only", action="store_true", help="no native frames: the process runs on"
+    )
     args = parser.parse_args()
     os.sched_setaffinity(0, {int(LOAD_CORE)})
     raise_open_file_limit()
     target = next(t for t in TARGETS if t.name == args.target)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"profile-{args.target}-{args.clients}-{args.phase}.txt"
-    uvloop.run(profile(target, args.clients, args.phase, args.seconds, out))
+    native = not args.python_only
+    uvloop.run(profile(target, args.clients, args.phase, args.seconds, out, native))
     collapsed = out.read_text() if out.exists() else ""
     own, anywhere = top_functions(collapsed, args.top)
     print(f"stacks: {out}\n\nself time:")

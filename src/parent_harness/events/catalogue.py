@@ -3,13 +3,21 @@
 Entities (`agent`, `task`, `session`, `test_run`, `budget`) may arrive partial:
 only the id (for the budget, `period`) is required, the hub merges the rest into
 current state. Unknown types and unknown fields are refused, naming the field.
+
+The models are the source of truth (OpenAPI, docs, error messages). Ingest checks each
+payload with `SENT`: validators derived from the same models' rules whose output is the
+plain dict of the fields that were sent (what `model_dump(exclude_unset=True)` gives),
+without building a model instance and dumping it again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import SchemaValidator, core_schema
 
 
 class Strict(BaseModel):
@@ -210,6 +218,111 @@ PAYLOADS: dict[str, type[Strict]] = {
 """Every event type of protocol v1 and the model of its payload."""
 
 EVENT_TYPES: frozenset[str] = frozenset(PAYLOADS)
+
+
+class Unsupported(Exception):
+    """A model uses what `sent_fields_validator` does not translate (a validator, ...)."""
+
+
+_JSON_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def json_value(value: Any) -> Any:
+    """A copy of a JSON-shaped value (dicts with string keys, lists, str, numbers, bools,
+    None); anything else is refused, so that the model decides what it becomes."""
+    kind = type(value)
+    if kind in _JSON_ATOMS:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise ValueError("not a JSON object key")
+            out[key] = json_value(item)
+        return out
+    if kind is list:
+        return [json_value(item) for item in value]
+    raise ValueError("not a JSON value")
+
+
+_ANY = core_schema.no_info_plain_validator_function(json_value)
+_CONTAINERS = {
+    "nullable": ("schema",),
+    "list": ("items_schema",),
+    "dict": ("keys_schema", "values_schema"),
+}
+_LEAVES = frozenset({"str", "int", "float", "bool", "literal", "none"})
+_FIELD_KEYS = frozenset({"type", "schema", "metadata", "validation_alias"})
+_MODEL_KEYS = frozenset(
+    {"type", "cls", "schema", "config", "ref", "metadata", "custom_init", "root_model"}
+)
+_MODEL_FIELDS_KEYS = frozenset({"type", "fields", "model_name", "computed_fields"})
+
+
+def _sent_only(schema: Any) -> Any:
+    """The same rules as a model's core schema, with every model (nested ones too) checked
+    as a dict that keeps only the keys it was given: no defaults filled in, extra keys
+    refused. `Any` accepts JSON-shaped values only (others go through the model)."""
+    kind = schema["type"]
+    if kind == "model":
+        fields = schema["schema"]
+        if (
+            set(schema) - _MODEL_KEYS
+            or schema.get("custom_init")
+            or schema.get("root_model")
+            or fields["type"] != "model-fields"
+            or set(fields) - _MODEL_FIELDS_KEYS
+            or fields.get("computed_fields")
+        ):
+            raise Unsupported(f"{kind} {schema.get('cls')}")
+        typed = {name: _sent_field(field) for name, field in fields["fields"].items()}
+        return core_schema.typed_dict_schema(typed, config=schema.get("config"))
+    if kind == "any":
+        return _ANY
+    if kind in _CONTAINERS:
+        inner = {key: _sent_only(schema[key]) for key in _CONTAINERS[kind] if key in schema}
+        return {**schema, **inner}
+    if kind in _LEAVES:
+        return schema
+    raise Unsupported(kind)
+
+
+def _sent_field(field: dict[str, Any]) -> core_schema.TypedDictField:
+    if set(field) - _FIELD_KEYS:
+        raise Unsupported(f"field with {sorted(set(field) - _FIELD_KEYS)}")
+    inner = field["schema"]
+    required = inner["type"] != "default"
+    if not required:
+        inner = inner["schema"]  # a default is not filled in: the key stays absent
+    return core_schema.typed_dict_field(
+        _sent_only(inner), required=required, validation_alias=field.get("validation_alias")
+    )
+
+
+def sent_fields_validator(model: type[BaseModel]) -> Callable[[Any], dict[str, Any]]:
+    """Checks a payload by `model`'s rules and returns the fields sent, as plain dicts.
+
+    It accepts what the model accepts and returns what `model_validate` then
+    `model_dump(exclude_unset=True)` return, for JSON-shaped input; anything it refuses
+    (an error, or input only the model takes) goes to the model, for its verdict and its
+    error message. A model it cannot translate (one with validators of its own, say) is
+    checked by the model itself: slower, the same answers.
+    """
+    try:
+        return SchemaValidator(_sent_only(model.__pydantic_core_schema__)).validate_python
+    except Unsupported:
+        return partial(model_fields_sent, model)
+
+
+def model_fields_sent(model: type[BaseModel], payload: Any) -> dict[str, Any]:
+    """What the model makes of a payload: the fields sent, after validation."""
+    return model.model_validate(payload).model_dump(exclude_unset=True)
+
+
+SENT: dict[str, Callable[[Any], dict[str, Any]]] = {
+    type_: sent_fields_validator(model) for type_, model in PAYLOADS.items()
+}
+"""Every event type's fast check (see `sent_fields_validator`)."""
 
 
 class IncomingEvent(Strict):

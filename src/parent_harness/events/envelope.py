@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from parent_harness.events.catalogue import EVENT_TYPES, PAYLOADS, first_error
+from parent_harness.events.catalogue import EVENT_TYPES, PAYLOADS, SENT, first_error
 from parent_harness.exceptions import InvalidEvent
 
 
@@ -22,16 +22,22 @@ def now_iso() -> str:
 def now_ms() -> tuple[str, int]:
     """Now as the protocol writes it, and as milliseconds since the Unix epoch.
 
-    Called for every event: the formatted second is reused until the second changes.
+    Called for every event: the text is reused while the millisecond lasts (a batch of
+    events mostly shares one), and the formatted second until the second changes.
     """
     ms = time.time_ns() // 1_000_000
+    last = _last_ms[0]
+    if ms == last[1]:
+        return last
     second = ms // 1000
     if second != _second[0]:
         _second[0], _second[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return f"{_second[1]}.{ms % 1000:03d}Z", ms
+    last = _last_ms[0] = (f"{_second[1]}.{ms % 1000:03d}Z", ms)
+    return last
 
 
 _second: list[Any] = [None, ""]
+_last_ms: list[tuple[str, int]] = [("", -1)]
 
 
 def new_id() -> str:
@@ -60,12 +66,20 @@ def parse_iso(text: str) -> datetime:
 def validate_payload(type_: str, payload: Any) -> dict[str, Any]:
     """Checks a payload against the catalogue; returns only the fields that were sent.
 
-    Raises InvalidEvent naming the first bad field.
+    Raises InvalidEvent naming the first bad field. The check runs for every event, so it
+    goes first through the catalogue's derived validator (`SENT`), which returns the sent
+    fields as plain dicts at once; whatever that refuses is left to the model, for its
+    verdict and its message.
     """
-    model = PAYLOADS.get(type_)
-    if model is None:
+    check = SENT.get(type_)
+    if check is None:
         known = ", ".join(sorted(EVENT_TYPES))
         raise InvalidEvent("type", f"unknown event type {type_!r}; known types: {known}")
+    try:
+        return check(payload)
+    except ValidationError:
+        pass
+    model = PAYLOADS[type_]
     try:
         parsed = model.model_validate(payload)
     except ValidationError as exc:

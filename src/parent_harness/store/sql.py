@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Table, func, insert, select
@@ -47,8 +47,20 @@ _ENTITY_TABLES = {
 _WRITE_ORDER = (*_ENTITY_TABLES, "api_call", "telegram_message", "generic_event")
 
 
-_Step = tuple[Insert, str, tuple[str, ...], list[dict[str, Any]]]
-"""(statement, its compiled SQL, the order of its parameters, the rows)"""
+Row = tuple[Any, ...]
+
+
+class _Step(NamedTuple):
+    """One executemany of a batch's write."""
+
+    stmt: Insert
+    sql: str
+    """The statement compiled for SQLite (or the store's dialect)."""
+    columns: tuple[str, ...]
+    """The columns of each row, in order."""
+    rows: list[Row]
+    permutation: tuple[int, ...] | None
+    """Where each of the compiled SQL's parameters is in a row; None: in the same order."""
 
 
 def _dumps(value: Any) -> str:
@@ -64,6 +76,7 @@ class SqlStore:
         self.dialect = self.engine.dialect.name
         self._reader = snapshot_reader(self.engine)
         self._statements: dict[tuple[str, str | None, tuple[str, ...]], Any] = {}
+        """Per (table, upsert key, columns): the statement, its SQL, the rows' permutation."""
         # SQLite: one thread owns the writing connection (see _write_sqlite).
         self._sqlite_writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._sqlite_conn: sqlite3.Connection | None = None
@@ -131,8 +144,9 @@ class SqlStore:
             await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps)
             return
         async with self.engine.begin() as conn:
-            for stmt, _sql, _order, rows in steps:
-                await conn.execute(stmt, rows)
+            for step in steps:
+                rows = [dict(zip(step.columns, row, strict=True)) for row in step.rows]
+                await conn.execute(step.stmt, rows)
 
     def _write_sqlite(self, steps: list[_Step]) -> None:
         """The whole batch in one hop to the writer thread: with aiosqlite every statement
@@ -142,48 +156,61 @@ class SqlStore:
             conn = self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
             set_sqlite_pragmas(conn, None)
         with conn:  # one transaction: committed, or rolled back on an error
-            for _stmt, sql, order, rows in steps:
-                conn.executemany(sql, [tuple(row[k] for k in order) for row in rows])
+            for step in steps:
+                rows, permutation = step.rows, step.permutation
+                if permutation is not None:
+                    rows = [tuple(row[i] for i in permutation) for row in rows]
+                conn.executemany(step.sql, rows)
 
     def _plan(self, batch: Sequence[Record]) -> list[_Step]:
         """The statements of a batch, in the fixed write order, with their rows."""
-        steps = [self._step(t.events, [_event_row(r) for r in batch])]
-        rooms = [{"room": room, "seq": r.seq} for r in batch for room in r.rooms]
+        steps = [self._step(t.events, _EVENT_COLUMNS, [_event_row(r) for r in batch])]
+        rooms = [(room, r.seq) for r in batch for room in r.rooms]
         if rooms:
-            steps.append(self._step(t.event_rooms, rooms))
+            steps.append(self._step(t.event_rooms, ("room", "seq"), rooms))
         changes = _changes_by_table(batch)
         for kind in _WRITE_ORDER:
             if kind in changes:
                 steps += self._row_steps(kind, changes[kind])
         return steps
 
-    def _row_steps(self, kind: str, rows: list[dict[str, Any]]) -> list[_Step]:
+    def _row_steps(self, kind: str, changes: list[_Changed]) -> list[_Step]:
         if kind in _ENTITY_TABLES:
             table, key, cols = _ENTITY_TABLES[kind]
-            rows.sort(key=itemgetter(key))
-            steps = [self._step(table, [_entity_row(row, key, cols) for row in rows], key)]
+            changes.sort(key=lambda change: change[1][key])
+            columns = (key, *cols, "data", "updated_seq")
+            rows = [_entity_row(seq, row, key, cols) for seq, row in changes]
+            steps = [self._step(table, columns, rows, key)]
             if kind == "task":
-                steps.append(self._step(t.task_queue, [_queue_row(r) for r in rows], "task_id"))
+                queue = [_queue_row(seq, row) for seq, row in changes]
+                steps.append(self._step(t.task_queue, _QUEUE_COLUMNS, queue, "task_id"))
             return steps
         if kind == "api_call":
-            return [self._step(t.api_calls, [_api_call_row(r) for r in rows])]
+            return [
+                self._step(t.api_calls, _API_CALL_COLUMNS, [_api_call_row(r) for _, r in changes])
+            ]
         if kind == "telegram_message":
-            values = sorted((_telegram_row(r) for r in rows), key=itemgetter("id"))
-            return [self._step(t.telegram_messages, values)]
-        return [self._step(t.generic_events, [_generic_row(r) for r in rows])]
+            values = sorted((_telegram_row(r) for _, r in changes), key=itemgetter(0))
+            return [self._step(t.telegram_messages, _TELEGRAM_COLUMNS, values)]
+        return [
+            self._step(t.generic_events, _GENERIC_COLUMNS, [_generic_row(r) for _, r in changes])
+        ]
 
     def _step(
-        self, table: Table, rows: list[dict[str, Any]], upsert_key: str | None = None
+        self,
+        table: Table,
+        columns: tuple[str, ...],
+        rows: list[Row],
+        upsert_key: str | None = None,
     ) -> _Step:
         """Inserts of rows (skipping those there), or upserts by `upsert_key`: one executemany.
 
-        The statement is built and compiled once per table and columns. On SQLite rows go to
-        the driver as tuples in the compiled order: SQLAlchemy's per-row parameter handling
-        was a third of the write's cost, and SQLite's column types need no bind processing.
-        PostgreSQL keeps SQLAlchemy's path (its bind processors map what PostgreSQL refuses,
-        see StoredText in store/schema.py).
+        Rows are tuples of `columns`. The statement is built and compiled once per table and
+        columns, and the rows go to the driver in the compiled order: SQLAlchemy's per-row
+        parameter handling was a third of the write's cost, and SQLite's column types need no
+        bind processing. PostgreSQL gets the rows as dicts and keeps SQLAlchemy's path (its
+        bind processors map what PostgreSQL refuses, see StoredText in store/schema.py).
         """
-        columns = tuple(rows[0])
         cache_key = (table.name, upsert_key, columns)
         found = self._statements.get(cache_key)
         if found is None:
@@ -191,10 +218,11 @@ class SqlStore:
                 self._upsert(table, upsert_key, columns) if upsert_key else self._insert_new(table)
             )
             compiled = stmt.compile(dialect=self.engine.dialect)
-            found = (stmt, compiled.string, tuple(compiled.positiontup or ()))
+            order = tuple(compiled.positiontup or ())
+            found = (stmt, compiled.string, _permutation(columns, order))
             self._statements[cache_key] = found
-        stmt, sql, order = found
-        return stmt, sql, order, rows
+        stmt, sql, permutation = found
+        return _Step(stmt, sql, columns, rows, permutation)
 
     def _dialect_insert(self, table: Table) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -259,79 +287,107 @@ def _rooms(stored: str | None) -> tuple[str, ...]:
     return tuple(orjson.loads(stored)) if stored else ()
 
 
-def _event_row(r: Record) -> dict[str, Any]:
-    return {
-        "seq": r.seq,
-        "id": r.id,
-        "type": r.type,
-        "ts": r.ts,
-        "ts_ms": r.ts_ms,
-        "level": r.level,
-        "body": r.body.decode(),
-        "rooms": _dumps(r.rooms),
-    }
+_EVENT_COLUMNS = ("seq", "id", "type", "ts", "ts_ms", "level", "body", "rooms")
+_QUEUE_COLUMNS = (
+    "task_id",
+    "status",
+    "priority",
+    "attempts",
+    "max_attempts",
+    "not_before",
+    "agent_name",
+    "updated_seq",
+)
+_API_CALL_COLUMNS = (
+    "seq",
+    "session_id",
+    "agent_id",
+    "task_id",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "at",
+)
+_TELEGRAM_COLUMNS = ("id", "seq", "direction", "chat_id", "text", "at", "about_seq")
+_GENERIC_COLUMNS = ("seq", "id", "level", "source", "message", "data")
+
+_Changed = tuple[int, dict[str, Any]]
+"""A changed row and the seq of the event that changed it."""
 
 
-def _changes_by_table(batch: Sequence[Record]) -> dict[str, list[dict[str, Any]]]:
+def _permutation(columns: tuple[str, ...], order: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Where each parameter of the compiled order is in a row of `columns` (None: in place,
+    or named parameters)."""
+    if columns == order or not order:
+        return None
+    return tuple(columns.index(name) for name in order)
+
+
+def _event_row(r: Record) -> Row:
+    return (r.seq, r.id, r.type, r.ts, r.ts_ms, r.level, r.body.decode(), _dumps(r.rooms))
+
+
+def _changes_by_table(batch: Sequence[Record]) -> dict[str, list[_Changed]]:
     """Groups the batch's changes by table; an entity changed twice keeps its last version."""
-    grouped: dict[str, dict[Any, dict[str, Any]]] = {}
+    grouped: dict[str, dict[Any, _Changed]] = {}
     for record in batch:
         for n, change in enumerate(record.changes):
             if change.table in _ENTITY_TABLES or change.table == "telegram_message":
                 key: Any = change.row.get("period") or change.row["id"]
             else:
                 key = (record.seq, n)
-            rows = grouped.setdefault(change.table, {})
-            rows.pop(key, None)
-            rows[key] = {**change.row, "_seq": record.seq}
+            rows = grouped.get(change.table)
+            if rows is None:
+                rows = grouped[change.table] = {}
+            else:
+                rows.pop(key, None)
+            rows[key] = (record.seq, change.row)
     return {table: list(rows.values()) for table, rows in grouped.items()}
 
 
-def _entity_row(row: dict[str, Any], key: str, cols: tuple[str, ...]) -> dict[str, Any]:
-    entity = {k: v for k, v in row.items() if k != "_seq"}
-    out = {key: entity[key], "data": _dumps(entity), "updated_seq": row["_seq"]}
-    out.update({c: entity.get(c) for c in cols})
-    return out
+def _entity_row(seq: int, entity: dict[str, Any], key: str, cols: tuple[str, ...]) -> Row:
+    return (entity[key], *[entity.get(c) for c in cols], _dumps(entity), seq)
 
 
-def _queue_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "task_id": row["id"],
-        "status": row["status"],
-        "priority": row["priority"] or 0,
-        "attempts": row["attempts"] or 0,
-        "max_attempts": row["max_attempts"] or 1,
-        "not_before": row.get("not_before"),
-        "agent_name": row.get("agent_name"),
-        "updated_seq": row["_seq"],
-    }
+def _queue_row(seq: int, row: dict[str, Any]) -> Row:
+    return (
+        row["id"],
+        row["status"],
+        row["priority"] or 0,
+        row["attempts"] or 0,
+        row["max_attempts"] or 1,
+        row.get("not_before"),
+        row.get("agent_name"),
+        seq,
+    )
 
 
-def _api_call_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "seq": row["seq"],
-        "session_id": row.get("session_id"),
-        "agent_id": row.get("agent_id"),
-        "task_id": row.get("task_id"),
-        "model": row.get("model"),
-        "input_tokens": row.get("input"),
-        "output_tokens": row.get("output"),
-        "cost_usd": row.get("cost_usd"),
-        "at": row["at"],
-    }
+def _api_call_row(row: dict[str, Any]) -> Row:
+    return (
+        row["seq"],
+        row.get("session_id"),
+        row.get("agent_id"),
+        row.get("task_id"),
+        row.get("model"),
+        row.get("input"),
+        row.get("output"),
+        row.get("cost_usd"),
+        row["at"],
+    )
 
 
-def _telegram_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row.get(k) for k in ("id", "seq", "direction", "chat_id", "text", "at", "about_seq")}
+def _telegram_row(row: dict[str, Any]) -> Row:
+    return tuple(row.get(k) for k in _TELEGRAM_COLUMNS)
 
 
-def _generic_row(row: dict[str, Any]) -> dict[str, Any]:
+def _generic_row(row: dict[str, Any]) -> Row:
     data = row.get("data")
-    return {
-        "seq": row["seq"],
-        "id": row["id"],
-        "level": row["level"],
-        "source": row.get("source"),
-        "message": row["message"],
-        "data": _dumps(data) if data is not None else None,
-    }
+    return (
+        row["seq"],
+        row["id"],
+        row["level"],
+        row.get("source"),
+        row["message"],
+        _dumps(data) if data is not None else None,
+    )

@@ -303,7 +303,22 @@ _ENVELOPE = frozenset({"type", "payload", "id"})
 
 def _draft(index: int, item: Any) -> Draft:
     """Checks the envelope `{type, payload, id?}` of one published event (the payload is
-    checked by the ingest against the catalogue). Hand-written: it runs for every event."""
+    checked by the ingest against the catalogue). Hand-written: it runs for every event,
+    so a well-formed envelope is recognised at once and only a bad one is looked at closely."""
+    if type(item) is dict and (len(item) == 2 or (len(item) == 3 and "id" in item)):
+        type_, payload, ident = item.get("type"), item.get("payload"), item.get("id")
+        # a string `type` and a dict `payload` found: no other key is there
+        if (
+            type(type_) is str
+            and type(payload) is dict
+            and (ident is None or (type(ident) is str and 0 < len(ident) <= 200))
+        ):
+            return Draft(type_, payload, ident)
+    return _checked_draft(index, item)
+
+
+def _checked_draft(index: int, item: Any) -> Draft:
+    """The envelope looked at closely: a Draft, or InvalidEvent naming what is wrong."""
     if not isinstance(item, dict):
         raise InvalidEvent("", "an event is a JSON object {type, payload, id?}", index=index)
     extra = sorted(set(item) - _ENVELOPE)
