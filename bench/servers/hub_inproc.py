@@ -23,6 +23,8 @@ import uvloop
 from aiohttp import web
 
 from bench.events import event_payload, now_ns
+from parent_harness.cli.main import tune_gc
+from parent_harness.hub.ingest import Draft
 from parent_harness.hub.node import Node
 from parent_harness.web.app import HubServer
 from parent_harness.web.keys import NODE
@@ -59,9 +61,8 @@ class InProcessPublisher:
         node: Node = request.app[NODE]
         stamp = int(request.query.get("pt", "0")) or now_ns()
         count = int(request.query.get("n", "1"))
-        results = await asyncio.gather(
-            *(node.publish("event", event_payload(next(self.numbers), stamp)) for _ in range(count))
-        )
+        drafts = [Draft("event", event_payload(next(self.numbers), stamp)) for _ in range(count)]
+        results = await node.publish_many(drafts)
         return web.json_response({"seq": results[-1].seq if results else 0})
 
 
@@ -73,6 +74,7 @@ async def serve(store: str, gc_log: str | None) -> None:
     server = HubServer(Settings(port=0, store=store))
     server.app.router.add_post("/bench/publish", InProcessPublisher().publish)
     url = await server.start()
+    tune_gc()
     print(url, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -109,3 +109,58 @@ def test_room_counts() -> None:
     assert hub.room_counts(["tasks", "task:nobody"]) == {"tasks": 2, "task:nobody": 0}
     hub.detach(a)
     assert hub.room_counts() == {"tasks": 1}
+
+
+def frame_of(*seqs: int) -> bytes:
+    """The frame of these events: one message alone, several as a JSON array."""
+    bodies = b",".join(b'{"seq":%d}' % s for s in seqs)
+    return text_frame(bodies if len(seqs) == 1 else b"[" + bodies + b"]")
+
+
+def test_one_rooms_subscribers_get_the_same_frame_and_a_mixed_batch_stays_in_order() -> None:
+    hub = Hub()
+    tasks = [FakeTransport() for _ in range(2)]
+    for t in tasks:
+        hub.attach(Subscriber(t), ["tasks"], after_seq=0)
+    several, everything = FakeTransport(), FakeTransport()
+    hub.attach(Subscriber(several), ["tasks", "agents"], after_seq=0)
+    hub.attach(Subscriber(everything), ["*"], after_seq=0)
+    hub.dispatch(
+        [
+            record(1, "task:created", ("tasks",)),
+            record(2, "agent:status", ("agents",)),
+            record(3, "task:updated", ("tasks",)),
+            record(4, "event", ("events",)),
+        ]
+    )
+    assert tasks[0].writes == tasks[1].writes == [frame_of(1, 3)]
+    assert tasks[0].writes[0] is tasks[1].writes[0]  # built once for the room
+    assert several.writes == [frame_of(1, 2, 3)]
+    assert everything.writes == [frame_of(1, 2, 3, 4)]
+    assert hub.deliveries == 2 * 2 + 3 + 4
+
+
+def test_a_subscriber_partly_served_gets_only_what_it_has_not_had() -> None:
+    hub = Hub()
+    behind, ahead = FakeTransport(), FakeTransport()
+    hub.attach(Subscriber(behind), ["*"], after_seq=0)
+    hub.attach(Subscriber(ahead), ["*"], after_seq=2)  # e.g. attached after a snapshot at 2
+    hub.dispatch([record(1), record(2), record(3)])
+    assert behind.writes == [frame_of(1, 2, 3)]
+    assert ahead.writes == [frame_of(3)]
+    hub.dispatch([record(3), record(4)])  # a repeat is never sent twice
+    assert behind.writes[-1] == ahead.writes[-1] == frame_of(4)
+
+
+def test_a_held_subscriber_keeps_its_rooms_events_while_the_others_get_them() -> None:
+    hub = Hub()
+    held, live = FakeTransport(), FakeTransport()
+    held_sub = Subscriber(held)
+    hub.attach(held_sub, ["tasks"], after_seq=0)
+    hub.attach(Subscriber(live), ["tasks"], after_seq=0)
+    hub.hold(held_sub)
+    hub.dispatch([record(1, "task:created", ("tasks",))])
+    hub.dispatch([record(2, "task:updated", ("tasks",))])
+    assert held.writes == [] and live.writes == [frame_of(1), frame_of(2)] != []
+    hub.release(held_sub)
+    assert held.writes == [frame_of(1, 2)]

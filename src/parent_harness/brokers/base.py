@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sequenced:
     """One event with its place in the order: what every node folds identically."""
 
@@ -34,7 +34,7 @@ class Sequenced:
     """Read back from the store: already written."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Appended:
     """A broker's answer for one appended event: its id, its seq, and whether it was known."""
 
@@ -43,7 +43,7 @@ class Appended:
     duplicate: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outgoing:
     """A validated event for the broker: the publisher's idempotency key if it gave one."""
 

@@ -46,7 +46,7 @@ async def run_fleet(
     settings: Settings, config: HarnessConfig, feeder: Feeder | None = None, title: str = "fleet"
 ) -> None:
     """Serve the hub with the orchestrator in one process until SIGINT or SIGTERM."""
-    from parent_harness.cli.main import wait_for_signal
+    from parent_harness.cli.main import tune_gc, wait_for_signal
     from parent_harness.web.app import HubServer
 
     server = HubServer(settings)
@@ -60,6 +60,7 @@ async def run_fleet(
             notifier = await _start_notifier(config, server, orchestrator, url)
         if feeder is not None:
             feeding = asyncio.create_task(feeder(orchestrator))
+        tune_gc()
         agents = ", ".join(f"{a.name} x{a.max_instances}" for a in config.agents.values())
         typer.echo(f"parent-harness hub serving {url} (dashboard {url}/) with {title}: {agents}")
         await wait_for_signal()

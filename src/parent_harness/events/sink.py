@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PublishResult:
     """The hub's answer to one published event."""
 
@@ -21,7 +21,7 @@ class PublishResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """One committed event: its place in the order, its type and its merged payload."""
 

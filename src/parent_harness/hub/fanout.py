@@ -93,6 +93,19 @@ class Subscriber:
         if self.transport.get_write_buffer_size() > self.max_buffer:
             self.too_slow()
 
+    def write(self, frame: bytes) -> None:
+        """Writes a frame built for several subscribers (this one has nothing pending and is
+        not held); past the buffer bound, the client is too slow."""
+        if self.closed:
+            return
+        if self.transport.is_closing():
+            self.closed = True
+            return
+        self.flushed_seq = self.last_seq
+        self.transport.write(frame)
+        if self.transport.get_write_buffer_size() > self.max_buffer:
+            self.too_slow()
+
     def too_slow(self) -> None:
         self.closed = True
         self.pending = []
@@ -145,32 +158,76 @@ class Hub:
         return {room: len(self.rooms.get(room, ())) for room in names}
 
     def dispatch(self, records: Sequence[Record]) -> None:
-        """Queues each committed event for its rooms' subscribers, then one write per subscriber."""
-        dirty: list[Subscriber] = []
-        everyone = self.rooms.get(ALL, ())
-        delivered = 0
+        """Queues each committed event for its rooms' subscribers, then one write per subscriber.
+
+        Most subscribers are in one room, with no type filter and nothing pending: each of
+        those gets everything its room has in the batch, so the room's frame is built once
+        and the same bytes are written to every one of them (building a frame per client
+        copied the batch once per client). The others take the events one by one.
+        """
+        if not records:
+            return
+        by_room: dict[str, list[Record]] = {ALL: list(records)}
         for record in records:
-            seq = record.seq
-            for room in (ALL, *record.rooms):
-                members = everyone if room == ALL else self.rooms.get(room, ())
-                for sub in members:
-                    if sub.last_seq >= seq or (
-                        sub.types is not None and not sub.types(record.type)
-                    ):
-                        continue
-                    sub.last_seq = seq
-                    if not sub.pending:
-                        dirty.append(sub)
-                    sub.pending.append(record.body)
-                    delivered += 1
-        if records:
-            self.seq = records[-1].seq
+            for room in record.rooms:
+                found = by_room.get(room)
+                if found is None:
+                    by_room[room] = [record]
+                else:
+                    found.append(record)
+        others: dict[Subscriber, None] = {}
+        delivered = 0
+        for room, recs in by_room.items():
+            members = self.rooms.get(room)
+            if not members:
+                continue
+            first, last = recs[0].seq, recs[-1].seq
+            frame: bytes | None = None
+            for sub in members:
+                if sub.last_seq >= last:
+                    continue
+                if (
+                    sub.types is not None
+                    or sub.held
+                    or sub.pending
+                    or len(sub.rooms) > 1
+                    or sub.last_seq >= first
+                ):
+                    others[sub] = None
+                    continue
+                if frame is None:
+                    frame = text_frame(batch([r.body for r in recs]))
+                sub.last_seq = last
+                delivered += len(recs)
+                sub.write(frame)
+        if others:
+            delivered += self._dispatch_each(records, others)
+        self.seq = records[-1].seq
         self.deliveries += delivered
-        for sub in dirty:
-            sub.flush()
         for sub in [s for s in self.holding if len(s.pending) > self.max_held]:
             self.release(sub)
             sub.too_slow()
+
+    @staticmethod
+    def _dispatch_each(records: Sequence[Record], subs: Iterable[Subscriber]) -> int:
+        """Event by event, in seq order, for the subscribers a room's shared frame does not
+        fit (several rooms, a type filter, held, or partly served already)."""
+        delivered = 0
+        for sub in subs:
+            everything = ALL in sub.rooms
+            had_pending = bool(sub.pending)
+            for record in records:
+                if sub.last_seq >= record.seq or (
+                    sub.types is not None and not sub.types(record.type)
+                ):
+                    continue
+                if everything or any(room in sub.rooms for room in record.rooms):
+                    sub.last_seq = record.seq
+                    sub.pending.append(record.body)
+                    delivered += 1
+            if not had_pending:
+                sub.flush()
+        return delivered
 
     def hold(self, sub: Subscriber) -> None:
         """Keeps a subscriber's live events pending (not written) while it is being replayed to."""
