@@ -158,7 +158,7 @@ def target_table(document: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
         f"| 3 hubs' deliveries/s over 1 hub's, same run, all hubs on one core | ≥ 2.5x "
         f"| {times(spread(document, *compare, 'measured_ratio', digits=2))} | {met} "
-        "(cannot be shown on 2 cores) |",
+        "(not the target's setup: the hubs share one core) |",
         f"| the same, every hub capped at {share} core (a CPU quota each), publishes shared "
         f"by the hubs | ≥ 2.5x | "
         f"{times(spread(document, *compare, 'equal_cpu_ratio', digits=2)) if why is None else why}"

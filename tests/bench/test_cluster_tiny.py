@@ -92,6 +92,6 @@ def test_the_comparison_and_the_tables_are_there(tiny: tuple[dict[str, Any], str
     versions = result["machine"]["versions"]
     assert versions["redis-server"] != "absent" and versions["postgresql"] != "absent"
     for title in ("Full speed", "Each hub at full speed", "latency", "Redis and PostgreSQL",
-                  "Target", "cross-node", "cannot be shown on 2 cores",
+                  "Target", "cross-node", "the hubs share one core",
                   "each capped at"):  # fmt: skip
         assert title in tables
