@@ -173,6 +173,9 @@ async def test_openapi_document(hub: RunningHub) -> None:
     assert status == 200
     for path in ("/api/tasks", "/api/events", "/api/sessions/{session_id}", "/api/health"):
         assert path in spec["paths"]
+    publish = spec["paths"]["/api/events"]["post"]
+    assert "all or nothing" in publish["description"]
+    assert {"200", "400"} <= set(publish["responses"])
 
 
 async def test_tokens_and_roles(tmp_path: Path) -> None:
