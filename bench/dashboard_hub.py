@@ -22,7 +22,7 @@ from playwright.async_api import Browser, BrowserContext, async_playwright
 
 HARNESS = Path(sys.executable).with_name("harness")
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
+CHROMIUM_ARGS = [  # headless, and nothing that reaches for the network (closed here)
     "--headless",
     "--no-sandbox",
     "--disable-gpu",

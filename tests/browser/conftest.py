@@ -19,22 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.dashboard_hub import CHROMIUM_ARGS
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.conftest import skip_or_fail
 
 HARNESS = Path(os.environ.get("HARNESS_BIN", Path(sys.executable).with_name("harness")))
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 START_TIMEOUT_S = 20.0
 URL_RE = re.compile(r"serving (http://\S+)")
 
