@@ -95,6 +95,7 @@ class Subscriber:
             await self._session.close()
 
     def connect_url(self) -> str:
+        """The /ws URL with the stream position; never the token (see `connect_headers`)."""
         query: dict[str, str] = {}
         if self.rooms:
             query["monitor"] = ",".join(self.rooms)
@@ -106,11 +107,13 @@ class Subscriber:
                 query["epoch"] = self.epoch
         if self.snapshot:
             query["snapshot"] = "1"
-        if self.token:
-            query["token"] = self.token
         if self.client:
             query["client"] = self.client
         return f"{self.url}?{urlencode(query)}" if query else self.url
+
+    def connect_headers(self) -> dict[str, str]:
+        """The token as a Bearer header: a URL ends up in proxy logs, a header does not."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def backoff(self) -> float:
         """Exponential backoff with jitter: the first retry well within a second."""
@@ -134,7 +137,9 @@ class Subscriber:
             await asyncio.sleep(self.backoff())
 
     async def _connection(self, session: aiohttp.ClientSession) -> AsyncIterator[dict[str, Any]]:
-        async with session.ws_connect(self.connect_url(), max_msg_size=0) as ws:
+        async with session.ws_connect(
+            self.connect_url(), headers=self.connect_headers(), max_msg_size=0
+        ) as ws:
             self._ws = ws
             while True:
                 frame = await ws.receive()

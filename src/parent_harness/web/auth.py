@@ -2,15 +2,22 @@
 
 A token may be limited to some rooms with `TOKEN=room,room`; a client asking for a room
 outside that list is refused with 4403 (REST: 403).
+
+A client presents its token, best first: `Authorization: Bearer T`; on a browser's
+WebSocket, which cannot set headers, the subprotocol `harness.token.<base64url T>` next to
+`harness.v1`; or `?token=T`, still accepted but the weakest, since proxies and browser
+history keep URLs.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from parent_harness.events.rooms import ALL
 
@@ -64,9 +71,40 @@ class Tokens:
         return None
 
 
+SUBPROTOCOL = "harness.v1"  # what /ws answers a client that offers it (web/ws.py)
+TOKEN_PROTOCOL = "harness.token."
+
+
 def presented_token(request: web.Request) -> str | None:
-    """The token of a request: `Authorization: Bearer T`, or `?token=T`."""
-    header = request.headers.get("Authorization", "")
+    """The token of a request: the Bearer header, else the token subprotocol, else `?token=`."""
+    header = request.headers.get(hdrs.AUTHORIZATION, "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.query.get("token")
+    offered = request.headers.getall(hdrs.SEC_WEBSOCKET_PROTOCOL, ())
+    return protocol_token(offered) or request.query.get("token")
+
+
+def token_protocol(token: str) -> str:
+    """The subprotocol item that carries `token`: base64url without padding, since `=` is
+    not allowed in a subprotocol name (RFC 6455, 4.1)."""
+    encoded = base64.urlsafe_b64encode(token.encode()).rstrip(b"=")
+    return TOKEN_PROTOCOL + encoded.decode("ascii")
+
+
+def protocol_token(headers: Iterable[str]) -> str | None:
+    """The token in `Sec-WebSocket-Protocol` header values; None without a well-formed one."""
+    for value in headers:
+        for item in value.split(","):
+            item = item.strip()
+            if item.startswith(TOKEN_PROTOCOL):
+                return _base64url_text(item[len(TOKEN_PROTOCOL) :])
+    return None
+
+
+def _base64url_text(encoded: str) -> str | None:
+    padded = encoded + "=" * (-len(encoded) % 4)
+    try:
+        text = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return text or None

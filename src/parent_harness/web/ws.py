@@ -30,7 +30,11 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     """Accepts a client, streams its rooms to it, and answers its frames until it goes."""
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(
-        compress=False, max_msg_size=settings.max_frame_bytes, autoping=True, timeout=5.0
+        protocols=("harness.v1",),  # a browser fails the socket unless one offered is picked
+        compress=False,
+        max_msg_size=settings.max_frame_bytes,
+        autoping=True,
+        timeout=5.0,
     )
     refusal, params, grant = _admit(request, request.app[TOKENS])
     await ws.prepare(request)
