@@ -18,20 +18,25 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """redis-server with append-only persistence in its own folder; can be restarted."""
+    """redis-server with append-only persistence in its own folder; can be restarted.
 
-    def __init__(self, folder: Path) -> None:
+    With a `password`, clients must authenticate (`--requirepass`) and `url` carries it.
+    """
+
+    def __init__(self, folder: Path, *, password: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             skip_or_fail("redis-server is not installed (apt-get install redis-server)")
         self.binary = str(binary)
         self.folder = folder
         self.port = free_port()
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -51,6 +56,7 @@ class RedisServer:
                 "",
                 "--protected-mode",
                 "no",
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -60,7 +66,8 @@ class RedisServer:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
                     conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
+                    # Without AUTH, a server with a password answers -NOAUTH: it is up too.
+                    if conn.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                         return
             except OSError:
                 time.sleep(0.02)

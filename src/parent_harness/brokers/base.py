@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from parent_harness.credentials import mask_url
+
 
 @dataclass(slots=True)
 class Sequenced:
@@ -64,6 +66,7 @@ class Broker(Protocol):
     """What a node needs from its broker."""
 
     url: str
+    """Its URL as it may be shown: the password masked (`redis://:***@host:6379/0`)."""
     retries_commits: bool
     """True when a sequenced event can never be taken back (it is in a shared stream), so a
     failed commit is retried; False when the node may roll the order back (memory)."""
@@ -111,4 +114,6 @@ def open_broker(url: str) -> Broker:
         from parent_harness.brokers.redis import RedisBroker
 
         return RedisBroker(url)
-    raise ValueError(f"unsupported broker URL {url!r}: use memory:// or redis://host:port/0")
+    raise ValueError(
+        f"unsupported broker URL {mask_url(url)!r}: use memory:// or redis://host:port/0"
+    )

@@ -39,6 +39,7 @@ from parent_harness.brokers.base import (
     Sequenced,
     Stored,
 )
+from parent_harness.credentials import mask_url, mask_urls
 from parent_harness.events.envelope import new_id
 from parent_harness.exceptions import BrokerUnavailable
 
@@ -101,7 +102,8 @@ class RedisBroker:
     retries_commits = True
 
     def __init__(self, url: str, *, prefix: str = "harness") -> None:
-        self.url = url
+        self.url = mask_url(url)
+        """As shown in errors, logs and /api/health: without its password."""
         self.keys = [f"{prefix}:epoch", f"{prefix}:seq", f"{prefix}:stream"]
         self.confirmations = f"{prefix}:confirmed"
         self.node = os.urandom(6).hex()
@@ -233,7 +235,7 @@ class RedisBroker:
                 if self._stopping:  # redis-py may turn our cancellation into a ConnectionError
                     return
                 self._reading = False
-                self._error = f"{type(exc).__name__}: {exc}"
+                self._error = mask_urls(f"{type(exc).__name__}: {exc}")
                 log.warning("redis stream reader: %s; retrying in %.2fs", self._error, delay)
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)

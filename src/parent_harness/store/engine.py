@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from parent_harness.store.urls import async_url, describe
+from parent_harness.credentials import mask_url
+from parent_harness.store.urls import async_url
 
 
 def set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -29,7 +30,7 @@ def store_engine(url: str) -> AsyncEngine:
     except ModuleNotFoundError as exc:
         extra = " (pip install 'parent-harness[cluster]')" if postgres else ""
         raise ModuleNotFoundError(
-            f"the store {describe(url)} needs the {exc.name} driver{extra}", name=exc.name
+            f"the store {mask_url(url)} needs the {exc.name} driver{extra}", name=exc.name
         ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", set_sqlite_pragmas)

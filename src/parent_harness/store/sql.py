@@ -20,11 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
+from parent_harness.credentials import mask_url
 from parent_harness.store import schema as t
 from parent_harness.store.engine import set_sqlite_pragmas, snapshot_reader, store_engine
 from parent_harness.store.migrate import upgrade
 from parent_harness.store.records import Loaded, Record
-from parent_harness.store.urls import describe, sqlite_path
+from parent_harness.store.urls import sqlite_path
 
 RECENT_IDS = 100_000
 RECENT_EVENTS = 10_000
@@ -83,7 +84,7 @@ class SqlStore:
 
     @property
     def description(self) -> str:
-        return describe(self.url)
+        return mask_url(self.url)
 
     async def open(self) -> Loaded:
         """Creates or migrates the schema, then reads back the log's position and state.

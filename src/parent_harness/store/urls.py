@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
+from parent_harness.credentials import mask_url
+
 
 def async_url(url: str) -> str:
     """Maps a store URL to its async driver (aiosqlite, asyncpg)."""
@@ -18,12 +20,9 @@ def async_url(url: str) -> str:
             query.setdefault("ssl", query.pop("sslmode"))
         parsed = parsed.set(drivername="postgresql+asyncpg", query=query)
         return parsed.render_as_string(hide_password=False)
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path.db or postgresql://...")
-
-
-def describe(url: str) -> str:
-    """The URL without its password, for logs and /api/health."""
-    return make_url(url).render_as_string(hide_password=True)
+    raise ValueError(
+        f"unsupported store URL {mask_url(url)!r}: use sqlite:///path.db or postgresql://..."
+    )
 
 
 def sqlite_path(url: str) -> str:
