@@ -58,7 +58,7 @@ async def _telegram(channel: TelegramChannel, chat_id: str, text: str) -> Channe
 
 
 async def _webhook(channel: WebhookChannel, url: str, text: str) -> ChannelCheck:
-    label = channel.label(url) or url
+    label = channel.label(url) or channel.redact(url)
     try:
         await channel.post(channel.hook(url), {"text": text, "kind": "test"})
     except DeliveryError as exc:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -23,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from parent_harness.credentials import mask_url
 from parent_harness.notify.conditions import ConditionError, compile_condition
 from parent_harness.notify.durations import parse_duration
 from parent_harness.notify.errors import NotifyConfigError
@@ -117,7 +119,7 @@ class WebhookSettings(RetrySettings):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        checked = _check_http_url(expand_env(value))
+        checked = _check_http_url(expand_env(value), show=False)
         assert checked is not None
         return checked
 
@@ -128,11 +130,12 @@ class WebhookSettings(RetrySettings):
 
     @property
     def label(self) -> str:
-        """How messages and errors name this webhook (never showing its path, often a secret)."""
+        """How messages and errors name this webhook: its name, or its scheme and host (never
+        its path, query or userinfo, where webhooks keep their secrets)."""
         if self.name:
             return self.name
-        scheme, _, rest = self.url.partition("://")
-        return f"{scheme}://{rest.split('/', 1)[0]}"
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 class RuleSettings(_Section):
@@ -299,9 +302,12 @@ def expand_env(text: str) -> str:
     return _ENV.sub(value, text)
 
 
-def _check_http_url(value: str | None) -> str | None:
+def _check_http_url(value: str | None, *, show: bool = True) -> str | None:
+    """The URL without a trailing slash; refuses one that is not http(s), naming it only if
+    `show` (a webhook URL is not shown at all: its path may be the secret)."""
     if value is not None and not value.startswith(("http://", "https://")):
-        raise ValueError(f"expected an http:// or https:// URL, not {value!r}")
+        shown = f", not {mask_url(value)!r}" if show else ""
+        raise ValueError(f"expected an http:// or https:// URL{shown}")
     return value.rstrip("/") if value else value
 
 
@@ -342,8 +348,12 @@ def _check_telegram(telegram: TelegramSettings | None) -> None:
 
 
 def _check_unique(values: list[str], table: str, field: str) -> None:
-    seen: set[str] = set()
+    """Refuses a repeated value, naming both keys but not the value (it may be a secret URL)."""
+    first: dict[str, int] = {}
     for index, value in enumerate(values):
-        if value in seen:
-            raise NotifyConfigError(f"notify.{table}[{index}].{field}", f"{value!r} is repeated")
-        seen.add(value)
+        if value in first:
+            raise NotifyConfigError(
+                f"notify.{table}[{index}].{field}",
+                f"is repeated: the same as notify.{table}[{first[value]}].{field}",
+            )
+        first[value] = index

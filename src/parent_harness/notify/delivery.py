@@ -56,6 +56,11 @@ class Channel(Protocol):
         """How errors name a target; None when the target is no longer configured."""
         ...
 
+    def redact(self, text: str) -> str:
+        """`text` with this channel's secrets (a bot token, webhook URLs) masked, so it may be
+        logged or reported."""
+        ...
+
     async def deliver(self, delivery: Delivery) -> None:
         """Makes one attempt; raises DeliveryError when it fails."""
         ...

@@ -16,7 +16,7 @@ from aiogram.types import Message, Update
 from parent_harness.notify.commands import Commands
 from parent_harness.notify.control import Publisher
 from parent_harness.notify.store import NotifyStore
-from parent_harness.notify.telegram import TelegramChannel, as_delivery_error
+from parent_harness.notify.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
 OFFSET_KEY = "telegram.offset"
@@ -51,7 +51,7 @@ class TelegramInbox:
                 updates = await self._channel.updates(self._offset())
             except Exception as exc:
                 failures += 1
-                error = as_delivery_error(exc)
+                error = self._channel.failure(exc)
                 log.warning("Telegram getUpdates failed (%d in a row): %s", failures, error)
                 await asyncio.sleep(min(_MAX_PAUSE_S, self._channel.settings.backoff_s * failures))
                 continue
@@ -82,7 +82,7 @@ class TelegramInbox:
             answer = await self._commands.handle(text, chat_id)
         except Exception as exc:
             log.exception("Telegram command %r failed", text)
-            answer = f"That failed: {type(exc).__name__}: {exc}"
+            answer = self._channel.redact(f"That failed: {type(exc).__name__}: {exc}")
         self._reply(chat_id if chat_id in self._allowed else str(username), answer, recorded.seq)
 
     async def _refuse(self, chat_id: str, message: Message) -> None:
@@ -106,4 +106,4 @@ class TelegramInbox:
         try:
             await self._channel.bot.delete_webhook(drop_pending_updates=False)
         except Exception as exc:
-            log.warning("Telegram deleteWebhook failed: %s", as_delivery_error(exc))
+            log.warning("Telegram deleteWebhook failed: %s", self._channel.failure(exc))

@@ -4,12 +4,14 @@ Each (channel, target) is a lane worked by one task, so the messages of one chat
 webhook arrive in the order they were written and a dead receiver delays only its own lane.
 A delivery leaves the store only once sent, or once given up on and reported as an `event`
 of level error: a message is never dropped silently, and a restart resumes where it stopped.
+What is logged or reported of a failure has passed through its channel's `redact`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Mapping
 
 from parent_harness.notify.clock import Clock, to_iso
@@ -74,7 +76,7 @@ class Outbox:
         try:
             await channel.deliver(delivery)
         except Exception as exc:
-            error = _as_delivery_error(exc)
+            error = _as_delivery_error(exc, channel)
             attempts = delivery.attempts + 1
             log.warning("%s delivery failed (attempt %d): %s", delivery.channel, attempts, error)
             if error.retryable and attempts <= channel.policy(delivery.target).retries:
@@ -118,8 +120,11 @@ class Outbox:
         self._store.finish(delivery.id)
 
 
-def _as_delivery_error(exc: Exception) -> DeliveryError:
+def _as_delivery_error(exc: Exception, channel: Channel) -> DeliveryError:
+    """A channel's DeliveryError as it is (already redacted); anything else logged with its
+    traceback and wrapped, both through the channel's `redact` (a message may hold a URL)."""
     if isinstance(exc, DeliveryError):
         return exc
-    log.exception("unexpected error while delivering", exc_info=exc)
-    return DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+    trace = "".join(traceback.format_exception(exc))
+    log.error("unexpected error while delivering:\n%s", channel.redact(trace))
+    return DeliveryError(channel.redact(f"{type(exc).__name__}: {exc}"), retryable=True)

@@ -3,10 +3,16 @@
 Every message that goes out, and every message that comes in from an allowed chat, becomes a
 `telegram:message` event, so the dashboard's Telegram page shows the whole conversation.
 The API base URL is configurable (a local Bot API server, or a fake one in tests).
+
+Messages go out as plain text (no `parse_mode`): nothing in them is markup, so an event's text
+needs no escaping here (Telegram only makes URLs clickable, and shows them as they are).
+The bot token is in every Bot API URL, which the HTTP client's errors may print: every error
+is redacted before it is logged or reported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from aiogram import Bot
@@ -25,6 +31,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Update
 
+from parent_harness.credentials import MASK, mask_urls, redact
 from parent_harness.events.sink import PublishResult
 from parent_harness.notify.clock import Clock, to_iso
 from parent_harness.notify.config import TelegramSettings
@@ -49,17 +56,20 @@ def fit(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def as_delivery_error(exc: Exception) -> DeliveryError:
-    """Says whether a failed Bot API call is worth retrying (5xx, network, 429: yes)."""
+def as_delivery_error(exc: Exception, shown: Callable[[str], str] = mask_urls) -> DeliveryError:
+    """Says whether a failed Bot API call is worth retrying (5xx, network, 429: yes); its
+    message is `shown(str(exc))`, which must remove the bot token (see TelegramChannel.redact)."""
     if isinstance(exc, TelegramRetryAfter):
-        return DeliveryError(str(exc), retryable=True, status=429, retry_after=exc.retry_after)
+        return DeliveryError(
+            shown(str(exc)), retryable=True, status=429, retry_after=exc.retry_after
+        )
     if isinstance(exc, TelegramEntityTooLarge):
-        return DeliveryError(str(exc), retryable=False, status=413)
+        return DeliveryError(shown(str(exc)), retryable=False, status=413)
     if isinstance(exc, _FINAL):
-        return DeliveryError(str(exc), retryable=False)
+        return DeliveryError(shown(str(exc)), retryable=False)
     if isinstance(exc, TelegramAPIError):  # 5xx, network, or a code aiogram does not know
-        return DeliveryError(str(exc), retryable=True)
-    return DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+        return DeliveryError(shown(str(exc)), retryable=True)
+    return DeliveryError(shown(f"{type(exc).__name__}: {exc}"), retryable=True)
 
 
 def _chat(chat_id: str) -> int | str:
@@ -89,6 +99,14 @@ class TelegramChannel:
         """`Telegram chat <id>`; None for a chat no longer configured."""
         return f"Telegram chat {target}" if target in self.chat_ids else None
 
+    def redact(self, text: str) -> str:
+        """`text` without the bot token."""
+        return redact(text, {self.bot.token: MASK})
+
+    def failure(self, exc: Exception) -> DeliveryError:
+        """A failed Bot API call as a DeliveryError that may be shown (see as_delivery_error)."""
+        return as_delivery_error(exc, self.redact)
+
     async def deliver(self, delivery: Delivery) -> None:
         """Sends the delivery's text to its chat, then records it."""
         await self.send(delivery.target, delivery.text, delivery.about_seq)
@@ -98,7 +116,7 @@ class TelegramChannel:
         try:
             sent = await self.bot.send_message(chat_id=_chat(chat_id), text=fit(text))
         except Exception as exc:
-            raise as_delivery_error(exc) from exc
+            raise self.failure(exc) from None
         await self.record("out", chat_id, sent.message_id, sent.text or text, sent.date, about_seq)
         return sent.message_id
 

@@ -1,4 +1,8 @@
-"""Webhooks: a JSON POST per message, with a Slack-compatible `text` field."""
+"""Webhooks: a JSON POST per message, with a Slack-compatible `text` field.
+
+A webhook's URL is a secret (Slack's path, a `?token=`): errors and logs name a webhook by its
+`label` (its name, or scheme and host), and anything the HTTP client says is redacted first.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
+from parent_harness.credentials import redact
 from parent_harness.notify.config import WebhookSettings
 from parent_harness.notify.delivery import ChannelKind, Delivery, RetryPolicy
 from parent_harness.notify.errors import DeliveryError
@@ -27,6 +33,8 @@ class WebhookChannel:
     def __init__(self, hooks: Sequence[WebhookSettings]) -> None:
         self._hooks = {hook.url: hook for hook in hooks}
         self._session: aiohttp.ClientSession | None = None
+        # Each URL as written and as the HTTP client prints it (yarl may encode it anew).
+        self._secrets = {form: hook.label for hook in hooks for form in _forms(hook.url)}
 
     @property
     def targets(self) -> list[str]:
@@ -49,6 +57,10 @@ class WebhookChannel:
         hook = self._hooks.get(target)
         return hook.label if hook else None
 
+    def redact(self, text: str) -> str:
+        """`text` with every webhook URL replaced by its label."""
+        return redact(text, self._secrets)
+
     async def deliver(self, delivery: Delivery) -> None:
         """Posts the delivery's JSON document to its URL."""
         hook = self._hooks.get(delivery.target)
@@ -66,7 +78,7 @@ class WebhookChannel:
             ) as response:
                 if response.status < 300:
                     return
-                detail = (await response.text())[:200].strip()
+                detail = self.redact((await response.text())[:200].strip())
                 raise DeliveryError(
                     f"HTTP {response.status}" + (f": {detail}" if detail else ""),
                     retryable=response.status >= 500 or response.status in _RETRYABLE_4XX,
@@ -74,8 +86,8 @@ class WebhookChannel:
                     retry_after=_retry_after(response.headers, hook.max_backoff_s),
                 )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            reason = str(exc) or "timed out"
-            raise DeliveryError(f"{type(exc).__name__}: {reason}", retryable=True) from exc
+            reason = self.redact(str(exc)) or "timed out"
+            raise DeliveryError(f"{type(exc).__name__}: {reason}", retryable=True) from None
 
     async def close(self) -> None:
         """Closes the HTTP session."""
@@ -87,3 +99,12 @@ class WebhookChannel:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         return self._session
+
+
+def _forms(url: str) -> set[str]:
+    """A URL as written, and as yarl (and so aiohttp's errors) renders it."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return {url}
+    return {url, str(parsed), parsed.human_repr()}

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 TOKEN = "123456:TEST-token"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Recorder:
@@ -30,16 +31,30 @@ class Recorder:
 
 
 class Server(Recorder):
-    """An aiohttp app on 127.0.0.1, port 0."""
+    """An aiohttp app on 127.0.0.1, port 0.
+
+    With `redirect_forever`, every request is answered 302 to itself (counted in `redirects`):
+    the client gives up with an error naming the URL it was sent to.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._redirecting])
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.redirect_forever = False
+        self.redirects = 0
+
+    @web.middleware
+    async def _redirecting(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self.redirect_forever:
+            return await handler(request)
+        self.redirects += 1
+        raise web.HTTPFound(request.path_qs)
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app, shutdown_timeout=0.1)
+        # No access log: it is the remote service's (Slack's, Telegram's), not the harness's.
+        self._runner = web.AppRunner(self.app, shutdown_timeout=0.1, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -142,3 +142,29 @@ def test_the_example_file_reads_as_is_and_with_every_example_uncommented(
         "budget-50",
         "errors",
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("https://hooks.slack.com/services/T0/B0/s3", "https://hooks.slack.com"),
+        ("https://user:s3@hooks.example:8443/x", "https://hooks.example:8443"),
+        ("https://hooks.example?token=s3", "https://hooks.example"),
+    ],
+)
+def test_a_webhook_is_named_without_its_secrets(url: str, label: str) -> None:
+    (parsed,) = load_settings({"webhooks": [{"url": url}]}).webhooks
+    assert parsed.label == label
+
+
+@pytest.mark.parametrize(
+    "webhooks",
+    [
+        [{"url": "hooks.slack.com/services/T0/B0/s3"}],
+        [{"url": "https://h.example/s3"}, {"url": "https://h.example/s3"}],
+    ],
+)
+def test_a_bad_webhook_url_is_named_by_its_key_not_its_value(webhooks: list[Any]) -> None:
+    with pytest.raises(NotifyConfigError) as caught:
+        load_settings({"webhooks": webhooks})
+    assert caught.value.key.startswith("notify.webhooks[") and "s3" not in str(caught.value)
