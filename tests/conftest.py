@@ -93,6 +93,7 @@ class RunningHub:
         return WsClient(ws)
 
     async def post(self, path: str, body: Any, **kwargs: Any) -> tuple[int, Any]:
+        kwargs["headers"] = {"Content-Type": "application/json", **kwargs.get("headers", {})}
         async with self.session.post(self.url + path, data=orjson.dumps(body), **kwargs) as r:
             return r.status, orjson.loads(await r.read())
 

@@ -56,7 +56,8 @@ async def test_a_bad_event_is_refused_naming_the_field_and_nothing_is_kept(
 
 
 async def test_bad_json_body(hub: RunningHub) -> None:
-    async with hub.session.post(hub.url + "/api/events", data=b"{nope") as resp:
+    json_type = {"Content-Type": "application/json"}
+    async with hub.session.post(hub.url + "/api/events", data=b"{nope", headers=json_type) as resp:
         assert resp.status == 400
         assert (await resp.json())["error"]["code"] == "bad_json"
 

@@ -40,6 +40,19 @@ def event_rooms(type_: str, payload: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(rooms))
 
 
+def owner_rooms(type_: str, payload: Mapping[str, Any]) -> tuple[str, ...]:
+    """The rooms of what an event is about: its class room and its own entity's room (an
+    `agent:status` is about its agent, not the task that agent works on)."""
+    rooms = [_CLASS_OF.get(type_.split(":", 1)[0], "events")]
+    try:
+        named = _named_entities(type_, payload)
+    except AttributeError:  # not yet validated: an entity that is not an object
+        named = []
+    if named and isinstance(named[0][1], str) and named[0][1]:
+        rooms.append(f"{named[0][0]}:{named[0][1]}")
+    return tuple(rooms)
+
+
 def _named_entities(type_: str, payload: Mapping[str, Any]) -> list[tuple[str, Any]]:
     if "agent" in payload:
         a = payload["agent"]

@@ -10,12 +10,14 @@ from parent_harness.hub.node import Node
 from parent_harness.notify.web import TestSender
 from parent_harness.store.queries import Queries
 from parent_harness.web.auth import Tokens
+from parent_harness.web.origins import SitePolicy
 from parent_harness.web.settings import Settings
 
 NODE = web.AppKey("node", Node)
 SETTINGS = web.AppKey("settings", Settings)
 TOKENS = web.AppKey("tokens", Tokens)
 QUERIES = web.AppKey("queries", Queries)
+SITES = web.AppKey("sites", SitePolicy)
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 
 
