@@ -192,15 +192,34 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
+# Every page reports what its Content-Security-Policy blocked, across reloads.
+REPORT_VIOLATIONS = """
+window.harnessViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  const text = `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`;
+  window.harnessViolations.push(text);
+  window.harnessTestViolation(text);
+});
+"""
+
+
 class Dashboard:
-    """A page on the hub's dashboard that records console errors and uncaught exceptions."""
+    """A page on the hub's dashboard that records console errors, uncaught exceptions and
+    what its Content-Security-Policy blocked."""
 
     def __init__(self, page: Page, hub: HubProcess) -> None:
         self.page = page
         self.hub = hub
         self.errors: list[str] = []
+        self.violations: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.expose_function("harnessTestViolation", self._violation)
+        page.add_init_script(REPORT_VIOLATIONS)
+
+    def _violation(self, text: str) -> None:
+        self.violations.append(text)
+        self.errors.append(f"content security policy: {text}")
 
     def _console(self, msg: ConsoleMessage) -> None:
         if msg.type == "error":

@@ -17,7 +17,7 @@ from parent_harness import __version__
 from parent_harness.hub.node import Node
 from parent_harness.notify.web import routes as notify_routes
 from parent_harness.store.queries import Queries
-from parent_harness.web import rest
+from parent_harness.web import headers, rest
 from parent_harness.web.auth import PUBLISH, Tokens, presented_token
 from parent_harness.web.keys import (
     NODE,
@@ -81,6 +81,7 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     oas.setup(app, url_prefix="/docs", title_spec="parent-harness", version_spec=__version__)
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC, append_version=False)
+    headers.install(app)
     return app
 
 
