@@ -1,4 +1,10 @@
-"""The words of alerts: readable text for people, a JSON document for webhooks."""
+"""The words of alerts: readable text for people, a JSON document for webhooks.
+
+`describe` gives plain text (what the events say, in words); `alert_text` and `digest_text`
+lay it out for one channel, passing every plain piece through the channel's `Escape`
+(notify/markup.py), so what an event says is never read as markup. The dashboard links are
+built by `Links` (ids percent-encoded), not taken from events.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from parent_harness.notify.durations import format_duration
 from parent_harness.notify.engine import Transition
 from parent_harness.notify.incidents import Incident
 from parent_harness.notify.links import Links
+from parent_harness.notify.markup import Escape, plain
 from parent_harness.notify.rules import Rule
 
 _ICONS = {"error": "🔴", "warning": "🟠", "info": "🔵"}
@@ -92,28 +99,33 @@ def describe(rule: Rule, incident: Incident) -> tuple[str, list[str]]:
     return _DESCRIBE.get(rule.entity, _generic)(incident.context, incident.subject)
 
 
-def alert_text(transition: Transition, links: Links) -> str:
-    """The message for an incident that opened or resolved."""
+def alert_text(transition: Transition, links: Links, escape: Escape = plain) -> str:
+    """The message for an incident that opened or resolved, in a channel's markup."""
     rule, incident = transition.rule, transition.incident
     headline, lines = describe(rule, incident)
     if transition.kind == "resolved":
         lasted = format_duration((incident.resolved_at or incident.opened_at) - incident.opened_at)
-        top = f"{_RESOLVED} Resolved: {rule.title}: {headline}"
+        top = f"{_RESOLVED} Resolved: {escape(rule.title)}: {escape(headline)}"
         lines = [*lines[:1], f"Open for {lasted}"]
     else:
-        top = f"{_ICONS[rule.severity]} {rule.title}: {headline}"
-    return "\n".join([top, *lines, links.for_incident(rule, incident)])
+        top = f"{_ICONS[rule.severity]} {escape(rule.title)}: {escape(headline)}"
+    link = escape(links.for_incident(rule, incident))
+    return "\n".join([top, *map(escape, lines), link])
 
 
-def digest_text(rule: Rule, incidents: Sequence[Incident], links: Links) -> str:
+def digest_text(
+    rule: Rule, incidents: Sequence[Incident], links: Links, escape: Escape = plain
+) -> str:
     """One message for incidents that opened while alerts were held and are still open."""
     why = "snoozed" if all(item.held == "snoozed" for item in incidents) else "held back"
     count = len(incidents)
     noun = "incident" if count == 1 else "incidents"
-    lines = [f"{_ICONS[rule.severity]} {rule.title}: {count} {noun} opened while {why}, still open"]
+    title = escape(rule.title)
+    lines = [f"{_ICONS[rule.severity]} {title}: {count} {noun} opened while {why}, still open"]
     for incident in incidents[:20]:
         headline, _ = describe(rule, incident)
-        lines.append(f"• {headline}: {links.for_incident(rule, incident)}")
+        link = escape(links.for_incident(rule, incident))
+        lines.append(f"• {escape(headline)}: {link}")
     if count > 20:
         lines.append(f"… and {count - 20} more")
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from parent_harness.notify.gate import Gate, Snooze, Snoozes
 from parent_harness.notify.incidents import Incident, IncidentBook
 from parent_harness.notify.links import Links
 from parent_harness.notify.liveness import Liveness
+from parent_harness.notify.markup import Escape
 from parent_harness.notify.messages import alert_text, digest_text, webhook_document
 from parent_harness.notify.outbox import Outbox
 from parent_harness.notify.rules import Rule, compile_rules
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LAST_EVENT_KEY = "events.last_at"
-Render = Callable[[Links], str]
+Render = Callable[[Links, Escape], str]
 
 
 class Notifier:
@@ -259,14 +260,15 @@ class Notifier:
         about: int | None,
         now: float,
     ) -> list[Delivery]:
-        """One delivery per chat and per webhook the rule speaks to."""
+        """One delivery per chat and per webhook the rule speaks to, each in its markup."""
         out: list[Delivery] = []
         telegram, webhooks = self.channels.telegram, self.channels.webhooks
         if telegram is not None and "telegram" in rule.channels:
-            body = {"text": render(self.telegram_links)}
+            body = {"text": render(self.telegram_links, telegram.escape)}
             out += [Delivery("telegram", c, body, about, created_at=now) for c in telegram.chat_ids]
         if webhooks is not None and "webhooks" in rule.channels:
-            document = webhook_document(render(self.links), kind, rule, incidents, self.links)
+            text = render(self.links, webhooks.escape)
+            document = webhook_document(text, kind, rule, incidents, self.links)
             document["about_seq"] = about
             out += [
                 Delivery("webhook", u, document, about, created_at=now) for u in webhooks.targets

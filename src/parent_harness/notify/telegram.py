@@ -38,6 +38,7 @@ from parent_harness.notify.config import TelegramSettings
 from parent_harness.notify.control import Publisher
 from parent_harness.notify.delivery import ChannelKind, Delivery, RetryPolicy
 from parent_harness.notify.errors import DeliveryError
+from parent_harness.notify.markup import plain
 
 MAX_TEXT = 4096
 _FINAL = (
@@ -98,6 +99,10 @@ class TelegramChannel:
     def label(self, target: str) -> str | None:
         """`Telegram chat <id>`; None for a chat no longer configured."""
         return f"Telegram chat {target}" if target in self.chat_ids else None
+
+    def escape(self, text: str) -> str:
+        """Plain text as this channel shows it: unchanged (messages have no parse_mode)."""
+        return plain(text)
 
     def redact(self, text: str) -> str:
         """`text` without the bot token."""

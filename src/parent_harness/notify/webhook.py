@@ -1,5 +1,8 @@
 """Webhooks: a JSON POST per message, with a Slack-compatible `text` field.
 
+The `text` is Slack mrkdwn, with what events say escaped (notify/markup.py); the document's
+other fields are the same facts as JSON, unescaped, for machines.
+
 A webhook's URL is a secret (Slack's path, a `?token=`): errors and logs name a webhook by its
 `label` (its name, or scheme and host), and anything the HTTP client says is redacted first.
 """
@@ -16,6 +19,7 @@ from parent_harness.credentials import redact
 from parent_harness.notify.config import WebhookSettings
 from parent_harness.notify.delivery import ChannelKind, Delivery, RetryPolicy
 from parent_harness.notify.errors import DeliveryError
+from parent_harness.notify.markup import slack_mrkdwn
 
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 
@@ -56,6 +60,10 @@ class WebhookChannel:
         """The webhook's name (or scheme and host); None when it is no longer configured."""
         hook = self._hooks.get(target)
         return hook.label if hook else None
+
+    def escape(self, text: str) -> str:
+        """Plain text as the `text` field shows it: Slack mrkdwn, control characters escaped."""
+        return slack_mrkdwn(text)
 
     def redact(self, text: str) -> str:
         """`text` with every webhook URL replaced by its label."""

@@ -138,7 +138,14 @@ class FakeBotApi(Server):
             await self.changed()
             return _answer(status, {"ok": False, "error_code": status, **body})
         message_id = self._message_id()
-        self.sent.append({"chat_id": form["chat_id"], "text": form["text"], "id": message_id})
+        self.sent.append(
+            {
+                "chat_id": form["chat_id"],
+                "text": form["text"],
+                "id": message_id,
+                "parse_mode": form.get("parse_mode"),
+            }
+        )
         await self.changed()
         result = {
             "message_id": message_id,

@@ -8,6 +8,7 @@ from parent_harness.notify.config import load_settings
 from parent_harness.notify.engine import Transition
 from parent_harness.notify.incidents import Incident
 from parent_harness.notify.links import Links
+from parent_harness.notify.markup import plain, slack_mrkdwn
 from parent_harness.notify.messages import alert_text, digest_text, webhook_document
 from parent_harness.notify.rules import Rule, compile_rules
 
@@ -89,3 +90,51 @@ def test_the_webhook_document_has_slack_text_and_facts() -> None:
     assert document["text"] == "hello"
     (fact,) = document["incidents"]
     assert fact["link"].endswith("/#/tasks/t-1") and fact["events"] == 3 and fact["opened_seq"] == 7
+
+
+HOSTILE = "<!channel> urgent: log in at <https://evil.example/login|the dashboard> & fix"
+
+
+def hostile_task() -> dict[str, Any]:
+    return {
+        "title": HOSTILE,
+        "status": "failed",
+        "attempts": 1,
+        "max_attempts": 3,
+        "agent_id": "<@U024BE7LH>",
+        "error_details": {"message": "see <https://evil.example|logs>", "kind": "<!here>"},
+    }
+
+
+def test_slack_text_escapes_what_events_say_and_keeps_its_own_link() -> None:
+    incident = Incident("task-failed", "t-1", 0.0, 1, context=hostile_task())
+    transition = Transition("opened", RULES["task-failed"], incident, 1)
+    slack = alert_text(transition, LINKS, slack_mrkdwn)
+
+    assert "<" not in slack and ">" not in slack.replace("&gt;", "")
+    assert slack.splitlines() == [
+        "🔴 Task failed: &lt;!channel&gt; urgent: log in at "
+        "&lt;https://evil.example/login|the dashboard&gt; &amp; fix",
+        "task t-1 · failed · attempt 1 of 3 · agent &lt;@U024BE7LH&gt;",
+        "Error (&lt;!here&gt;): see &lt;https://evil.example|logs&gt;",
+        "https://harness.example/#/tasks/t-1",
+    ]
+
+
+def test_plain_text_is_left_as_the_event_said_it() -> None:
+    incident = Incident("task-failed", "t-1", 0.0, 1, context=hostile_task())
+    plain_text = alert_text(Transition("opened", RULES["task-failed"], incident, 1), LINKS)
+    assert plain_text.splitlines()[0] == f"🔴 Task failed: {HOSTILE}"
+
+
+def test_a_slack_digest_escapes_each_headline() -> None:
+    rule: Rule = RULES["task-failed"]
+    held = [Incident(rule.name, "t-1", 0.0, held="snoozed", context={"title": HOSTILE})]
+    digest = digest_text(rule, held, LINKS, slack_mrkdwn)
+    assert "<!channel>" not in digest and "&lt;!channel&gt;" in digest
+    assert digest.endswith(": https://harness.example/#/tasks/t-1")
+
+
+def test_slack_escaping_covers_its_three_control_characters_only() -> None:
+    assert slack_mrkdwn("a & <b> *c* &amp;") == "a &amp; &lt;b&gt; *c* &amp;amp;"
+    assert plain("a & <b>") == "a & <b>"
