@@ -31,11 +31,15 @@ URL_RE = re.compile(r"serving (http://\S+)")
 
 
 class HubProcess:
-    """`harness serve` as a subprocess: start, stop and restart it on the same port and file."""
+    """`harness serve` as a subprocess: start, stop and restart it on the same port and file.
 
-    def __init__(self, db: Path, log: Path) -> None:
+    With `token`, the hub needs it (`--token`) and this helper presents it as a Bearer header.
+    """
+
+    def __init__(self, db: Path, log: Path, token: str | None = None) -> None:
         self.db = db
         self.log = log
+        self.token = token
         self.port = 0
         self.url = ""
         self.proc: subprocess.Popen[str] | None = None
@@ -45,6 +49,8 @@ class HubProcess:
         """Starts the hub (on `port`, else the last one, else a free one); returns its URL."""
         port = self.port if port is None else port
         cmd = [str(HARNESS), "serve", "--port", str(port), "--store", f"sqlite:///{self.db}"]
+        if self.token:
+            cmd += ["--token", self.token]
         with self.log.open("a") as err:
             self.proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=_hub_env()
@@ -77,9 +83,8 @@ class HubProcess:
     def publish(self, *events: dict[str, Any]) -> list[dict[str, Any]]:
         """POST /api/events; returns each event's {id, seq, duplicate}."""
         body = json.dumps(list(events)).encode()
-        req = urllib.request.Request(
-            self.url + "/api/events", data=body, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", **self.auth()}
+        req = urllib.request.Request(self.url + "/api/events", data=body, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 items: list[dict[str, Any]] = json.loads(resp.read())["items"]
@@ -97,8 +102,12 @@ class HubProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+        req = urllib.request.Request(self.url + path, headers=self.auth())
+        with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
 def _hub_env() -> dict[str, str]:

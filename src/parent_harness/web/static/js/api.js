@@ -1,11 +1,60 @@
 // The hub's REST API, as the dashboard reads it. Lists are paged by the hub
 // (limit + cursor), so the page never asks for more than it shows.
+//
+// The access token lives in this tab's sessionStorage and never in a URL, where
+// proxies and browser history would keep it: REST calls send it as
+// `Authorization: Bearer`, the socket as a subprotocol (socket.js). A page opened
+// with ?token= (the weaker way) moves it to storage and out of the address bar
+// before anything else runs.
 
-const token = new URLSearchParams(location.search).get('token');
+const TOKEN_KEY = 'harness.token';
+const refusedListeners = new Set();
+let memoryToken = null; // when the browser refuses storage (some private modes)
 
-/** The token the page was opened with (?token=...), or null. */
+adoptQueryToken();
+
+function adoptQueryToken() {
+  const url = new URL(location.href);
+  if (!url.searchParams.has('token')) return;
+  const token = url.searchParams.get('token');
+  if (token) setAccessToken(token);
+  url.searchParams.delete('token');
+  history.replaceState(history.state, '', url);
+}
+
+/** The token this tab presents to the hub, or null. */
 export function accessToken() {
-  return token;
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? memoryToken;
+  } catch {
+    return memoryToken;
+  }
+}
+
+/** Keeps `token` (null forgets it) for this tab only. */
+export function setAccessToken(token) {
+  memoryToken = token;
+  try {
+    if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+    else sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    // storage refused: the token lasts as long as this page
+  }
+}
+
+/** Calls listener(token) when the hub refuses the token this tab holds (null: none). */
+export function onRefused(listener) {
+  refusedListeners.add(listener);
+}
+
+/**
+ * The hub answered 401 (or closed the socket with 4401) to a request made with
+ * `tokenUsed`. A refusal of an older token, from a request that was already on its
+ * way when the operator entered a new one, says nothing about the new one.
+ */
+export function reportRefused(tokenUsed) {
+  if (tokenUsed !== accessToken()) return;
+  for (const listener of refusedListeners) listener(tokenUsed);
 }
 
 /** GET a JSON document; params with empty values are left out. Throws on HTTP errors. */
@@ -14,8 +63,10 @@ export async function getJSON(path, params = {}, { signal } = {}) {
   for (const [key, value] of Object.entries(params)) {
     if (value !== null && value !== undefined && value !== '') url.searchParams.set(key, String(value));
   }
+  const token = accessToken();
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
   const response = await fetch(url, { headers, signal, cache: 'no-store' });
+  if (response.status === 401) reportRefused(token);
   if (!response.ok) throw new Error(`${response.status} ${response.statusText} for ${url.pathname}`);
   return response.json();
 }

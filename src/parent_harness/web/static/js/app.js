@@ -1,14 +1,15 @@
 // Wires the dashboard: the socket feeds the store, the store signals the header
 // and the page on view, the router picks the page. Nothing here renders data.
 
-import { getJSON } from './api.js';
-import { startRouter } from './router.js';
+import { getJSON, onRefused, setAccessToken } from './api.js';
+import { parseHash, startRouter } from './router.js';
 import { HubSocket } from './socket.js';
 import { Store } from './store.js';
 import { DashboardView } from './views/dashboard.js';
 import { ErrorDetailsModal } from './views/error_modal.js';
 import { EventBusView } from './views/events.js';
 import { BudgetIndicator, markActiveNav, StaleMarker, WebSocketStatus } from './views/header.js';
+import { LoginForm } from './views/login.js';
 import { SessionDetailView } from './views/session_detail.js';
 import { SessionListView } from './views/sessions.js';
 import { TaskDetailView } from './views/task_detail.js';
@@ -102,6 +103,22 @@ const socket = new HubSocket({
     header.stale.setStatus(status, status.lastFrameAt);
   },
 });
+
+/** The hub refused this tab's token (or it has none): ask for one. */
+onRefused((token) => {
+  setAccessToken(null);
+  login.open({ refused: token !== null });
+});
+
+/** A token from the form: everything the hub refused is asked for again. */
+function signIn(token) {
+  setAccessToken(token);
+  for (const view of Object.values(views)) missed.add(view);
+  navigate(parseHash(location.hash));
+  socket.resume();
+}
+
+const login = new LoginForm(document.getElementById('login'), { onToken: signIn });
 
 setInterval(() => {
   const now = Date.now();

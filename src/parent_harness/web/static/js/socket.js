@@ -1,13 +1,20 @@
 // The dashboard's one WebSocket to the hub (protocol v1): connects, resumes,
 // reconnects with backoff, pings for the round-trip time, and hands every
 // message that is not its own business (pong, reset) to `onMessages`.
+//
+// A browser cannot set headers on a WebSocket, so the token travels as a
+// subprotocol next to `harness.v1` (never in the URL); the hub answers with
+// `harness.v1`. Refused with 4401, the socket waits for a new token (`resume`).
 
-import { accessToken } from './api.js';
+import { accessToken, reportRefused } from './api.js';
 
 const PING_EVERY_MS = 5000;
 const SILENCE_LIMIT_MS = 15000; // no frame at all (not even a pong) this long: the link is dead
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 10000;
+const SUBPROTOCOL = 'harness.v1';
+const TOKEN_PROTOCOL = 'harness.token.';
+const CLOSE_UNAUTHORIZED = 4401;
 
 /**
  * Delay before reconnect attempt n (1-based): exponential with jitter, the first
@@ -17,6 +24,15 @@ const BACKOFF_CAP_MS = 10000;
 export function backoffDelay(attempt) {
   const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
   return ceiling * (0.5 + Math.random() * 0.5);
+}
+
+/** The subprotocols to offer: `harness.v1`, and the token as `harness.token.<base64url>`. */
+export function subprotocols(token) {
+  if (!token) return [SUBPROTOCOL];
+  const bytes = new TextEncoder().encode(token);
+  // base64url without padding: `=`, `+` and `/` are not allowed in a subprotocol (RFC 6455, 4.1).
+  const base64 = btoa(String.fromCharCode(...bytes));
+  return [SUBPROTOCOL, TOKEN_PROTOCOL + base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')];
 }
 
 /** The hub's WebSocket, with the resume position the store gives it. */
@@ -39,8 +55,9 @@ export class HubSocket {
     this.pingId = 0;
     this.welcomed = false;
     this.resync = false;
+    this.tokenUsed = null;
     this.status = {
-      state: 'connecting', // connecting | connected | reconnecting | offline
+      state: 'connecting', // connecting | connected | reconnecting | offline | unauthorized
       attempt: 0,
       rttMs: null,
       nextRetryAt: null,
@@ -62,6 +79,7 @@ export class HubSocket {
 
   /** Skips the backoff wait (the tab is visible again, the network is back). */
   reconnectNow() {
+    if (this.status.state === 'unauthorized') return; // waits for a token: see resume()
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
       if (this.welcomed) this.ping();
       return;
@@ -70,12 +88,17 @@ export class HubSocket {
     this.connect();
   }
 
+  /** Connects again after a refusal, with the token the operator has just given. */
+  resume() {
+    if (this.status.state !== 'unauthorized') return this.reconnectNow();
+    this.setStatus({ state: 'connecting', attempt: 0, reason: null });
+    this.connect();
+  }
+
   url() {
     const url = new URL(this.path, location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('client', 'dashboard');
-    const token = accessToken();
-    if (token) url.searchParams.set('token', token);
     const from = this.resync ? null : this.position();
     if (from && from.seq > 0) {
       url.searchParams.set('since', String(from.seq));
@@ -91,7 +114,8 @@ export class HubSocket {
     this.resync = false;
     this.welcomed = false;
     this.setStatus({ nextRetryAt: null, resumedFrom: from ? from.seq : null });
-    const ws = new WebSocket(url);
+    this.tokenUsed = accessToken();
+    const ws = new WebSocket(url, subprotocols(this.tokenUsed));
     this.ws = ws;
     ws.onmessage = (event) => this.receive(ws, event.data);
     ws.onclose = (event) => this.closed(ws, event);
@@ -163,6 +187,7 @@ export class HubSocket {
     ws.onmessage = null;
     ws.onclose = null;
     if (this.resync) return this.connect();
+    if (event.code === CLOSE_UNAUTHORIZED) return this.refused();
     const wasConnected = this.welcomed;
     const attempt = wasConnected ? 1 : this.status.attempt + 1;
     const delay = backoffDelay(attempt);
@@ -173,6 +198,14 @@ export class HubSocket {
       nextRetryAt: Date.now() + delay,
     });
     this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** The hub refused the token: no retry until `resume()` brings another one. */
+  refused() {
+    const token = accessToken();
+    if (token !== null && token !== this.tokenUsed) return this.connect(); // a new one came meanwhile
+    this.setStatus({ state: 'unauthorized', attempt: 0, reason: closeReason(CLOSE_UNAUTHORIZED), nextRetryAt: null });
+    reportRefused(this.tokenUsed);
   }
 
   /** Closes the current socket now, as if the hub had dropped it. */

@@ -43,6 +43,7 @@ export class WebSocketStatus {
 function stateText(s, now) {
   if (s.state === 'connected') return 'connected';
   if (s.state === 'connecting') return 'connecting…';
+  if (s.state === 'unauthorized') return 'needs a token';
   const retry = s.nextRetryAt && s.nextRetryAt > now ? ` in ${span(s.nextRetryAt - now)}` : '…';
   if (s.state === 'reconnecting') return `reconnecting · attempt ${s.attempt}${retry}`;
   return `offline · attempt ${s.attempt}${retry}`;
