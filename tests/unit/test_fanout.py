@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 from parent_harness.hub.fanout import Hub, Subscriber
 from parent_harness.protocol.frames import text_frame
 from parent_harness.protocol.types import TypeFilter
@@ -164,3 +166,49 @@ def test_a_held_subscriber_keeps_its_rooms_events_while_the_others_get_them() ->
     assert held.writes == [] and live.writes == [frame_of(1), frame_of(2)] != []
     hub.release(held_sub)
     assert held.writes == [frame_of(1, 2)]
+
+
+class CountedRoom(str):
+    """A room name that counts how often it is compared with another."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountedRoom.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_joining_rooms_costs_the_rooms_joined_not_the_rooms_held() -> None:
+    hub = Hub()
+    t = FakeTransport()
+    sub = Subscriber(t)
+    hub.attach(sub, ["tasks"], after_seq=0)
+    rooms = [CountedRoom(f"task:t{n}") for n in range(2000)]
+    CountedRoom.comparisons = 0
+    for start in range(0, len(rooms), 100):
+        hub.join(sub, rooms[start : start + 100])
+    hub.join(sub, rooms[:100])  # joined already: no change
+    assert CountedRoom.comparisons < 10 * len(rooms)  # one room at a time: about 2 million
+    assert len(sub.rooms) == 2001
+    hub.dispatch([record(1, "task:updated", ("tasks", "task:t1999"))])
+    assert t.writes == [frame_of(1)]
+    CountedRoom.comparisons = 0
+    hub.leave(sub, rooms[:1995])
+    assert CountedRoom.comparisons < 10 * len(rooms)
+    assert sorted(sub.rooms) == ["task:t1995", "task:t1996", "task:t1997", "task:t1998",
+                                 "task:t1999", "tasks"]  # fmt: skip
+    assert hub.room_counts(["task:t0", "task:t1999"]) == {"task:t0": 0, "task:t1999": 1}
+
+
+def test_a_subscriber_in_one_room_weighs_what_it_did() -> None:
+    hub = Hub()
+    sub = Subscriber(FakeTransport())
+    hub.attach(sub, ["events"], after_seq=0)
+    assert sys.getsizeof(sub.rooms) == sys.getsizeof(("events",))  # a set would be 216 bytes
+    hub.join(sub, [f"task:t{n}" for n in range(20)])
+    hub.leave(sub, [f"task:t{n}" for n in range(20)])
+    assert sys.getsizeof(sub.rooms) == sys.getsizeof(("events",))
+    hub.detach(sub)
+    assert hub.room_counts() == {}
