@@ -80,6 +80,25 @@ def test_rate_limit_allows_bursts_then_refuses() -> None:
     assert isinstance(session.receive('{"type":"rooms"}', now=now + 1.0), p.ListRooms)
 
 
+def test_binary_frames_count_against_the_same_rate() -> None:
+    session = p.ClientSession(rate=10, burst=3)
+    now = 100.0
+    session.limit.stamp = now
+    assert isinstance(session.receive('{"type":"rooms"}', now=now), p.ListRooms)
+    answers = [session.receive_binary(now=now) for _ in range(3)]
+    assert [type(a) for a in answers] == [p.Reject, p.Reject, p.Overrate]
+    assert answers[0] == p.Reject("bad_frame", answers[0].message)
+    assert isinstance(session.receive('{"type":"rooms"}', now=now), p.Overrate)
+
+
+def test_a_connection_in_too_many_rooms_is_told_the_limit() -> None:
+    p.check_room_limit(990, 10, 1000)
+    with pytest.raises(p.BadRequest) as refused:
+        p.check_room_limit(990, 11, 1000)
+    assert refused.value.code == "too_many_rooms"
+    assert "at most 1000 rooms" in refused.value.message
+
+
 def test_frames_are_rfc6455_text_frames() -> None:
     assert text_frame(b"hi") == b"\x81\x02hi"
     assert text_frame(b"x" * 200)[:4] == b"\x81\x7e\x00\xc8"

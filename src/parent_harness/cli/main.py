@@ -152,6 +152,10 @@ def serve(
         float,
         typer.Option(envvar="HARNESS_MAX_MESSAGES_PER_S", help="Client frames/s before 4429."),
     ] = 50.0,
+    max_rooms: Annotated[
+        int,
+        typer.Option(envvar="HARNESS_MAX_ROOMS", help="Rooms one client may be in."),
+    ] = 1000,
 ) -> None:
     """Start the hub: WebSocket /ws, REST /api, dashboard at /, OpenAPI at /docs."""
     logging.basicConfig(
@@ -164,6 +168,7 @@ def serve(
         replay_window=replay_window,
         max_frame_bytes=max_frame_bytes,
         max_messages_per_s=max_messages_per_s,
+        max_rooms_per_client=max_rooms,
     )
     refuse_unsafe(settings)
     install_uvloop()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from parent_harness.brokers.base import open_broker
@@ -21,7 +21,6 @@ from parent_harness.store.sql import SqlStore
 
 SNAPSHOT_RECENT_TASKS = 200
 SNAPSHOT_RECENT_SESSIONS = 100
-STORE_REPLAY_PAGE = 5000
 
 
 class Node:
@@ -102,31 +101,38 @@ class Node:
             return f"history before seq {self.ingest.first_seq} is gone"
         return None
 
-    async def history(
-        self, after: int, upto: int, rooms: Iterable[str], types: TypeFilter | None
-    ) -> list[ReplayItem]:
-        """Events of `rooms` with after < seq <= upto, from memory when it has them."""
-        wanted = set(rooms)
-        if self.window.covers(after):
-            items = self.window.since(after, upto)
-            if ALL not in wanted:
-                items = [i for i in items if wanted.intersection(i[3])]
-        else:
-            items = await self._stored_history(after, upto, None if ALL in wanted else wanted)
-        return [i for i in items if types is None or types(i[1])]
+    async def history_pages(
+        self, after: int, upto: int, rooms: Iterable[str], types: TypeFilter | None, *, page: int
+    ) -> AsyncIterator[list[ReplayItem]]:
+        """Events of `rooms` with after < seq <= upto, in order, in pages of at most `page`.
 
-    async def _stored_history(
-        self, after: int, upto: int, rooms: set[str] | None
-    ) -> list[ReplayItem]:
-        items: list[ReplayItem] = []
-        while True:
-            page = await self.store.replay(
-                None, after=after, upto=upto, rooms=rooms, limit=STORE_REPLAY_PAGE
+        Each page is read when the one before has been taken: from memory while the window
+        still holds it, else from the store, `page` rows a query. A replay holds one page,
+        never the whole history (a client that asked for everything and stopped reading
+        held all of it).
+        """
+        asked = frozenset(rooms)
+        wanted = None if ALL in asked else asked
+        while after < upto:
+            found, after = await self._history_page(after, upto, wanted, page)
+            if types is not None:
+                found = [i for i in found if types(i[1])]
+            if found:
+                yield found
+
+    async def _history_page(
+        self, after: int, upto: int, wanted: frozenset[str] | None, page: int
+    ) -> tuple[list[ReplayItem], int]:
+        """The events of `wanted` rooms (None: every room) among the next `page` after `after`,
+        and the seq the next page starts after."""
+        if self.window.covers(after):
+            items = self.window.since(after, upto, page)
+            found = items if wanted is None else [i for i in items if not wanted.isdisjoint(i[3])]
+        else:
+            items = found = await self.store.replay(
+                None, after=after, upto=upto, rooms=wanted, limit=page
             )
-            items.extend(page)
-            if len(page) < STORE_REPLAY_PAGE:
-                return items
-            after = page[-1][0]
+        return found, upto if len(items) < page else items[-1][0]
 
 
 def _active_and_recent(

@@ -26,15 +26,15 @@ class ReplayWindow:
         """Whether every event with seq > after (that was dispatched) is still here."""
         return not self._items or self._items[0][0] <= after + 1
 
-    def since(self, after: int, upto: int) -> list[ReplayItem]:
-        """Events with after < seq <= upto, in order."""
+    def since(self, after: int, upto: int, limit: int | None = None) -> list[ReplayItem]:
+        """Events with after < seq <= upto, in order: the first `limit` of them, if given."""
         items = self._items
         if not items or after >= items[-1][0]:
             return []
         start = max(0, after + 1 - items[0][0])
         out: list[ReplayItem] = []
         for item in islice(items, start, None):
-            if item[0] > upto:
+            if item[0] > upto or len(out) == limit:
                 break
             if item[0] > after:
                 out.append(item)

@@ -180,12 +180,33 @@ class ClientSession:
         self.limit = RateLimit(rate, burst)
 
     def receive(self, text: str, now: float | None = None) -> Action:
+        """The answer to one text frame."""
         if not self.limit.allow(now):
-            return Overrate(f"more than {self.limit.rate:g} messages/s")
+            return self._overrate()
         try:
             return _action(_frame(text))
         except BadRequest as exc:
             return Reject(exc.code, exc.message)
+
+    def receive_binary(self, now: float | None = None) -> Reject | Overrate:
+        """The answer to one binary frame: refused, and counted against the same rate as text
+        (a flood of them is closed 4429 like any other)."""
+        if not self.limit.allow(now):
+            return self._overrate()
+        return Reject("bad_frame", "binary frames are not part of protocol v1; send text")
+
+    def _overrate(self) -> Overrate:
+        return Overrate(f"more than {self.limit.rate:g} messages/s")
+
+
+def check_room_limit(joined: int, joining: int, limit: int) -> None:
+    """Raises BadRequest `too_many_rooms` when a connection in `joined` rooms would be in more
+    than `limit` by joining `joining` new ones."""
+    if joined + joining > limit:
+        raise BadRequest(
+            "too_many_rooms",
+            f"at most {limit} rooms per connection; this one would be in {joined + joining}",
+        )
 
 
 def _frame(text: str) -> dict[str, Any]:

@@ -21,6 +21,9 @@ class Settings:
     max_messages_per_s: float = 50.0
     replay_window: int = 10_000
     heartbeat_s: float = 15.0
+    """The hub pings each WebSocket this often and closes one that does not answer."""
+    max_rooms_per_client: int = 1000
+    """Rooms one connection may be in (`too_many_rooms` past it; 4400 at connect)."""
     public_url: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 

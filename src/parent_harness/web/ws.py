@@ -9,9 +9,10 @@ from functools import partial
 from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
+from aiohttp.abc import AbstractStreamWriter
 
 from parent_harness import __version__
-from parent_harness.hub.fanout import Subscriber
+from parent_harness.hub.fanout import Subscriber, Transport
 from parent_harness.hub.node import Node
 from parent_harness.protocol import connection as p
 from parent_harness.protocol.frames import batch, text_frame
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 REPLAY_CHUNK = 500
 SLOW_CLOSE_GRACE_S = 5.0
+SLOW_CLIENT_GRACE_S = 5.0
+"""How long a replay waits for a client that takes nothing before closing it 4408."""
 
 
 async def ws_handler(request: web.Request) -> web.WebSocketResponse:
@@ -34,10 +37,13 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
         compress=False,
         max_msg_size=settings.max_frame_bytes,
         autoping=True,
+        heartbeat=settings.heartbeat_s,  # pings; a peer that does not pong is closed
         timeout=5.0,
     )
     refusal, params, grant = _admit(request, request.app[TOKENS])
-    await ws.prepare(request)
+    if refusal is None and params is not None:
+        refusal = _too_many_rooms(params.rooms, settings.max_rooms_per_client)
+    writer = await ws.prepare(request)
     if refusal is not None:
         await ws.close(code=refusal[0], message=refusal[1].encode()[:120])
         return ws
@@ -56,7 +62,7 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     sockets = request.app[SOCKETS]
     sockets.add(ws)
     try:
-        await _start(node, sub, params, settings.heartbeat_s)
+        await _start(node, sub, params, settings.heartbeat_s, writer)
         del params  # only needed to start; an idle connection keeps this frame's locals
         # The read loop lives here, not in a helper coroutine: every idle connection keeps
         # this frame, and one frame less is memory saved per connection (docs/benchmarks.md).
@@ -67,7 +73,7 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
             if isinstance(action, p.Overrate):
                 await ws.close(code=p.CLOSE_TOO_MANY, message=action.message.encode())
                 break
-            await _act(node, sub, grant, action)
+            await _act(node, sub, grant, action, writer, settings.max_rooms_per_client)
     finally:
         node.hub.detach(sub)
         sockets.discard(ws)
@@ -90,6 +96,15 @@ def _admit(
     return None, params, grant
 
 
+def _too_many_rooms(rooms: tuple[str, ...], limit: int) -> tuple[int, str] | None:
+    """A connect asking for more rooms than a connection may be in: 4400, and why."""
+    try:
+        p.check_room_limit(0, len(rooms), limit)
+    except p.BadRequest as exc:
+        return p.CLOSE_BAD_PARAMS, exc.message
+    return None
+
+
 def _welcome(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat_s: float) -> bytes:
     return message(
         "welcome",
@@ -105,14 +120,20 @@ def _welcome(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat_s: 
     )
 
 
-async def _start(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat_s: float) -> None:
+async def _start(
+    node: Node,
+    sub: Subscriber,
+    params: p.ConnectParams,
+    heartbeat_s: float,
+    writer: AbstractStreamWriter,
+) -> None:
     """Welcome, then a replay (`since`) or a snapshot, then live: no gap, no duplicate."""
     sub.send(_welcome(node, sub, params, heartbeat_s))
     if params.since is not None:
         await node.catch_up(params.since)
         gap = node.replay_gap(params.since, params.epoch)
         if gap is None:
-            await _replay(node, sub, params.rooms, params.since, attach=True)
+            await _replay(node, sub, params.rooms, params.since, writer, attach=True)
             return
         sub.send(message("reset", {"reason": gap, "seq": node.hub.seq, "epoch": node.epoch}))
     if params.snapshot:
@@ -125,9 +146,19 @@ async def _start(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat
 
 
 async def _replay(
-    node: Node, sub: Subscriber, rooms: tuple[str, ...], since: int, *, attach: bool
+    node: Node,
+    sub: Subscriber,
+    rooms: tuple[str, ...],
+    since: int,
+    writer: AbstractStreamWriter,
+    *,
+    attach: bool,
 ) -> None:
-    """Sends every event of `rooms` after `since`, then `replayed`, then what came meanwhile."""
+    """Sends every event of `rooms` after `since`, then `replayed`, then what came meanwhile.
+
+    Page by page: the next page is read once the client has taken the one before, so a
+    replay holds one page (REPLAY_CHUNK events) whatever the history's length.
+    """
     hub = node.hub
     cut = max(hub.seq, since)
     hub.hold(sub)
@@ -136,31 +167,50 @@ async def _replay(
     else:
         hub.join(sub, rooms)
     try:
-        items = await node.history(since, cut, rooms, sub.types)
         if attach:
             sub.flushed_seq = since
-        for start in range(0, len(items), REPLAY_CHUNK):
-            chunk = items[start : start + REPLAY_CHUNK]
-            await _write_paced(sub, text_frame(batch([item[2] for item in chunk])))
-            sub.flushed_seq = chunk[-1][0]
-        done = {"from_seq": since + 1, "to_seq": cut, "count": len(items)}
-        await _write_paced(sub, text_frame(message("replayed", done)))
+        count = 0
+        async for page in node.history_pages(since, cut, rooms, sub.types, page=REPLAY_CHUNK):
+            frame = text_frame(batch([item[2] for item in page]))
+            if not await _write_drained(sub, writer, frame, page[-1][0]):
+                return
+            count += len(page)
+        done = {"from_seq": since + 1, "to_seq": cut, "count": count}
+        await _write_drained(sub, writer, text_frame(message("replayed", done)), sub.flushed_seq)
     finally:
         hub.release(sub)
 
 
-async def _write_paced(sub: Subscriber, frame: bytes) -> None:
-    """Writes a replay frame, waiting while the client's buffer is past the bound.
+async def _write_drained(
+    sub: Subscriber, writer: AbstractStreamWriter, frame: bytes, seq: int
+) -> bool:
+    """Writes a replay frame (`seq`, the last event in it) and waits for the transport to
+    drain: its own flow control wakes the wait, nothing polls. Whether the client took it.
 
-    The wait polls the transport's buffer; aiohttp exposes no public drain for a raw write.
+    A client that takes nothing of it for SLOW_CLIENT_GRACE_S is too slow, as in live
+    delivery: closed 4408 with the last seq it was sent. One that reads, however slowly,
+    keeps its replay.
     """
     if sub.closed or sub.transport.is_closing():
-        raise ConnectionResetError("client went away during replay")
+        return False
     sub.transport.write(frame)
-    while sub.transport.get_write_buffer_size() > sub.max_buffer // 2:
-        if sub.transport.is_closing():
-            raise ConnectionResetError("client went away during replay")
-        await asyncio.sleep(0.01)
+    sub.flushed_seq = seq
+    # Shielded: cancelling aiohttp's drain on a timeout would cancel the waiter its own
+    # writes share; the task ends when the transport drains or the connection is lost.
+    drained = asyncio.ensure_future(writer.drain())
+    left = sub.transport.get_write_buffer_size()
+    while True:
+        try:
+            await asyncio.wait_for(asyncio.shield(drained), SLOW_CLIENT_GRACE_S)
+            return True
+        except ConnectionError:
+            return False
+        except TimeoutError:
+            still = sub.transport.get_write_buffer_size()
+            if still >= left:
+                sub.too_slow()
+                return False
+            left = still
 
 
 def _action(session: p.ClientSession, msg: WSMessage) -> p.Action | None:
@@ -168,11 +218,18 @@ def _action(session: p.ClientSession, msg: WSMessage) -> p.Action | None:
     if msg.type is WSMsgType.TEXT:
         return session.receive(msg.data)
     if msg.type is WSMsgType.BINARY:
-        return p.Reject("bad_frame", "binary frames are not part of protocol v1; send text")
+        return session.receive_binary()
     return None
 
 
-async def _act(node: Node, sub: Subscriber, grant: Grant, action: p.Action) -> None:
+async def _act(
+    node: Node,
+    sub: Subscriber,
+    grant: Grant,
+    action: p.Action,
+    writer: AbstractStreamWriter,
+    max_rooms: int,
+) -> None:
     hub = node.hub
     if isinstance(action, p.Ping):
         sub.send(
@@ -189,17 +246,28 @@ async def _act(node: Node, sub: Subscriber, grant: Grant, action: p.Action) -> N
         sub.send(_rooms_message("unsubscribed", hub.room_counts(action.rooms)))
     elif isinstance(action, p.Subscribe):
         if grant.allows_rooms(action.rooms):
-            await _subscribe(node, sub, action)
+            await _subscribe(node, sub, action, writer, max_rooms)
         else:
             sub.send(error("forbidden", "a room is not allowed for this token"))
 
 
-async def _subscribe(node: Node, sub: Subscriber, action: p.Subscribe) -> None:
+async def _subscribe(
+    node: Node,
+    sub: Subscriber,
+    action: p.Subscribe,
+    writer: AbstractStreamWriter,
+    max_rooms: int,
+) -> None:
     hub = node.hub
-    new = [r for r in action.rooms if r not in sub.rooms]
+    new = [r for r in action.rooms if r not in sub.rooms]  # O(1) a room: see SMALL_ROOMS
+    try:
+        p.check_room_limit(len(sub.rooms), len(new), max_rooms)
+    except p.BadRequest as exc:
+        sub.send(error(exc.code, exc.message))
+        return
     gap = node.replay_gap(action.since, None) if action.since is not None else "no since"
     if action.since is not None and gap is None and new:
-        await _replay(node, sub, tuple(new), action.since, attach=False)
+        await _replay(node, sub, tuple(new), action.since, writer, attach=False)
     else:
         if action.since is not None and gap is not None and new:
             sub.send(message("reset", {"reason": gap, "seq": hub.seq, "epoch": node.epoch}))
@@ -233,3 +301,13 @@ async def _close_then_abort(ws: web.WebSocketResponse, sub: Subscriber) -> None:
     finally:
         if not sub.transport.is_closing():
             sub.transport.abort()
+        elif sub.transport.get_write_buffer_size():
+            # Closed with bytes still queued, the transport waits for a peer that may never
+            # read them: it gets one more grace to read up to the close frame, then is dropped.
+            loop = asyncio.get_running_loop()
+            loop.call_later(SLOW_CLOSE_GRACE_S, _drop_unsent, sub.transport)
+
+
+def _drop_unsent(transport: Transport) -> None:
+    if transport.get_write_buffer_size():
+        transport.abort()
