@@ -190,14 +190,29 @@ def task_add(
     priority: Annotated[int, typer.Option(help="Higher runs first.")] = 0,
     max_attempts: Annotated[int | None, typer.Option(help="Runs before it fails for good.")] = None,
     agent: Annotated[str | None, typer.Option(help="The configured agent to run it.")] = None,
-    test_command: Annotated[str | None, typer.Option(help="Checks the agent's work.")] = None,
+    suite: Annotated[
+        str | None,
+        typer.Option(help="The test suite that checks the work (tests.NAME in harness.toml)."),
+    ] = None,
+    test_command: Annotated[
+        str | None,
+        typer.Option(
+            help="A command of the task's own, refused (the task fails) unless harness.toml "
+            "sets tests.allow_task_commands = true; prefer --suite."
+        ),
+    ] = None,
     task_id: Annotated[str | None, typer.Option("--id", help="An id of your own.")] = None,
     url: Url = "http://127.0.0.1:3333",
     token: Token = None,
 ) -> None:
     """Queue a task on a running hub (POST /api/tasks)."""
     body: dict[str, Any] = {"title": title, "description": description, "priority": priority}
-    optional = {"max_attempts": max_attempts, "agent_name": agent, "test_command": test_command}
+    optional = {
+        "max_attempts": max_attempts,
+        "agent_name": agent,
+        "test_suite": suite,
+        "test_command": test_command,
+    }
     body.update({k: v for k, v in {**optional, "id": task_id}.items() if v is not None})
     status, answer = asyncio.run(_post(url.rstrip("/") + "/api/tasks", body, token))
     if status != 201:

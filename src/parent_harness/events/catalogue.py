@@ -82,7 +82,8 @@ class Task(Strict):
     created_at: str | None = None
     updated_at: str | None = None
     not_before: str | None = None
-    test_command: str | None = None
+    test_suite: str | None = None
+    test_command: str | None = None  # refused by the orchestrator unless its config opts in
     agent_name: str | None = None
 
 

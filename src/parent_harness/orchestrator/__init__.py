@@ -1,10 +1,12 @@
 """The orchestrator: runs CLI coding agents over the hub's task queue.
 
 Folders of this package, by job: ``config`` (harness.toml), ``queue`` (which
-task next), ``spawner`` (the subprocess), ``adapters`` (what agents print),
-``session`` (one attempt, start to verdict), ``health``, ``budget``, ``suite``
-(test runs), ``retry``, ``errors`` (error details and advice), ``orchestrator``
-(the loop and its control surface), ``sim_agent`` and ``demo`` (the demo fleet).
+task next), ``admission`` (what a task must be before it runs), ``spawner``
+(the subprocess), ``adapters`` (what agents print), ``session`` (one attempt,
+start to verdict), ``health``, ``budget``, ``suite`` and ``commands`` (test
+runs, argv without a shell), ``retry``, ``errors`` (error details and advice),
+``orchestrator`` (the loop and its control surface), ``sim_agent`` and ``demo``
+(the demo fleet).
 """
 
 from .budget import BudgetGuard, BudgetLevel, Crossing
@@ -17,6 +19,7 @@ from .config import (
     RetryConfig,
     RunnerConfig,
     SuiteConfig,
+    SuitesConfig,
     TaskSpec,
     load_config,
     parse_config,
@@ -51,6 +54,7 @@ __all__ = [
     "SessionRun",
     "StopRequest",
     "SuiteConfig",
+    "SuitesConfig",
     "TaskQueue",
     "TaskSpec",
     "Verdict",

@@ -3,16 +3,30 @@
 Load it with :func:`load_config`; every table and key is documented in
 ``harness.example.toml`` and ``docs/configuration.md``. Unknown keys are refused
 so that a typo is an error, not a silently ignored setting.
+
+The file is trusted; a task is not (whoever may publish one chooses its text).
+So the configuration is where commands live: test suites, which tasks name but
+never write.
 """
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .commands import command_argv
 
 TEMPLATE_FIELDS = frozenset(
     {
@@ -28,6 +42,8 @@ TEMPLATE_FIELDS = frozenset(
     }
 )
 """Placeholders a command, a prompt template or a working directory may use."""
+
+SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 AdapterName = Literal["harness", "claude-stream-json", "codex-json", "plain"]
 
@@ -107,11 +123,63 @@ class BudgetConfig(_Section):
 
 
 class SuiteConfig(_Section):
-    """The test command run after an agent succeeds (a task's own command wins)."""
+    """One test suite: argv run without a shell, in the agent's directory, after it succeeds."""
 
-    command: str | None = None
+    command: tuple[str, ...]
     junit_xml: str | None = None
     timeout_s: float = Field(900.0, gt=0)
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _argv(cls, value: Any) -> tuple[str, ...]:
+        return command_argv(value)
+
+
+class SuitesConfig(_Section):
+    """``[tests]``: the default suite (its keys), named suites (``[tests.NAME]``), the opt-in.
+
+    A task runs the suite it names (``test_suite``), else the default suite, else
+    none. A task's own ``test_command`` runs only with ``allow_task_commands``.
+    """
+
+    command: tuple[str, ...] | None = None
+    junit_xml: str | None = None
+    timeout_s: float = Field(900.0, gt=0)
+    allow_task_commands: bool = False
+    suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_suites(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        own = {key: value for key, value in data.items() if key in cls.model_fields}
+        inherited = {key: data[key] for key in ("junit_xml", "timeout_s") if key in data}
+        suites = dict(own.get("suites") or {})
+        for name, table in data.items():
+            if name in cls.model_fields:
+                continue
+            if not isinstance(table, dict):
+                raise ValueError(
+                    f"{name} = {table!r} is not a key of [tests]; a named suite is a table: "
+                    f"[tests.{name}] command = [...]"
+                )
+            if not SUITE_NAME.fullmatch(name):
+                raise ValueError(f"[tests.{name}]: a suite name is letters, digits, - and _")
+            suites[name] = {**inherited, **table}
+        return {**own, "suites": suites}
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _argv(cls, value: Any) -> tuple[str, ...] | None:
+        return None if value is None else command_argv(value)
+
+    @property
+    def default(self) -> SuiteConfig | None:
+        """The suite of a task that names none: ``[tests] command``, if set."""
+        if self.command is None:
+            return None
+        return SuiteConfig(command=self.command, junit_xml=self.junit_xml, timeout_s=self.timeout_s)
 
 
 class RetryConfig(_Section):
@@ -140,8 +208,18 @@ class TaskSpec(_Section):
     description: str = ""
     priority: int = 0
     agent: str | None = None
-    test_command: str | None = None
+    test_suite: str | None = None
     max_attempts: int | None = Field(None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_command(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "test_command" in data:
+            raise ValueError(
+                "test_command: a task names a suite instead; define it as "
+                '[tests.NAME] command = [...] and write test_suite = "NAME"'
+            )
+        return data
 
 
 class HubConfig(_Section):
@@ -160,7 +238,7 @@ class HarnessConfig(_Section):
     orchestrator: RunnerConfig = Field(default_factory=RunnerConfig)
     agents: dict[str, AgentConfig]
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
-    tests: SuiteConfig = Field(default_factory=SuiteConfig)
+    tests: SuitesConfig = Field(default_factory=SuitesConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     tasks: list[TaskSpec] = Field(default_factory=list)
     hub: HubConfig = Field(default_factory=HubConfig)
@@ -174,6 +252,11 @@ class HarnessConfig(_Section):
         for task in self.tasks:
             if task.agent is not None and task.agent not in self.agents:
                 raise ValueError(f"task {task.title!r} names unknown agent {task.agent!r}")
+            if task.test_suite is not None and task.test_suite not in self.tests.suites:
+                raise ValueError(
+                    f"task {task.title!r} names unknown test suite {task.test_suite!r} "
+                    f"(define it as [tests.{task.test_suite}])"
+                )
         return self
 
 
@@ -220,6 +303,9 @@ def _agent_table(name: str, table: Any, base_dir: Path) -> Any:
 def _readable(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        loc = error["loc"]
+        if loc[:2] == ("tests", "suites"):  # written [tests.NAME], kept in suites[NAME]
+            loc = ("tests", *loc[2:])
+        where = ".".join(str(part) for part in loc) or "(top level)"
         lines.append(f"{where}: {str(error['msg']).removeprefix('Value error, ')}")
     return "; ".join(lines)

@@ -60,7 +60,7 @@ def demo_config(speed: float = 1.0) -> HarnessConfig:
         "orchestrator": {"publish_interval_s": 3.0, "health_interval_s": 0.5},
         "agents": agents,
         "budget": {"limit_usd_per_day": 50.0, "limit_usd_per_task": 1.0, "warn_at": 0.8},
-        "tests": {"command": f"{sys.executable} {SIM_AGENT} tests", "timeout_s": 60},
+        "tests": {"command": [sys.executable, str(SIM_AGENT), "tests"], "timeout_s": 60},
         "retry": {"max_attempts": 2, "backoff_s": 5, "max_backoff_s": 30},
     }
     return parse_config(data, Path.cwd())

@@ -17,7 +17,9 @@ from .clock import now_iso
 
 TAIL_CHARS = 4000
 
-FINAL_KINDS = frozenset({"command_not_found", "permission_denied", "budget_exceeded", "cancelled"})
+FINAL_KINDS = frozenset(
+    {"command_not_found", "permission_denied", "budget_exceeded", "cancelled", "invalid_task"}
+)
 """Failures a retry cannot fix: the task fails at once, whatever attempts remain."""
 
 
@@ -119,6 +121,7 @@ RULES: list[Rule] = [
             f"Run `{_ctx(f, 'test_command')}` in {_ctx(f, 'workdir')} to see the failing tests."
         ),
     ),
+    (_kind("invalid_task"), lambda f: _ctx(f, "advice", "Correct the task and add it again.")),
     (
         _kind("nonzero_exit", "agent_error"),
         lambda f: (

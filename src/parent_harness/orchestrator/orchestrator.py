@@ -26,6 +26,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from ..events.sink import Event
+from .admission import TaskRefused, admit
 from .budget import BudgetGuard, BudgetLevel, Crossing, utc_day
 from .clock import new_id, now_iso, utc_now
 from .config import HarnessConfig, TaskSpec
@@ -187,11 +188,16 @@ class Orchestrator:
         description: str = "",
         priority: int = 0,
         agent: str | None = None,
+        test_suite: str | None = None,
         test_command: str | None = None,
         max_attempts: int | None = None,
         task_id: str | None = None,
     ) -> str:
-        """Add a task to the queue (``task:created``); its id."""
+        """Add a task to the queue (``task:created``); its id.
+
+        ``test_suite`` names a suite of ``[tests]``; ``test_command`` is run only when
+        ``[tests] allow_task_commands`` is set (the task fails otherwise).
+        """
         task_id = task_id or new_id("t")
         task = {
             "id": task_id,
@@ -204,6 +210,7 @@ class Orchestrator:
             "progress_percent": 0,
             "token_usage": TokenUsage().as_payload(),
             "agent_name": agent,
+            "test_suite": test_suite,
             "test_command": test_command,
             "not_before": None,
             "created_at": now_iso(),
@@ -254,14 +261,18 @@ class Orchestrator:
     async def _launch(self, slot: AgentSlot, task: Mapping[str, Any]) -> None:
         task_id = str(task["id"])
         self.queue.claim(task_id)
+        try:
+            suite = admit(task, self.config.tests)
+        except TaskRefused as refused:
+            await self._refuse(task, refused.failure())
+            return
         if self.budget.task_over_limit(task_id):
             failure = Failure(
                 "budget_exceeded",
                 "the task's budget is already spent",
                 context={"limit": "budget.limit_usd_per_task"},
             )
-            await self.outcomes.fail(task_id, attempts_of(task), failure)
-            self.queue.release(task_id)
+            await self._refuse(task, failure)
             return
         attempt = attempts_of(task) + 1
         session_id = new_id("s")
@@ -284,13 +295,19 @@ class Orchestrator:
             attempt=attempt,
             publisher=self.publisher,
             on_usage=self._book_usage,
-            suite=self.config.tests,
+            suite=suite,
             runner=self.config.orchestrator,
             clock=self._clock,
         )
         slot.add(run)
         await self._publish_agent(slot)
         self._drives[session_id] = asyncio.create_task(self._drive(slot, run), name=session_id)
+
+    async def _refuse(self, task: Mapping[str, Any], failure: Failure) -> None:
+        """Fail a task before any session starts for it."""
+        task_id = str(task["id"])
+        await self.outcomes.fail(task_id, attempts_of(task), failure)
+        self.queue.release(task_id)
 
     async def _drive(self, slot: AgentSlot, run: SessionRun) -> None:
         try:
@@ -463,7 +480,7 @@ class Orchestrator:
             description=spec.description,
             priority=spec.priority,
             agent=spec.agent,
-            test_command=spec.test_command,
+            test_suite=spec.test_suite,
             max_attempts=spec.max_attempts,
             task_id=task_id,
         )

@@ -2,7 +2,7 @@
 
 A :class:`SessionRun` starts the agent process, turns each line it prints into
 signals (through the agent's adapter) and the signals into events, runs the
-test command when the agent succeeds, and returns a :class:`RunOutcome`. What
+task's test suite when the agent succeeds, and returns a :class:`RunOutcome`. What
 becomes of the task afterwards (requeue, fail, complete) is the orchestrator's
 decision. Heartbeats, progress and usage totals are coalesced and published
 every ``orchestrator.publish_interval_s``; iterations, logs and tests go out as
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -83,7 +84,7 @@ class SessionRun:
         attempt: int,
         publisher: FleetPublisher,
         on_usage: UsageHook,
-        suite: SuiteConfig,
+        suite: SuiteConfig | None,
         runner: RunnerConfig,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -319,14 +320,15 @@ class SessionRun:
         return RunOutcome()
 
     async def _test_phase(self) -> RunOutcome:
-        command = self.task.get("test_command") or self._suite.command
-        if not command:
+        suite = self._suite
+        if suite is None:
             return RunOutcome()
+        command = shlex.join(suite.command)
         self.vitals.testing = True
         await self._pub.task("updated", {"id": self.task_id, "status": "testing"})
-        entity = self._test_entity(str(command), "running")
+        entity = self._test_entity(command, "running")
         await self._pub.test_run("started", entity)
-        result = await self._run_tests(str(command))
+        result = await self._run_tests(suite)
         self.vitals.testing = False
         self._advance(self._clock())
         if result is None:
@@ -340,18 +342,18 @@ class SessionRun:
         if result.status == "passed":
             return RunOutcome()
         context = self._context(test_command=command)
-        return RunOutcome(tests_failure(result, self._suite.timeout_s, context))
+        return RunOutcome(tests_failure(result, context))
 
-    async def _run_tests(self, command: str) -> SuiteResult | None:
+    async def _run_tests(self, config: SuiteConfig) -> SuiteResult | None:
         assert self._invocation is not None
-        junit = self._suite.junit_xml
+        cwd, junit = self._invocation.cwd, config.junit_xml
         suite = asyncio.create_task(
             run_suite(
-                command,
-                self._invocation.cwd,
+                config.command,
+                cwd,
                 self._invocation.env,
-                self._suite.timeout_s,
-                self._invocation.cwd / junit if junit else None,
+                config.timeout_s,
+                cwd / junit if junit else None,
             )
         )
         stopping = asyncio.create_task(self._stopping.wait())

@@ -1,8 +1,10 @@
-"""Running a task's test command and reading how many tests passed, failed, skipped.
+"""Running a test suite and reading how many tests passed, failed, skipped.
 
-Counts come from a JUnit XML report when one is configured and written, else
-from the runner's summary line; pytest, unittest, Jest/Vitest, Mocha, Go and
-Cargo summaries are recognised. The exit code decides pass or fail either way.
+The suite's command is argv, started without a shell: what a shell would make of
+``;``, ``$(...)`` or ``>`` never happens. Counts come from a JUnit XML report
+when one is configured and written, else from the runner's summary line;
+pytest, unittest, Jest/Vitest, Mocha, Go and Cargo summaries are recognised.
+The exit code decides pass or fail either way.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import signal
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,8 @@ class SuiteResult:
     exit_code: int | None
     duration_s: float
     output_tail: str
+    problem: str | None = None
+    """Why the run is an error (timed out, could not start)."""
 
     def fields(self) -> dict[str, Any]:
         """The ``test_run`` fields this result fills in."""
@@ -55,12 +59,12 @@ class SuiteResult:
         }
 
 
-def tests_failure(result: SuiteResult, timeout_s: float, context: Mapping[str, Any]) -> Failure:
+def tests_failure(result: SuiteResult, context: Mapping[str, Any]) -> Failure:
     """Why a test run fails the attempt (kind ``tests_failed``), for error details."""
     counts = result.counts
     total = counts.passed + counts.failed + counts.skipped
     if result.status == "error":
-        message = f"the test command timed out after {timeout_s:g} s"
+        message = result.problem or "the test command did not run"
     elif counts.failed:
         message = f"{counts.failed} of {total} tests failed"
     else:
@@ -172,24 +176,28 @@ def parse_junit(path: Path) -> Counts | None:
 
 
 async def run_suite(
-    command: str,
+    argv: Sequence[str],
     cwd: Path,
     env: Mapping[str, str],
     timeout_s: float,
     junit_xml: Path | None = None,
 ) -> SuiteResult:
-    """Run ``command`` through the shell in ``cwd`` and read its counts."""
+    """Run ``argv`` (no shell) in ``cwd`` and read its counts."""
     _forget_report(junit_xml)
     started = time.monotonic()
-    proc = await asyncio.create_subprocess_shell(
-        command,
-        cwd=cwd,
-        env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        problem = f"the test command could not start: {argv[0]}: {exc.strerror or exc}"
+        return SuiteResult("error", Counts(), None, time.monotonic() - started, "", problem)
     try:
         raw, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
     except asyncio.CancelledError:
@@ -199,8 +207,9 @@ async def run_suite(
         _kill_group(proc.pid)
         raw, _ = await proc.communicate()
         text = raw.decode(errors="replace")
-        tail = _tail(text) + f"\n[test command timed out after {timeout_s:g} s]"
-        return SuiteResult("error", Counts(), None, time.monotonic() - started, tail)
+        problem = f"the test command timed out after {timeout_s:g} s"
+        tail = _tail(text) + f"\n[{problem}]"
+        return SuiteResult("error", Counts(), None, time.monotonic() - started, tail, problem)
     text = raw.decode(errors="replace")
     junit = parse_junit(junit_xml) if junit_xml is not None else None
     counts = junit or parse_summary(text) or Counts()

@@ -45,7 +45,18 @@ class NewTask(BaseModel):
     priority: int = 0
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     agent_name: str | None = None
-    test_command: str | None = None
+    test_suite: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The test suite to run after the agent: a [tests.NAME] of harness.toml "
+        "(none: the default suite).",
+    )
+    test_command: str | None = Field(
+        default=None,
+        description="Refused by the orchestrator (the task fails, kind invalid_task) unless "
+        "harness.toml sets [tests] allow_task_commands = true; then split into words and run "
+        "without a shell. Name a test_suite instead.",
+    )
     id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -379,6 +390,7 @@ async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]
         "max_attempts": new.max_attempts,
         "status": "queued",
         "agent_name": new.agent_name,
+        "test_suite": new.test_suite,
         "test_command": new.test_command,
         "attempts": 0,
     }

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from parent_harness.events.catalogue import PAYLOADS, first_error
 from parent_harness.events.sink import Event, EventListener, PublishResult
+from parent_harness.hub.node import Node
 from parent_harness.orchestrator import HarnessConfig, Orchestrator
 
 ENTITY_KEYS = {"agent": "id", "task": "id", "session": "id", "test_run": "id", "budget": "period"}
@@ -185,3 +186,21 @@ async def fleet(config: HarnessConfig, hub: FakeHub) -> AsyncIterator[Orchestrat
         await orchestrator.stop()
         assert hub.refused == [], hub.refused
         assert orchestrator.publisher.failures == 0, "publishes failed: see the log"
+
+
+async def until(node: Node, predicate: Callable[[], Any], timeout: float = 15.0) -> None:
+    """Wait until ``predicate()`` holds on the real hub, re-checked after each committed event."""
+    changed = asyncio.Event()
+
+    def listener(event: Event) -> None:
+        changed.set()
+
+    node.add_listener(listener)
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), 0.2)
+    finally:
+        node.remove_listener(listener)

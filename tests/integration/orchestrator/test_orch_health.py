@@ -93,9 +93,11 @@ async def test_silence_is_stale_then_crashed(fake_hub: FakeHub, make_config: Mak
 async def test_never_stuck_while_tests_run(fake_hub: FakeHub, make_config: MakeConfig) -> None:
     slow_tests = f"{sys.executable} -c \"import time; time.sleep(1.2); print('1 passed in 1.2s')\""
     health = {"stale_after_s": 0.5, "crashed_after_s": 0.9, "stuck_after_s": 0.3}
-    config = make_config("success", agents={"bot": {"health": health}})
+    config = make_config(
+        "success", agents={"bot": {"health": health}}, tests={"slow": {"command": slow_tests}}
+    )
     async with fleet(config, fake_hub) as orchestrator:
-        task_id = await orchestrator.submit("Slow tests", test_command=slow_tests)
+        task_id = await orchestrator.submit("Slow tests", test_suite="slow")
         await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
     types = [e.type for e in fake_hub.events]
     started, completed = types.index("test:started"), types.index("test:completed")

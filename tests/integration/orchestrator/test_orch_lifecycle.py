@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from tests.integration.orchestrator.support import (
     FAILING_TESTS,
     PASSING_TESTS,
@@ -9,6 +11,8 @@ from tests.integration.orchestrator.support import (
     MakeConfig,
     fleet,
 )
+
+FAILING_SUITE = {"command": FAILING_TESTS}
 
 LIFECYCLE = {
     "task:created", "task:assigned", "task:updated", "task:completed", "task:failed",
@@ -114,15 +118,40 @@ async def test_failure_carries_error_details(fake_hub: FakeHub, make_config: Mak
 
 
 async def test_failing_tests_fail_the_task(fake_hub: FakeHub, make_config: MakeConfig) -> None:
-    async with fleet(make_config("success"), fake_hub) as orchestrator:
-        task_id = await orchestrator.submit("Needs tests", test_command=FAILING_TESTS)
+    config = make_config("success", tests={"command": PASSING_TESTS, "unit": FAILING_SUITE})
+    async with fleet(config, fake_hub) as orchestrator:
+        task_id = await orchestrator.submit("Needs tests", test_suite="unit")
         await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "failed")
     (run,) = fake_hub.test_runs.values()
     assert (run["status"], run["passed"], run["failed"]) == ("failed", 2, 1)
+    assert run["command"] == shlex.join(shlex.split(FAILING_TESTS))
     details = fake_hub.tasks[task_id]["error_details"]
     assert details["kind"] == "tests_failed"
     assert details["message"] == "1 of 3 tests failed"
     assert "FAILED t.py::x" in details["output_tail"]
+    assert any(run["command"] in advice for advice in details["suggestions"])
+
+
+async def test_an_opted_in_task_command_runs(fake_hub: FakeHub, make_config: MakeConfig) -> None:
+    config = make_config("success", tests={"allow_task_commands": True})
+    async with fleet(config, fake_hub) as orchestrator:
+        task_id = await orchestrator.submit("Own tests", test_command=FAILING_TESTS)
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "failed")
+    assert fake_hub.tasks[task_id]["error_details"]["kind"] == "tests_failed"
+
+
+async def test_a_suite_that_cannot_start_fails_the_attempt(
+    fake_hub: FakeHub, make_config: MakeConfig
+) -> None:
+    config = make_config("success", tests={"command": ["no-such-test-runner-xyz", "-q"]})
+    async with fleet(config, fake_hub) as orchestrator:
+        task_id = await orchestrator.submit("Needs tests")
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "failed")
+    (run,) = fake_hub.test_runs.values()
+    assert run["status"] == "error"
+    details = fake_hub.tasks[task_id]["error_details"]
+    assert details["kind"] == "tests_failed"
+    assert details["message"].startswith("the test command could not start: no-such-test-runner")
 
 
 async def test_command_not_found_fails_at_once(fake_hub: FakeHub, make_config: MakeConfig) -> None:

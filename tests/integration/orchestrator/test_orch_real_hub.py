@@ -16,30 +16,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from parent_harness.events.sink import Event
-from parent_harness.hub.node import Node
 from parent_harness.orchestrator import Orchestrator, parse_config
 from parent_harness.web.app import HubServer
 from parent_harness.web.settings import Settings
-from tests.integration.orchestrator.support import PASSING_TESTS, agent_command
-
-
-async def until(node: Node, predicate: Callable[[], Any], timeout: float = 15.0) -> None:
-    """Wait until ``predicate()`` holds, re-checked after each committed event."""
-    changed = asyncio.Event()
-
-    def listener(event: Event) -> None:
-        changed.set()
-
-    node.add_listener(listener)
-    try:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), 0.2)
-    finally:
-        node.remove_listener(listener)
+from tests.integration.orchestrator.support import PASSING_TESTS, agent_command, until
 
 
 @pytest.fixture
@@ -257,7 +237,8 @@ async def test_the_demo_shows_a_live_fleet_within_seconds(harness: Callable[...,
 async def test_harness_task_add(server: HubServer) -> None:
     add = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "parent_harness", "task", "add", "Write the changelog",
-        "--priority", "3", "--agent", "docs", "--max-attempts", "2", "--url", server.url,
+        "--priority", "3", "--agent", "docs", "--max-attempts", "2", "--suite", "unit",
+        "--url", server.url,
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await add.communicate()
@@ -265,7 +246,7 @@ async def test_harness_task_add(server: HubServer) -> None:
     task_id = re.search(rb"queued (\S+): Write the changelog", out).group(1).decode()  # type: ignore[union-attr]
     task = server.node.state.tasks[task_id]
     assert (task["status"], task["priority"], task["agent_name"]) == ("queued", 3, "docs")
-    assert task["max_attempts"] == 2
+    assert (task["max_attempts"], task["test_suite"]) == (2, "unit")
 
     nowhere = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "parent_harness", "task", "add", "x", "--url", "http://127.0.0.1:9",

@@ -17,8 +17,10 @@ def test_the_commented_example_is_valid() -> None:
     claude = config.agents["claude"]
     assert claude.adapter == "claude-stream-json" and claude.max_instances == 2
     assert claude.workdir == str(EXAMPLE.parent)
-    assert config.budget.on_limit == "pause" and config.tests.command == "pytest -q"
-    assert config.tasks[0].agent == "claude"
+    assert config.budget.on_limit == "pause"
+    assert config.tests.command == ("pytest", "-q") and not config.tests.allow_task_commands
+    assert config.tests.suites["docs"].command == ("pytest", "-q", "tests/test_docs.py")
+    assert (config.tasks[0].agent, config.tasks[0].test_suite) == ("claude", "docs")
 
 
 def minimal(**extra: object) -> dict[str, object]:
@@ -46,6 +48,12 @@ def test_defaults() -> None:
         ({"agents": {"a": {"command": "x {promt}"}}}, "unknown placeholder(s) promt"),
         ({"agents": {"a": {"command": "x", "adapter": "gpt"}}}, "agents.a.adapter"),
         (minimal(tasks=[{"title": "t", "agent": "b"}]), "names unknown agent 'b'"),
+        (minimal(tasks=[{"title": "t", "test_suite": "e2e"}]), "unknown test suite 'e2e'"),
+        (
+            minimal(tasks=[{"title": "t", "test_command": "pytest"}]),
+            "tasks.0: test_command: a task names a suite instead; define it as [tests.NAME] "
+            'command = [...] and write test_suite = "NAME"',
+        ),
         (
             {
                 "agents": {
@@ -69,3 +77,58 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
     broken.write_text("[agents\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken)
+
+
+# -- [tests]: the default suite and named ones ----------------------------------------------
+
+
+def test_suites_are_argv_the_default_and_named_ones() -> None:
+    tests = {
+        "command": "pytest -q 'tests/a b'",
+        "timeout_s": 60,
+        "junit_xml": "report.xml",
+        "unit": {"command": ["pytest", "tests/unit"]},
+        "e2e": {"command": "npm test", "timeout_s": 600, "junit_xml": None},
+    }
+    config = parse_config(minimal(tests=tests), Path("/srv")).tests
+    assert config.default is not None
+    assert config.default.command == ("pytest", "-q", "tests/a b")
+    unit, e2e = config.suites["unit"], config.suites["e2e"]
+    assert (unit.command, unit.timeout_s, unit.junit_xml) == (
+        ("pytest", "tests/unit"),
+        60,
+        "report.xml",
+    )
+    assert (e2e.command, e2e.timeout_s, e2e.junit_xml) == (("npm", "test"), 600, None)
+    assert config.allow_task_commands is False
+
+
+def test_no_tests_by_default() -> None:
+    tests = parse_config(minimal(), Path("/srv")).tests
+    assert tests.default is None and tests.suites == {} and not tests.allow_task_commands
+
+
+@pytest.mark.parametrize(
+    ("tests", "message"),
+    [
+        ({"command": "pytest && ruff check"}, "tests.command: '&&' is shell syntax"),
+        ({"command": "pytest -q > out.txt"}, "'>' is shell syntax"),
+        ({"command": "CI=1 pytest"}, "the variable assignment 'CI=1' is shell syntax"),
+        ({"unit": {"command": "pytest | tee log"}}, "tests.unit.command: '|' is shell"),
+        ({"command": []}, "a test command is a non-empty list of words"),
+        ({"command": "pytest 'unclosed"}, "No closing quotation"),
+        (
+            {"unit": "pytest"},
+            "unit = 'pytest' is not a key of [tests]; a named suite is a "
+            "table: [tests.unit] command = [...]",
+        ),
+        ({"unit": {}}, "tests.unit.command: Field required"),
+        ({"unit": {"command": ["x"], "cmd": 1}}, "tests.unit.cmd: Extra inputs"),
+        ({"my suite": {"command": ["x"]}}, "[tests.my suite]: a suite name is"),
+        ({"command": 5}, "tests.command: a test command is a non-empty list of words"),
+    ],
+)
+def test_wrong_suite_shapes_are_named(tests: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(tests=tests), Path("/srv"))
+    assert message in str(caught.value)

@@ -1,0 +1,125 @@
+"""Attacks replayed on the real hub: what someone who may only publish tasks can make happen.
+
+Publishing a task (``POST /api/tasks``, a ``task:created`` event) must never run a
+command of the publisher's choosing, create or use a directory outside the agents'
+work root, or hand the agent an option of the publisher's choosing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parent_harness.orchestrator import HarnessConfig, Orchestrator, parse_config
+from tests.conftest import RunningHub
+from tests.integration.orchestrator.support import PASSING_TESTS, agent_command, until
+
+FINISHED = ("completed", "failed", "cancelled")
+
+
+def fleet_config(root: Path, **tests: Any) -> HarnessConfig:
+    """One scripted agent that succeeds, working in ``root/work/<task id>``."""
+    data = {
+        "orchestrator": {"publish_interval_s": 0.05, "health_interval_s": 0.05},
+        "agents": {
+            "bot": {
+                "command": agent_command("success"),
+                "workdir": "work/{task_id}",
+                "create_workdir": True,
+            }
+        },
+        "tests": {"command": PASSING_TESTS, **tests},
+        "retry": {"max_attempts": 2, "backoff_s": 0.05},
+    }
+    return parse_config(data, root)
+
+
+@asynccontextmanager
+async def orchestrating(config: HarnessConfig, hub: RunningHub) -> AsyncIterator[None]:
+    async with Orchestrator(config, hub=hub.node):
+        yield
+
+
+async def finished(hub: RunningHub, task_id: str) -> dict[str, Any]:
+    """The task once it completed, failed or was cancelled."""
+    tasks = hub.node.state.tasks
+    await until(hub.node, lambda: tasks.get(task_id, {}).get("status") in FINISHED)
+    return dict(tasks[task_id])
+
+
+def sessions_of(hub: RunningHub, task_id: str) -> list[dict[str, Any]]:
+    return [s for s in hub.node.state.sessions.values() if s.get("task_id") == task_id]
+
+
+async def publish_task(hub: RunningHub, how: str, task: dict[str, Any]) -> str:
+    """Queue ``task`` through REST or as a raw ``task:created`` event; its id."""
+    if how == "rest":
+        status, body = await hub.post("/api/tasks", task)
+        assert status == 201, body
+        return str(body["task"]["id"])
+    event = {"type": "task:created", "payload": {"task": {"status": "queued", **task}}}
+    await hub.publish(event)
+    return str(task["id"])
+
+
+# -- 1. a task's test command -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["rest", "event"])
+async def test_a_published_test_command_is_refused(
+    hub: RunningHub, tmp_path: Path, how: str
+) -> None:
+    marker = tmp_path / "pwned"
+    async with orchestrating(fleet_config(tmp_path / "root"), hub):
+        task = {"id": "docs-1", "title": "Fix the docs", "test_command": f"touch {marker}"}
+        task_id = await publish_task(hub, how, task)
+        done = await finished(hub, task_id)
+    assert not marker.exists()
+    assert done["status"] == "failed"
+    details = done["error_details"]
+    assert details["kind"] == "invalid_task"
+    assert "test_command" in details["message"]
+    assert "allow_task_commands" in details["message"]
+    assert any("test_suite" in advice for advice in details["suggestions"])
+    assert sessions_of(hub, task_id) == []  # no agent ran for it
+
+
+async def test_an_opted_in_test_command_runs_without_a_shell(
+    hub: RunningHub, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pwned"
+    argv_printer = f"{sys.executable} -c 'import sys; print(sys.argv[1:])'"
+    literal = f"{argv_printer} `touch {marker}` $HOME"
+    chained = f"{argv_printer} ; touch {marker}"
+    config = fleet_config(tmp_path / "root", allow_task_commands=True)
+    async with orchestrating(config, hub):
+        task = {"id": "docs-2", "title": "Fix the docs", "test_command": literal}
+        done = await finished(hub, await publish_task(hub, "rest", task))
+        task = {"id": "docs-3", "title": "Fix the docs", "test_command": chained}
+        refused = await finished(hub, await publish_task(hub, "rest", task))
+    assert not marker.exists()
+    assert done["status"] == "completed"
+    (run,) = [r for r in hub.node.state.test_runs.values() if r["task_id"] == "docs-2"]
+    assert f"['`touch', '{marker}`', '$HOME']" in run["output_tail"]  # words, not a shell's
+    assert refused["status"] == "failed"
+    assert "';' is shell syntax" in refused["error_details"]["message"]
+
+
+async def test_a_task_names_a_suite_defined_in_the_configuration(
+    hub: RunningHub, tmp_path: Path
+) -> None:
+    suites = {"docs": {"command": PASSING_TESTS}}
+    async with orchestrating(fleet_config(tmp_path / "root", **suites), hub):
+        good = await publish_task(hub, "rest", {"title": "Docs", "test_suite": "docs"})
+        bad = await publish_task(hub, "rest", {"title": "Docs", "test_suite": "rm -rf /"})
+        done, refused = await finished(hub, good), await finished(hub, bad)
+    assert done["status"] == "completed"
+    assert refused["status"] == "failed"
+    assert refused["error_details"]["kind"] == "invalid_task"
+    assert "unknown test suite 'rm -rf /'" in refused["error_details"]["message"]
+    assert "docs" in refused["error_details"]["message"]  # the suites that exist
