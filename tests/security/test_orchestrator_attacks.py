@@ -123,3 +123,45 @@ async def test_a_task_names_a_suite_defined_in_the_configuration(
     assert refused["error_details"]["kind"] == "invalid_task"
     assert "unknown test suite 'rm -rf /'" in refused["error_details"]["message"]
     assert "docs" in refused["error_details"]["message"]  # the suites that exist
+
+
+# -- 2. the task id on the filesystem -------------------------------------------------------
+
+
+async def test_rest_refuses_a_task_id_that_is_not_a_plain_name(hub: RunningHub) -> None:
+    for task_id in ("../../escaped", "a/b", ".hidden", "a..b", "-rf", "x" * 129):
+        status, body = await hub.post("/api/tasks", {"title": "t", "id": task_id})
+        assert status in (400, 422), (task_id, body)
+        assert "id" in str(body)
+    assert hub.node.state.tasks == {}
+
+
+async def test_a_task_id_cannot_leave_the_work_root(hub: RunningHub, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    async with orchestrating(fleet_config(root), hub):
+        task = {"id": "../../escaped", "title": "Innocent"}
+        done = await finished(hub, await publish_task(hub, "event", task))
+    assert not (tmp_path / "escaped").exists()
+    assert not (root / "work").exists()
+    assert done["status"] == "failed" and done["attempts"] == 0
+    details = done["error_details"]
+    assert details["kind"] == "invalid_task"
+    assert "'../../escaped'" in details["message"] and "task id" in details["message"]
+    assert sessions_of(hub, "../../escaped") == []
+
+
+async def test_a_planted_symlink_cannot_lead_the_agent_out(hub: RunningHub, tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "work").mkdir(parents=True)
+    outside.mkdir()
+    (root / "work" / "innocent").symlink_to(outside)
+    async with orchestrating(fleet_config(root), hub):
+        done = await finished(
+            hub, await publish_task(hub, "rest", {"id": "innocent", "title": "t"})
+        )
+    assert done["status"] == "failed"
+    assert done["error_details"]["kind"] == "invalid_task"
+    assert "outside" in done["error_details"]["message"]
+    assert list(outside.iterdir()) == []
+    (session,) = sessions_of(hub, "innocent")
+    assert session["pid"] is None  # no process was started

@@ -201,7 +201,10 @@ def task_add(
             "sets tests.allow_task_commands = true; prefer --suite."
         ),
     ] = None,
-    task_id: Annotated[str | None, typer.Option("--id", help="An id of your own.")] = None,
+    task_id: Annotated[
+        str | None,
+        typer.Option("--id", help="An id of your own: letters, digits, _ - and single dots."),
+    ] = None,
     url: Url = "http://127.0.0.1:3333",
     token: Token = None,
 ) -> None:

@@ -87,6 +87,19 @@ class Task(Strict):
     agent_name: str | None = None
 
 
+SAFE_TASK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"
+"""A task id the orchestrator runs: one plain name, safe as a path segment or an argv word.
+
+Letters, digits, ``_`` and ``-``, and single dots between them; it starts with a
+letter or a digit, so it is never ``..`` nor an option; at most
+:data:`SAFE_TASK_ID_LENGTH` characters. The catalogue keeps any id (other
+producers, old logs); the orchestrator refuses to run a task whose id is not like
+this, and ``POST /api/tasks`` refuses to create one.
+"""
+
+SAFE_TASK_ID_LENGTH = 128
+
+
 class Session(Strict):
     id: str = Field(min_length=1, max_length=200)
     agent_id: str | None = None

@@ -1,9 +1,12 @@
-"""Wall-clock helpers: the hub's time format and short random ids."""
+"""Wall-clock helpers and ids: the hub's time format, short random ids, safe task ids."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
+
+from ..events.catalogue import SAFE_TASK_ID, SAFE_TASK_ID_LENGTH
 
 
 def utc_now() -> datetime:
@@ -40,3 +43,14 @@ def later_iso(seconds: float) -> str:
 def new_id(prefix: str) -> str:
     """A short random id such as ``s-3f9a1c2b7d10`` for sessions, test runs and notes."""
     return f"{prefix}-{secrets.token_hex(6)}"
+
+
+SAFE_ID_RULE = (
+    "a task id is letters, digits, '_', '-' and single dots between them, starts with a "
+    f"letter or a digit and has at most {SAFE_TASK_ID_LENGTH} characters"
+)
+
+
+def is_safe_task_id(task_id: str) -> bool:
+    """Whether ``task_id`` may reach a path or an argv word (see ``SAFE_TASK_ID``)."""
+    return len(task_id) <= SAFE_TASK_ID_LENGTH and re.fullmatch(SAFE_TASK_ID, task_id) is not None

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from .clock import SAFE_ID_RULE, is_safe_task_id
 from .commands import command_argv
 
 TEMPLATE_FIELDS = frozenset(
@@ -220,6 +221,13 @@ class TaskSpec(_Section):
                 '[tests.NAME] command = [...] and write test_suite = "NAME"'
             )
         return data
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str | None) -> str | None:
+        if value is not None and not is_safe_task_id(value):
+            raise ValueError(f"{value!r}: {SAFE_ID_RULE}")
+        return value
 
 
 class HubConfig(_Section):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import make_adapter
+from .admission import TaskRefused
 from .clock import new_id, now_iso
 from .config import AgentConfig, RunnerConfig, SuiteConfig
 from .errors import Failure, signal_name
@@ -158,6 +159,8 @@ class SessionRun:
     async def _spawn(self) -> AgentProcess | Failure:
         try:
             invocation = build_invocation(self.agent, self.task, self.id, self.attempt)
+        except TaskRefused as exc:
+            return self._failure("invalid_task", str(exc), advice=exc.advice)
         except (KeyError, ValueError, IndexError) as exc:
             return self._failure("spawn_error", f"cannot build the agent's command: {exc}")
         self._invocation = invocation

@@ -6,7 +6,10 @@ own process group, yields its stdout and stderr lines as they come, and stops
 it (SIGTERM to the group, then SIGKILL after a grace period).
 
 The command is never given to a shell: each word of the template is filled in
-separately, so a task title can hold quotes or ``;`` safely.
+separately, so a task title can hold quotes or ``;`` safely. The task id must
+be a plain name and the working directory must stay under its root
+(:mod:`admission`); otherwise :func:`build_invocation` raises
+:class:`~.admission.TaskRefused`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from .admission import check_task_id, contained_workdir
 from .config import AgentConfig
 
 LINE_LIMIT = 16 * 1024 * 1024
@@ -49,7 +53,11 @@ class Invocation:
 def template_values(
     agent: AgentConfig, task: Mapping[str, Any], session_id: str, attempt: int
 ) -> dict[str, str]:
-    """The values of every placeholder for this agent, task and attempt."""
+    """The values of every placeholder for this agent, task and attempt.
+
+    Raises :class:`~.admission.TaskRefused` when the task id is not a plain name.
+    """
+    check_task_id(str(task.get("id")))
     values = {
         "title": str(task.get("title") or ""),
         "description": str(task.get("description") or ""),
@@ -69,13 +77,16 @@ def template_values(
 def build_invocation(
     agent: AgentConfig, task: Mapping[str, Any], session_id: str, attempt: int
 ) -> Invocation:
-    """The argv, cwd, env and stdin that hand ``task`` to ``agent``."""
+    """The argv, cwd, env and stdin that hand ``task`` to ``agent``.
+
+    Raises :class:`~.admission.TaskRefused` for an id that is not a plain name or a
+    working directory outside its root.
+    """
     values = template_values(agent, task, session_id, attempt)
     words = shlex.split(agent.command) if isinstance(agent.command, str) else agent.command
     argv = [word.format_map(values) for word in words]
-    return Invocation(
-        argv, Path(values["workdir"]), _environment(agent, values), _stdin(agent, values)
-    )
+    cwd = contained_workdir(agent.workdir, values["workdir"])
+    return Invocation(argv, cwd, _environment(agent, values), _stdin(agent, values))
 
 
 def _environment(agent: AgentConfig, values: Mapping[str, str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from aiohttp_pydantic.oas.typing import r200, r201, r400, r404
 from pydantic import BaseModel, Field
 
 from parent_harness import __version__
+from parent_harness.events.catalogue import SAFE_TASK_ID, SAFE_TASK_ID_LENGTH
 from parent_harness.events.envelope import now_iso
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
@@ -57,7 +58,13 @@ class NewTask(BaseModel):
         "harness.toml sets [tests] allow_task_commands = true; then split into words and run "
         "without a shell. Name a test_suite instead.",
     )
-    id: str | None = Field(default=None, min_length=1, max_length=200)
+    id: str | None = Field(
+        default=None,
+        pattern=SAFE_TASK_ID,
+        max_length=SAFE_TASK_ID_LENGTH,
+        description="A plain name: letters, digits, '_', '-' and single dots between them, "
+        "starting with a letter or a digit (none: one is made).",
+    )
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

@@ -82,3 +82,8 @@ def test_a_refusal_is_final() -> None:
         admit(task(test_suite="e2e"), SUITES)
     failure = caught.value.failure()
     assert failure.kind == "invalid_task" and not failure.retryable
+
+
+def test_a_task_id_that_is_not_a_plain_name_is_refused() -> None:
+    with pytest.raises(TaskRefused, match=r"^task id '\.\./etc' is refused: a task id is"):
+        admit(task(id="../etc"), SUITES)

@@ -54,6 +54,7 @@ def test_defaults() -> None:
             "tasks.0: test_command: a task names a suite instead; define it as [tests.NAME] "
             'command = [...] and write test_suite = "NAME"',
         ),
+        (minimal(tasks=[{"title": "t", "id": "../x"}]), "tasks.0.id: '../x': a task id is"),
         (
             {
                 "agents": {

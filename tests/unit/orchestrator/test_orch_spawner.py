@@ -1,11 +1,14 @@
-"""Handing a task to an agent: argv, environment, stdin."""
+"""Handing a task to an agent: argv, environment, stdin, and the task's id on the filesystem."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 from parent_harness.orchestrator import parse_config
+from parent_harness.orchestrator.admission import TaskRefused
 from parent_harness.orchestrator.spawner import build_invocation
 
 TASK = {"id": "t-1", "title": 'Fix it; rm -rf / "now"', "description": "Details here"}
@@ -50,3 +53,26 @@ def test_stdin_modes_and_templated_workdir() -> None:
     as_json = build_invocation(agent(stdin="json", workdir="/tmp/w/{task_id}"), TASK, "s", 1)
     assert as_json.cwd == Path("/tmp/w/t-1")
     assert json.loads(as_json.stdin or b"")["task_id"] == "t-1"
+
+
+@pytest.mark.parametrize("task_id", ["../../escaped", "a/b", ".", "..", "-rf", "a..b", "x" * 129])
+def test_a_task_id_that_is_not_a_plain_name_is_refused(task_id: str) -> None:
+    with pytest.raises(TaskRefused, match=r"task id .* is refused"):
+        build_invocation(agent(workdir="/tmp/w/{task_id}"), {**TASK, "id": task_id}, "s", 1)
+
+
+def test_the_workdir_stays_under_its_root(tmp_path: Path) -> None:
+    root = tmp_path / "work"
+    (root / "t-2").mkdir(parents=True)  # a directory of its own: fine
+    (root / "t-3").symlink_to(tmp_path)  # planted by an earlier run, pointing out
+    coder = agent(workdir=f"{root}/run-{{task_id}}", create_workdir=True)
+    assert build_invocation(coder, TASK, "s", 1).cwd == root / "run-t-1"  # root: {root}
+    assert build_invocation(agent(workdir=f"{root}/{{task_id}}"), {**TASK, "id": "t-2"}, "s", 1)
+    with pytest.raises(TaskRefused, match=f"resolves to {tmp_path}, outside {root}"):
+        build_invocation(agent(workdir=f"{root}/{{task_id}}"), {**TASK, "id": "t-3"}, "s", 1)
+
+
+def test_a_workdir_without_placeholders_is_taken_as_written(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path)
+    invocation = build_invocation(agent(workdir=str(tmp_path / "link")), TASK, "s", 1)
+    assert invocation.cwd == tmp_path / "link"
