@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 
 from parent_harness.client import HttpPublisher
 from parent_harness.web.app import HubServer
@@ -223,3 +224,66 @@ async def test_a_peer_that_does_not_answer_pings_is_closed(tmp_path: Path) -> No
                 await asyncio.sleep(0.05)
         await alive.send("ping", {"id": "answers its pings"})
         assert (await reading)["payload"]["id"] == "answers its pings"
+
+
+# HTTP: 500 unfinished requests were still open after 22 s.
+
+
+async def unfinished(
+    port: int, request: bytes
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    return reader, writer
+
+
+async def dropped(reader: asyncio.StreamReader) -> bool:
+    """Whether the server closed the connection (it reads to the end, or is reset)."""
+    with contextlib.suppress(ConnectionError):
+        await reader.read()
+    return True
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        b"",  # connects, sends nothing
+        b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",  # a head never finished
+        b"POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n[",  # a body never finished
+    ],
+    ids=["silent", "head", "body"],
+)
+async def test_unfinished_http_requests_are_dropped(tmp_path: Path, request_: bytes) -> None:
+    async with running(tmp_path, http_timeout_s=0.5) as hub:
+        port = int(hub.url.rsplit(":", 1)[1])
+        connections = [await unfinished(port, request_) for _ in range(100)]
+        try:
+            fresh = aiohttp.TCPConnector(force_close=True)
+            async with (
+                aiohttp.ClientSession(connector=fresh) as s,
+                s.get(hub.url + "/api/health") as r,
+            ):
+                assert r.status == 200  # a bystander is answered meanwhile
+            async with asyncio.timeout(WAIT_S):
+                assert all(await asyncio.gather(*(dropped(r) for r, _ in connections)))
+        finally:
+            for _, writer in connections:
+                writer.close()
+
+
+async def test_a_slow_but_whole_request_is_answered(tmp_path: Path) -> None:
+    async with running(tmp_path, http_timeout_s=5.0) as hub:
+        body = orjson.dumps([generic("slow")])
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(hub.url.rsplit(":", 1)[1]))
+        writer.write(
+            b"POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        for part in (body[:10], body[10:]):
+            writer.write(part)
+            await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), WAIT_S)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 200")

@@ -156,6 +156,13 @@ def serve(
         int,
         typer.Option(envvar="HARNESS_MAX_ROOMS", help="Rooms one client may be in."),
     ] = 1000,
+    http_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="HARNESS_HTTP_TIMEOUT",
+            help="Seconds for a request's head, then its body, to arrive (and keep-alive idle).",
+        ),
+    ] = 15.0,
 ) -> None:
     """Start the hub: WebSocket /ws, REST /api, dashboard at /, OpenAPI at /docs."""
     logging.basicConfig(
@@ -169,6 +176,7 @@ def serve(
         max_frame_bytes=max_frame_bytes,
         max_messages_per_s=max_messages_per_s,
         max_rooms_per_client=max_rooms,
+        http_timeout_s=http_timeout,
     )
     refuse_unsafe(settings)
     install_uvloop()

@@ -31,6 +31,7 @@ from parent_harness.web.keys import (
 )
 from parent_harness.web.metrics import setup_metrics
 from parent_harness.web.settings import Settings
+from parent_harness.web.timeouts import bound_bodies
 from parent_harness.web.ws import ws_handler
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,11 @@ class HubServer:
         self.settings = settings
         self.app = build_app(settings, node)
         self.runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, shutdown_timeout=5.0
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=5.0,
+            keepalive_timeout=settings.http_timeout_s,  # also bounds a request head: timeouts.py
         )
         self.url = ""
 
@@ -152,6 +157,8 @@ class HubServer:
 
     async def start(self) -> str:
         await self.runner.setup()
+        assert self.runner.server is not None
+        bound_bodies(self.runner.server, self.settings.http_timeout_s)
         sock = bound_socket(self.settings.host, self.settings.port)
         host, port = sock.getsockname()[:2]
         site = web.SockSite(self.runner, sock)

@@ -24,6 +24,9 @@ class Settings:
     """The hub pings each WebSocket this often and closes one that does not answer."""
     max_rooms_per_client: int = 1000
     """Rooms one connection may be in (`too_many_rooms` past it; 4400 at connect)."""
+    http_timeout_s: float = 15.0
+    """Seconds a connection has to send a whole request head (from its opening or from the
+    last response), and then its body; also how long an idle keep-alive connection stays."""
     public_url: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
