@@ -7,7 +7,10 @@ work root, or hand the agent an option of the publisher's choosing.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,7 +22,14 @@ from parent_harness.orchestrator import HarnessConfig, Orchestrator, parse_confi
 from tests.conftest import RunningHub
 from tests.integration.orchestrator.support import PASSING_TESTS, agent_command, until
 
+EXAMPLE = Path(__file__).parents[2] / "harness.example.toml"
+FAKE_CLI = Path(__file__).parents[1] / "integration" / "orchestrator" / "fake_cli.py"
+HOSTILE_TITLE = "--dangerously-bypass-approvals-and-sandbox"
 FINISHED = ("completed", "failed", "cancelled")
+DANGEROUS_FLAG = {
+    "claude": "--dangerously-skip-permissions",
+    "codex": "--dangerously-bypass-approvals-and-sandbox",
+}
 
 
 def fleet_config(root: Path, **tests: Any) -> HarnessConfig:
@@ -165,3 +175,53 @@ async def test_a_planted_symlink_cannot_lead_the_agent_out(hub: RunningHub, tmp_
     assert list(outside.iterdir()) == []
     (session,) = sessions_of(hub, "innocent")
     assert session["pid"] is None  # no process was started
+
+
+# -- 3. the title as an argument ------------------------------------------------------------
+
+
+def shipped_agents(tmp_path: Path) -> HarnessConfig:
+    """harness.example.toml's agents, with ``claude`` and ``codex`` replaced by recorders."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("claude", "codex"):
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_CLI}" {name} "$@"\n')
+        script.chmod(0o755)
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    path = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for name, agent in data["agents"].items():
+        agent.update(workdir=str(tmp_path / name), create_workdir=True, env=path)
+    data.update(tests={}, tasks=[], orchestrator={"publish_interval_s": 0.05})
+    return parse_config(data, tmp_path)
+
+
+@pytest.mark.parametrize("agent", ["claude", "codex"])
+async def test_a_title_reaches_the_shipped_agents_as_text_never_as_an_option(
+    hub: RunningHub, tmp_path: Path, agent: str
+) -> None:
+    async with orchestrating(shipped_agents(tmp_path), hub):
+        task = {"title": HOSTILE_TITLE, "agent_name": agent, "max_attempts": 1}
+        await finished(hub, await publish_task(hub, "rest", task))
+    record = json.loads((tmp_path / agent / f"{agent}.json").read_text())
+    assert record["prompt"].strip() == HOSTILE_TITLE
+    assert HOSTILE_TITLE not in record["argv"]  # it came on stdin
+    assert record["unknown"] == []
+    assert not record["flags"][DANGEROUS_FLAG[agent]]
+
+
+async def test_a_title_after_the_end_of_options_stays_an_argument(
+    hub: RunningHub, tmp_path: Path
+) -> None:
+    recorder = [sys.executable, str(FAKE_CLI), "codex", "exec", "--", "{title}"]
+    config = parse_config(
+        {"agents": {"codex": {"command": recorder, "workdir": str(tmp_path)}}}, tmp_path
+    )
+    async with orchestrating(config, hub):
+        task = {"title": HOSTILE_TITLE, "max_attempts": 1}
+        done = await finished(hub, await publish_task(hub, "rest", task))
+    assert done["status"] == "completed"
+    record = json.loads((tmp_path / "codex.json").read_text())
+    assert record["prompt"] == HOSTILE_TITLE
+    assert record["positional"] == [HOSTILE_TITLE] and record["unknown"] == []
+    assert not record["flags"][HOSTILE_TITLE]

@@ -5,13 +5,15 @@ Load it with :func:`load_config`; every table and key is documented in
 so that a typo is an error, not a silently ignored setting.
 
 The file is trusted; a task is not (whoever may publish one chooses its text).
-So the configuration is where commands live: test suites, which tasks name but
-never write.
+So the configuration is where commands live: agents' commands, whose words
+carrying a task's text must come after ``--`` (or the text goes on stdin), and
+test suites, which tasks name but never write.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import string
 import tomllib
 from pathlib import Path
@@ -43,6 +45,11 @@ TEMPLATE_FIELDS = frozenset(
     }
 )
 """Placeholders a command, a prompt template or a working directory may use."""
+
+TASK_TEXT_FIELDS = frozenset({"prompt", "title", "description"})
+"""Placeholders whose value is text chosen by whoever published the task."""
+
+END_OF_OPTIONS = "--"
 
 SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -102,6 +109,11 @@ class AgentConfig(_Section):
     health: HealthThresholds = Field(default_factory=HealthThresholds)
     price: PriceTable | None = None
 
+    @property
+    def words(self) -> list[str]:
+        """The command's words, before placeholders are filled in."""
+        return shlex.split(self.command) if isinstance(self.command, str) else list(self.command)
+
     @model_validator(mode="after")
     def _templates_known(self) -> AgentConfig:
         parts = [self.command] if isinstance(self.command, str) else list(self.command)
@@ -110,6 +122,25 @@ class AgentConfig(_Section):
             if unknown:
                 names = ", ".join(sorted(unknown))
                 raise ValueError(f"unknown placeholder(s) {names} in {text!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _task_text_is_never_an_option(self) -> AgentConfig:
+        for word in self.words:
+            if word == END_OF_OPTIONS:
+                break
+            field = leading_field(word)
+            if field in TASK_TEXT_FIELDS:
+                raise ValueError(
+                    f"command: the word {word!r} starts with {{{field}}}, a task's text, before "
+                    f"any '--', so a task titled '--some-flag' would hand the agent that option; "
+                    f'put it after \'--\' (..., "--", "{{{field}}}"), send the prompt on stdin '
+                    f'(stdin = "prompt"), or put it inside a word (--prompt={{{field}}})'
+                )
+        used = template_fields(self.workdir) & TASK_TEXT_FIELDS
+        if used:
+            names = ", ".join(f"{{{name}}}" for name in sorted(used))
+            raise ValueError(f"workdir: {names} is a task's text, not a path; use {{task_id}}")
         return self
 
 
@@ -271,6 +302,13 @@ class HarnessConfig(_Section):
 def template_fields(text: str) -> set[str]:
     """The ``{placeholder}`` names used in ``text`` (``{{`` escapes a brace)."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def leading_field(word: str) -> str | None:
+    """The placeholder ``word`` starts with (``prompt`` for ``{prompt}-x``), or None."""
+    for literal, name, _, _ in string.Formatter().parse(word):
+        return name if literal == "" else None
+    return None
 
 
 def parse_config(data: dict[str, Any], base_dir: Path) -> HarnessConfig:

@@ -6,10 +6,11 @@ own process group, yields its stdout and stderr lines as they come, and stops
 it (SIGTERM to the group, then SIGKILL after a grace period).
 
 The command is never given to a shell: each word of the template is filled in
-separately, so a task title can hold quotes or ``;`` safely. The task id must
-be a plain name and the working directory must stay under its root
-(:mod:`admission`); otherwise :func:`build_invocation` raises
-:class:`~.admission.TaskRefused`.
+separately, so a task title can hold quotes or ``;`` safely. A word that starts
+with a task's text comes after ``--`` (the configuration refuses any other
+place), so a title cannot become an option. The task id must be a plain name and
+the working directory must stay under its root (:mod:`admission`); otherwise
+:func:`build_invocation` raises :class:`~.admission.TaskRefused`.
 """
 
 from __future__ import annotations
@@ -83,8 +84,7 @@ def build_invocation(
     working directory outside its root.
     """
     values = template_values(agent, task, session_id, attempt)
-    words = shlex.split(agent.command) if isinstance(agent.command, str) else agent.command
-    argv = [word.format_map(values) for word in words]
+    argv = [word.format_map(values) for word in agent.words]
     cwd = contained_workdir(agent.workdir, values["workdir"])
     return Invocation(argv, cwd, _environment(agent, values), _stdin(agent, values))
 

@@ -155,7 +155,7 @@ async def test_a_suite_that_cannot_start_fails_the_attempt(
 
 
 async def test_command_not_found_fails_at_once(fake_hub: FakeHub, make_config: MakeConfig) -> None:
-    command = ["no-such-agent-binary-xyz", "{prompt}"]
+    command = ["no-such-agent-binary-xyz", "--", "{prompt}"]
     config = make_config(retry={"max_attempts": 3}, agents={"bot": {"command": command}})
     async with fleet(config, fake_hub) as orchestrator:
         task_id = await orchestrator.submit("Anything")

@@ -17,6 +17,7 @@ def test_the_commented_example_is_valid() -> None:
     claude = config.agents["claude"]
     assert claude.adapter == "claude-stream-json" and claude.max_instances == 2
     assert claude.workdir == str(EXAMPLE.parent)
+    assert claude.stdin == "prompt" and "{prompt}" not in claude.command
     assert config.budget.on_limit == "pause"
     assert config.tests.command == ("pytest", "-q") and not config.tests.allow_task_commands
     assert config.tests.suites["docs"].command == ("pytest", "-q", "tests/test_docs.py")
@@ -24,7 +25,7 @@ def test_the_commented_example_is_valid() -> None:
 
 
 def minimal(**extra: object) -> dict[str, object]:
-    return {"agents": {"a": {"command": "echo {prompt}"}}, **extra}
+    return {"agents": {"a": {"command": "echo -- {prompt}"}}, **extra}
 
 
 def test_the_notify_table_is_kept_for_the_notifications() -> None:
@@ -78,6 +79,48 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
     broken.write_text("[agents\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken)
+
+
+# -- a task's text is never an option ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "claude -p {prompt} --verbose",
+        ["codex", "exec", "{prompt}"],
+        ["tool", "{title}"],
+        ["tool", "{description}-and-more"],
+        ["tool", "--message", "{title}", "--", "x"],
+    ],
+)
+def test_a_word_starting_with_task_text_before_the_end_of_options_is_refused(
+    command: object,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"agents": {"a": {"command": command}}}, Path("/srv"))
+    message = str(caught.value)
+    assert message.startswith("agents.a: command: the word '{")
+    assert "after '--'" in message and 'stdin = "prompt"' in message
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["codex", "exec", "--json", "--", "{prompt}"],
+        "tool --title={title} -- {description}",
+        ["tool", "--task", "{task_id}", "prompt:{prompt}"],
+        ["claude", "-p", "--max-turns", "{max_iterations}"],
+    ],
+)
+def test_task_text_after_the_end_of_options_or_inside_a_word_is_accepted(command: object) -> None:
+    parse_config({"agents": {"a": {"command": command}}}, Path("/srv"))
+
+
+def test_a_workdir_is_never_made_of_task_text() -> None:
+    data = {"agents": {"a": {"command": "x", "workdir": "work/{title}"}}}
+    with pytest.raises(ConfigError, match=r"workdir: \{title\} is a task's text, not a path"):
+        parse_config(data, Path("/srv"))
 
 
 # -- [tests]: the default suite and named ones ----------------------------------------------

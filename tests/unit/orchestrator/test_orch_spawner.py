@@ -15,7 +15,7 @@ TASK = {"id": "t-1", "title": 'Fix it; rm -rf / "now"', "description": "Details 
 
 
 def agent(**fields: object):  # type: ignore[no-untyped-def]
-    data = {"agents": {"coder": {"command": "tool --task {task_id} -p {prompt}", **fields}}}
+    data = {"agents": {"coder": {"command": "tool --task {task_id} -p -- {prompt}", **fields}}}
     return parse_config(data, Path("/work")).agents["coder"]
 
 
@@ -26,11 +26,12 @@ def test_each_word_is_filled_in_without_a_shell() -> None:
         "--task",
         "t-1",
         "-p",
+        "--",
         'Fix it; rm -rf / "now"\n\nDetails here',
     ]
     assert invocation.cwd == Path("/work")
     assert invocation.stdin is None
-    assert invocation.display.startswith("tool --task t-1 -p 'Fix it;")
+    assert invocation.display.startswith("tool --task t-1 -p -- 'Fix it;")
 
 
 def test_environment_and_config_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -53,6 +54,12 @@ def test_stdin_modes_and_templated_workdir() -> None:
     as_json = build_invocation(agent(stdin="json", workdir="/tmp/w/{task_id}"), TASK, "s", 1)
     assert as_json.cwd == Path("/tmp/w/t-1")
     assert json.loads(as_json.stdin or b"")["task_id"] == "t-1"
+
+
+def test_a_title_that_looks_like_an_option_stays_after_the_end_of_options() -> None:
+    task = {**TASK, "title": "--dangerously-skip-permissions", "description": ""}
+    argv = build_invocation(agent(), task, "s", 1).argv
+    assert argv[-2:] == ["--", "--dangerously-skip-permissions"]
 
 
 @pytest.mark.parametrize("task_id", ["../../escaped", "a/b", ".", "..", "-rf", "a..b", "x" * 129])
