@@ -14,6 +14,12 @@ from typing import Annotated
 import typer
 
 from parent_harness.cli.client_cmds import register as register_client
+from parent_harness.cli.options import (
+    AllowedHostOpt,
+    AllowedOriginOpt,
+    PublicUrlOpt,
+    site_settings,
+)
 from parent_harness.web.settings import Settings
 
 app = typer.Typer(
@@ -163,6 +169,17 @@ def serve(
             help="Seconds for a request's head, then its body, to arrive (and keep-alive idle).",
         ),
     ] = 15.0,
+    max_batch_events: Annotated[
+        int,
+        typer.Option(envvar="HARNESS_MAX_BATCH_EVENTS", help="Events in one POST (413 past it)."),
+    ] = 1000,
+    max_body_bytes: Annotated[
+        int,
+        typer.Option(envvar="HARNESS_MAX_BODY_BYTES", help="Bytes in one request body (413)."),
+    ] = 4 * 1024 * 1024,
+    allowed_host: AllowedHostOpt = None,
+    allowed_origin: AllowedOriginOpt = None,
+    public_url: PublicUrlOpt = None,
 ) -> None:
     """Start the hub: WebSocket /ws, REST /api, dashboard at /, OpenAPI at /docs."""
     logging.basicConfig(
@@ -177,7 +194,10 @@ def serve(
         max_messages_per_s=max_messages_per_s,
         max_rooms_per_client=max_rooms,
         http_timeout_s=http_timeout,
+        max_batch_events=max_batch_events,
+        max_body_bytes=max_body_bytes,
     )
+    settings = site_settings(settings, allowed_host, allowed_origin, public_url)
     refuse_unsafe(settings)
     install_uvloop()
     asyncio.run(serve_until_stopped(settings))

@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import aiohttp
 import typer
 
+from parent_harness.cli.options import (
+    AllowedHostOpt,
+    AllowedOriginOpt,
+    PublicUrlOpt,
+    site_settings,
+)
 from parent_harness.orchestrator import ConfigError, HarnessConfig, Orchestrator, load_config
 from parent_harness.web.settings import Settings
 
@@ -117,6 +123,9 @@ def run(
     broker: Broker = None,
     token: Tokens = None,
     read_token: ReadTokens = None,
+    allowed_host: AllowedHostOpt = None,
+    allowed_origin: AllowedOriginOpt = None,
+    public_url: PublicUrlOpt = None,
 ) -> None:
     """Run the hub and the orchestrator over the agents and tasks of harness.toml."""
     try:
@@ -133,7 +142,11 @@ def run(
         broker=broker or hub.broker or "memory://",
         tokens=tuple(token or hub.token),
         read_tokens=tuple(read_token or ()),
+        allowed_hosts=tuple(hub.allowed_hosts),
+        allowed_origins=tuple(hub.allowed_origins),
+        public_url=hub.public_url,
     )
+    settings = site_settings(settings, allowed_host, allowed_origin, public_url)
     _serve(settings, loaded, None, f"the agents of {config}")
 
 
@@ -166,6 +179,8 @@ def demo(
     read_token: ReadTokens = None,
     speed: Speed = 1.0,
     every: Every = 4.0,
+    allowed_host: AllowedHostOpt = None,
+    allowed_origin: AllowedOriginOpt = None,
 ) -> None:
     """The hub, the orchestrator and a simulated fleet: open the dashboard and watch."""
     from parent_harness.orchestrator.demo import DemoFeeder, demo_config
@@ -181,6 +196,7 @@ def demo(
             tokens=tuple(token or ()),
             read_tokens=tuple(read_token or ()),
         )
+        settings = site_settings(settings, allowed_host, allowed_origin, None)
         _serve(settings, demo_config(speed), feed, "a simulated fleet")
 
 

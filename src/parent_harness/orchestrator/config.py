@@ -269,6 +269,12 @@ class HubConfig(_Section):
     store: str | None = None
     broker: str | None = None
     token: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Host names answered besides IPs, localhost and this machine's (--allowed-host)."""
+    allowed_origins: list[str] = Field(default_factory=list)
+    """Origins whose pages may publish and subscribe (--allowed-origin)."""
+    public_url: str | None = None
+    """The URL users open the hub at, behind a proxy (--public-url)."""
 
 
 class HarnessConfig(_Section):

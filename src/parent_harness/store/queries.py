@@ -34,6 +34,8 @@ class EventFilter:
     level: str | None = None
     text: str | None = None
     descending: bool = True
+    within: Sequence[str] | None = None
+    """Only events in at least one of these rooms (a token limited to some rooms)."""
 
 
 def _like_glob(glob: str) -> str:
@@ -142,6 +144,9 @@ class Queries:
         if flt.room:
             in_room = select(t.event_rooms.c.seq).where(t.event_rooms.c.room == flt.room)
             query = query.where(ev.c.seq.in_(in_room))
+        if flt.within is not None:
+            in_any = select(t.event_rooms.c.seq).where(t.event_rooms.c.room.in_(list(flt.within)))
+            query = query.where(ev.c.seq.in_(in_any))
         order = ev.c.seq.desc() if flt.descending else ev.c.seq.asc()
         query = query.order_by(order).limit(limit + 1)
         async with self.engine.connect() as conn:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp_pydantic import oas
 
 from parent_harness import __version__
@@ -24,12 +24,16 @@ from parent_harness.web.keys import (
     NOTIFIER,
     QUERIES,
     SETTINGS,
+    SITES,
     SOCKETS,
     TOKENS,
     Handler,
     NotifierSlot,
 )
 from parent_harness.web.metrics import setup_metrics
+from parent_harness.web.origins import SitePolicy
+from parent_harness.web.problems import problem
+from parent_harness.web.scopes import GRANT, whole_fleet
 from parent_harness.web.settings import Settings
 from parent_harness.web.timeouts import bound_bodies
 from parent_harness.web.ws import ws_handler
@@ -37,12 +41,17 @@ from parent_harness.web.ws import ws_handler
 log = logging.getLogger(__name__)
 
 STATIC = Path(str(resources.files("parent_harness.web") / "static"))
-MAX_BODY = 16 * 1024 * 1024
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def guarded(handler: Handler) -> Handler:
-    """`handler` behind the tokens (REST and /metrics): reading needs any token, writing a
-    publish token. /ws checks its token itself, before the upgrade.
+    """`handler` behind the hub's checks (REST and /metrics), in this order: the site
+    (`Host`, and `Origin` on a state-changing request: web/origins.py), the token (reading
+    needs any token, writing a publish token), then a state-changing request's body (JSON
+    only, within the size bound). The grant is left on the request for the room scopes
+    (web/scopes.py). /ws runs the same site and token checks itself, before the upgrade.
 
     A wrapper on each route rather than a middleware: with any middleware at all, aiohttp
     keeps one more coroutine frame alive for every open WebSocket (0.3 KB per idle
@@ -50,21 +59,63 @@ def guarded(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def check(request: web.Request) -> web.StreamResponse:
+        safe = request.method in SAFE_METHODS
+        refusal = site_refusal(request, state_changing=not safe)
+        if refusal is not None:
+            return problem(403, "forbidden_site", refusal)
         grant = request.app[TOKENS].grant(presented_token(request))
         if grant is None:
-            return rest.problem(401, "unauthorized", "missing or wrong token")
-        if request.method not in ("GET", "HEAD", "OPTIONS") and grant.role != PUBLISH:
-            return rest.problem(403, "forbidden", "this token may read but not publish")
+            return problem(401, "unauthorized", "missing or wrong token")
+        if not safe:
+            if grant.role != PUBLISH:
+                return problem(403, "forbidden", "this token may read but not publish")
+            bad_body = _body_refusal(request)
+            if bad_body is not None:
+                return bad_body
+        request[GRANT] = grant
         return await handler(request)
 
     return check
 
 
+def site_refusal(request: web.Request, *, state_changing: bool) -> str | None:
+    """Why the request's `Host` (always) or `Origin` (when it changes state) is refused."""
+    refusal = request.app[SITES].refusal(request.headers, state_changing=state_changing)
+    if refusal is not None:
+        log.warning("refused %s %s: %s", request.method, request.path, refusal)
+    return refusal
+
+
+def _body_refusal(request: web.Request) -> web.Response | None:
+    """A state-changing request's body must be JSON: a page can send text/plain or a form
+    to another site without asking first, but not application/json (no CORS here)."""
+    limit = request.app[SETTINGS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return problem(413, "too_large", f"the body is larger than {limit} bytes", limit=limit)
+    declared = hdrs.CONTENT_TYPE in request.headers
+    if (declared or request.body_exists) and not _is_json(request.content_type):
+        given = request.headers.get(hdrs.CONTENT_TYPE, "none")
+        return problem(
+            415,
+            "unsupported_media_type",
+            f"send the body as Content-Type: application/json (got {given[:100]!r})",
+        )
+    return None
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     """The hub as an aiohttp application; it starts and stops its node with the app."""
-    app = web.Application(client_max_size=MAX_BODY)  # no middleware: see `guarded`
+    # No middleware: see `guarded`.
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[TOKENS] = Tokens(settings.tokens, settings.read_tokens)
+    app[SITES] = SitePolicy(settings.allowed_hosts, settings.allowed_origins, settings.public_url)
     if node is None:
         node = Node(
             settings.store, broker_url=settings.broker, replay_window=settings.replay_window
@@ -77,8 +128,8 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app.router.add_get("/ws", ws_handler)
     rest.add_routes(app, guarded)
     app[NOTIFIER] = NotifierSlot()
-    app.router.add_post("/api/notify/test", guarded(_notify_test))
-    setup_metrics(app, guarded)
+    app.router.add_post("/api/notify/test", guarded(whole_fleet(_notify_test)))
+    setup_metrics(app, lambda handler: guarded(whole_fleet(handler)))
     oas.setup(app, url_prefix="/docs", title_spec="parent-harness", version_spec=__version__)
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC, append_version=False)
@@ -105,7 +156,7 @@ async def _notify_test(request: web.Request) -> web.StreamResponse:
     """POST /api/notify/test: a test message through every configured channel."""
     notifier = request.app[NOTIFIER].notifier
     if notifier is None:
-        return rest.problem(
+        return problem(
             409,
             "no_channels",
             "no notification channel is configured: add [notify] to "
@@ -116,6 +167,9 @@ async def _notify_test(request: web.Request) -> web.StreamResponse:
 
 
 async def _index(request: web.Request) -> web.StreamResponse:
+    refusal = site_refusal(request, state_changing=False)
+    if refusal is not None:
+        return problem(403, "forbidden_site", refusal)
     index = STATIC / "index.html"
     if not index.exists():
         return web.Response(

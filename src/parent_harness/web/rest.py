@@ -21,7 +21,20 @@ from parent_harness.events.envelope import now_iso
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
 from parent_harness.store.queries import EventFilter, Queries
-from parent_harness.web.keys import NODE, QUERIES, Guard
+from parent_harness.web.auth import Grant
+from parent_harness.web.keys import NODE, QUERIES, SETTINGS, Guard
+from parent_harness.web.problems import json_response as _json
+from parent_harness.web.problems import problem
+from parent_harness.web.scopes import (
+    grant_of,
+    may_publish,
+    sees_entity,
+    sees_message,
+    sees_room,
+    snapshot_for,
+    visible,
+    whole_fleet,
+)
 
 
 class ListOut(BaseModel):
@@ -67,16 +80,13 @@ class NewTask(BaseModel):
     )
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+def _page(page: Any, items: list[dict[str, Any]] | None = None) -> web.Response:
+    shown = page.items if items is None else items
+    return _json({"seq": page.seq, "items": shown, "next_cursor": page.next_cursor})
 
 
-def problem(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    return _json({"error": {"code": code, "message": message, **extra}}, status)
-
-
-def _page(page: Any) -> web.Response:
-    return _json({"seq": page.seq, "items": page.items, "next_cursor": page.next_cursor})
+def _not_yours(what: str) -> web.Response:
+    return problem(403, "forbidden", f"{what} is outside the rooms of this token")
 
 
 def _csv(value: str) -> list[str]:
@@ -109,14 +119,16 @@ async def health(request: web.Request) -> r200[dict[str, Any]]:
 @inject_params.and_request
 async def snapshot(request: web.Request) -> r200[dict[str, Any]]:
     """Current state: agents, active and recent tasks and sessions, the budget (with its seq)."""
-    return _json(request.app[NODE].snapshot())
+    node = request.app[NODE]
+    return _json(snapshot_for(grant_of(request), node.snapshot(), node.state.tasks.values()))
 
 
 @inject_params.and_request
 async def agents(request: web.Request) -> r200[ListOut]:
     """Every agent."""
     state = request.app[NODE].state
-    return _json({"seq": state.seq, "items": list(state.agents.values()), "next_cursor": None})
+    items = visible(grant_of(request), "agent", state.agents.values())
+    return _json({"seq": state.seq, "items": items, "next_cursor": None})
 
 
 @inject_params.and_request
@@ -126,6 +138,8 @@ async def agent(request: web.Request, agent_id: str, /) -> r200[dict[str, Any]] 
     found = state.agents.get(agent_id)
     if found is None:
         return problem(404, "not_found", f"no agent {agent_id!r}")
+    if not sees_entity(grant_of(request), "agent", found):
+        return _not_yours(f"agent {agent_id!r}")
     return _json({"seq": state.seq, "agent": found})
 
 
@@ -146,7 +160,7 @@ async def tasks(
         limit=limit,
         cursor=cursor or None,
     )
-    return _page(page)
+    return _page(page, visible(grant_of(request), "task", page.items))
 
 
 @inject_params.and_request
@@ -156,9 +170,12 @@ async def task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | 
     seq, found = await queries.entity("task", task_id)
     if found is None:
         return problem(404, "not_found", f"no task {task_id!r}")
-    sessions = await queries.sessions(task_id=task_id, limit=100)
+    grant = grant_of(request)
+    if not sees_entity(grant, "task", found):
+        return _not_yours(f"task {task_id!r}")
+    sessions = visible(grant, "session", (await queries.sessions(task_id=task_id, limit=100)).items)
     runs = await queries.test_runs(task_id)
-    return _json({"seq": seq, "task": found, "test_runs": runs, "sessions": sessions.items})
+    return _json({"seq": seq, "task": found, "test_runs": runs, "sessions": sessions})
 
 
 @inject_params.and_request
@@ -178,7 +195,7 @@ async def sessions(
         limit=limit,
         cursor=cursor or None,
     )
-    return _page(page)
+    return _page(page, visible(grant_of(request), "session", page.items))
 
 
 @inject_params.and_request
@@ -188,6 +205,8 @@ async def session(request: web.Request, session_id: str, /) -> r200[dict[str, An
     seq, found = await queries.entity("session", session_id)
     if found is None:
         return problem(404, "not_found", f"no session {session_id!r}")
+    if not sees_entity(grant_of(request), "session", found):
+        return _not_yours(f"session {session_id!r}")
     flt = EventFilter(
         room=f"session:{session_id}",
         descending=False,
@@ -220,6 +239,9 @@ async def events(
     cursor: str = "",
 ) -> r200[ListOut]:
     """The event log, filtered (type globs, room, level, text) before the limit; seq cursors."""
+    grant = grant_of(request)
+    if room and not sees_room(grant, room):
+        return _not_yours(f"room {room!r}")
     descending = order == "desc"
     if cursor:
         if descending:
@@ -234,6 +256,7 @@ async def events(
         level=level or None,
         text=q or None,
         descending=descending,
+        within=None if grant.rooms is None or room else tuple(grant.rooms),
     )
     return _page(await _q(request).events(flt, limit=limit))
 
@@ -244,12 +267,16 @@ async def event(request: web.Request, seq: int, /) -> r200[dict[str, Any]] | r40
     found = await _q(request).event(seq)
     if found is None:
         return problem(404, "not_found", f"no event with seq {seq}")
+    if not sees_message(grant_of(request), found):
+        return _not_yours(f"event {seq}")
     return _json(found)
 
 
 @inject_params.and_request
 async def budget(request: web.Request) -> r200[dict[str, Any]]:
     """The current budget period."""
+    if not sees_room(grant_of(request), "budget"):
+        return _not_yours("the budget")
     state = request.app[NODE].state
     return _json({"seq": state.seq, "budget": state.budget})
 
@@ -285,8 +312,11 @@ def _signature(details: dict[str, Any]) -> str:
 async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
     """Task failures grouped by signature (kind and message with numbers masked)."""
     seq, failures = await _q(request).failures()
+    grant = grant_of(request)
     groups: dict[str, dict[str, Any]] = {}
     for msg in failures:
+        if not sees_message(grant, msg):
+            continue
         task_ = msg["payload"]["task"]
         details = task_.get("error_details") or {}
         sig = _signature(details)
@@ -313,7 +343,9 @@ async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
 async def rooms(request: web.Request) -> r200[dict[str, Any]]:
     """Occupied rooms and their client counts."""
     node = request.app[NODE]
-    return _json({"seq": node.hub.seq, "rooms": node.hub.room_counts()})
+    grant = grant_of(request)
+    counts = {r: n for r, n in node.hub.room_counts().items() if sees_room(grant, r)}
+    return _json({"seq": node.hub.seq, "rooms": counts})
 
 
 _ENVELOPE = frozenset({"type", "payload", "id"})
@@ -365,11 +397,24 @@ async def publish_events(request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
         return problem(400, "bad_json", f"body is not JSON: {exc}")
+    except web.HTTPRequestEntityTooLarge as exc:  # a chunked body, past the size bound
+        return problem(413, "too_large", exc.text or "the body is too large")
     raw = body if isinstance(body, list) else [body]
     if not raw:
         return problem(400, "invalid_event", "the batch is empty", field="")
+    limit = request.app[SETTINGS].max_batch_events
+    if len(raw) > limit:
+        return problem(
+            413,
+            "batch_too_large",
+            f"{len(raw)} events in one request; at most {limit} (send several requests)",
+            limit=limit,
+        )
     try:
         drafts = [_draft(index, item) for index, item in enumerate(raw)]
+        refused = _outside_scope(grant_of(request), drafts)
+        if refused is not None:
+            return refused
         results = await request.app[NODE].publish_many(drafts)
     except InvalidEvent as exc:
         return _json({"error": exc.as_dict()}, 400)
@@ -378,6 +423,19 @@ async def publish_events(request: web.Request) -> web.Response:
         return problem(503, "unavailable", str(exc))
     items = [{"id": r.id, "seq": r.seq, "duplicate": r.duplicate} for r in results]
     return _json({"items": items})
+
+
+def _outside_scope(grant: Grant, drafts: list[Draft]) -> web.Response | None:
+    """403 naming the first event a room-limited publish token may not publish."""
+    for index, draft in enumerate(drafts):
+        if not may_publish(grant, draft.type, draft.payload):
+            return problem(
+                403,
+                "forbidden",
+                f"event {index} ({draft.type}) is outside the rooms of this token",
+                index=index,
+            )
+    return None
 
 
 # Listed in /docs like the decorated handlers (its body is checked by hand, for speed).
@@ -401,6 +459,8 @@ async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]
         "test_command": new.test_command,
         "attempts": 0,
     }
+    if not may_publish(grant_of(request), "task:created", {"task": entity}):
+        return _not_yours(f"task {task_id!r}")
     result = await request.app[NODE].publish("task:created", {"task": entity})
     return _json({"seq": result.seq, "task": request.app[NODE].state.tasks[task_id]}, 201)
 
@@ -412,6 +472,8 @@ async def _task_transition(
     current = node.state.tasks.get(task_id)
     if current is None:
         return problem(404, "not_found", f"no task {task_id!r}")
+    if not may_publish(grant_of(request), "task:updated", {"task": {"id": task_id}}):
+        return _not_yours(f"task {task_id!r}")
     result = await node.publish("task:updated", {"task": {"id": task_id, **change}})
     return _json({"seq": result.seq, "task": node.state.tasks[task_id]})
 
@@ -455,6 +517,6 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r.add_post("/api/events", guard(publish_events))
     r.add_get("/api/events/{seq}", guard(event))
     r.add_get("/api/budget", guard(budget))
-    r.add_get("/api/stats/history", guard(stats_history))
+    r.add_get("/api/stats/history", guard(whole_fleet(stats_history)))
     r.add_get("/api/errors/summary", guard(errors_summary))
     r.add_get("/api/rooms", guard(rooms))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from parent_harness.web.origins import SitePolicy
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -28,6 +30,14 @@ class Settings:
     """Seconds a connection has to send a whole request head (from its opening or from the
     last response), and then its body; also how long an idle keep-alive connection stays."""
     public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names answered besides IP addresses, localhost and this machine's names."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins of pages allowed to publish and subscribe besides the hub's own."""
+    max_batch_events: int = 1000
+    """Events in one POST /api/events (413 past it)."""
+    max_body_bytes: int = 4 * 1024 * 1024
+    """Bytes in one request body (413 past it)."""
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -41,6 +51,7 @@ class Settings:
                 f"refusing to listen on {self.host} without a token: pass --token (or "
                 "--read-token), or listen on 127.0.0.1"
             )
+        SitePolicy(self.allowed_hosts, self.allowed_origins, self.public_url)  # may refuse
 
 
 def is_loopback(host: str) -> bool:

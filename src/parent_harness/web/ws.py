@@ -18,8 +18,9 @@ from parent_harness.protocol import connection as p
 from parent_harness.protocol.frames import batch, text_frame
 from parent_harness.protocol.types import TypeFilter
 from parent_harness.web.auth import Grant, Tokens, presented_token
-from parent_harness.web.keys import NODE, SETTINGS, SOCKETS, TOKENS
+from parent_harness.web.keys import NODE, SETTINGS, SITES, SOCKETS, TOKENS
 from parent_harness.web.messages import error, message
+from parent_harness.web.problems import problem
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,14 @@ SLOW_CLIENT_GRACE_S = 5.0
 """How long a replay waits for a client that takes nothing before closing it 4408."""
 
 
-async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+async def ws_handler(request: web.Request) -> web.StreamResponse:
     """Accepts a client, streams its rooms to it, and answers its frames until it goes."""
+    # A page of another site must not read the stream (cross-site WebSocket hijacking):
+    # refused before the upgrade, so the page's socket only ever sees a failed handshake.
+    foreign = request.app[SITES].refusal(request.headers, state_changing=True)
+    if foreign is not None:
+        log.warning("refused a WebSocket: %s", foreign)
+        return problem(403, "forbidden_site", foreign)
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(
         protocols=("harness.v1",),  # a browser fails the socket unless one offered is picked
