@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -219,3 +220,19 @@ async def test_a_telegram_error_never_shows_the_bot_token(
     secret = TOKEN.split(":", 1)[1]
     assert secret not in reported
     assert secret not in caplog.text
+
+
+async def test_the_sdk_names_a_hub_without_its_password() -> None:
+    """A hub URL with credentials in it, unreachable: the SDK's error shows no password."""
+    from parent_harness.client import HttpPublisher
+    from parent_harness.exceptions import PublishError
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://admin:s3cret-pass@127.0.0.1:{port}"
+    async with HttpPublisher(url, retries=0) as pub:
+        with pytest.raises(PublishError) as failed:
+            await pub.publish("event", {"event": {"message": "x"}})
+    assert "s3cret-pass" not in str(failed.value)
+    assert "admin:***@" in str(failed.value)

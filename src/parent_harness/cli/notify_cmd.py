@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from parent_harness.credentials import mask_url, mask_urls
 from parent_harness.notify.check import ChannelCheck, check_settings, default_test_message
 from parent_harness.notify.config import NotifySettings, load_settings
 from parent_harness.notify.errors import NotifyConfigError
@@ -92,9 +93,9 @@ async def _ask_hub(hub: str, token: str | None, text: str | None) -> list[Channe
         ):
             answer: Any = await response.json(content_type=None)
             if response.status != 200:
-                _fail(f"{url}: HTTP {response.status}: {answer}")
+                _fail(f"{mask_url(url)}: HTTP {response.status}: {answer}")
     except (aiohttp.ClientError, ValueError) as exc:
-        _fail(f"{url}: {exc}")
+        _fail(mask_urls(f"{url}: {exc}"))
     if not answer.get("results"):
         _fail(str(answer.get("message") or "the hub has no notification channel"))
     return [ChannelCheck(**item) for item in answer["results"]]

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from parent_harness.credentials import mask_urls
 from parent_harness.events.sink import EventSink, PublishResult
 from parent_harness.exceptions import InvalidEvent, PublishError
 
@@ -70,7 +71,8 @@ class HttpPublisher:
                 return await self._post(body)
             except (aiohttp.ClientConnectionError, TimeoutError, _Transient) as exc:
                 if not retry_safe or attempt == self.retries:
-                    raise PublishError(f"publish to {self.url} failed: {exc}") from exc
+                    failed = mask_urls(f"publish to {self.url} failed: {exc}")
+                    raise PublishError(failed) from exc
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
