@@ -200,7 +200,8 @@ async def test_a_client_that_reads_gets_its_whole_replay_page_by_page(tmp_path: 
         assert (await client.next_of("replayed"))["payload"]["count"] == 2000
 
 
-# Heartbeats: the welcome advertised heartbeat_s, but nothing pinged a dead peer.
+# Heartbeats: the welcome advertised heartbeat_s, but nothing pinged a dead peer. The hub
+# now pings every client from one timer and answers (and counts) their ping frames itself.
 
 
 async def test_a_peer_that_does_not_answer_pings_is_closed(tmp_path: Path) -> None:
@@ -224,6 +225,23 @@ async def test_a_peer_that_does_not_answer_pings_is_closed(tmp_path: Path) -> No
                 await asyncio.sleep(0.05)
         await alive.send("ping", {"id": "answers its pings"})
         assert (await reading)["payload"]["id"] == "answers its pings"
+
+
+async def test_ping_frames_are_answered_and_a_flood_of_them_closed_4429(hub: RunningHub) -> None:
+    client = await hub.connect(autoping=False)
+    await client.next_of("welcome")
+    await client.ws.ping(b"are you there")
+    frame = await asyncio.wait_for(client.ws.receive(), WAIT_S)
+    assert (frame.type, frame.data) == (aiohttp.WSMsgType.PONG, b"are you there")
+    with contextlib.suppress(ConnectionError):
+        for _ in range(1000):
+            await client.ws.ping(b"flood")
+    pongs = 0
+    async with asyncio.timeout(WAIT_S):
+        while (frame := await client.ws.receive()).type is aiohttp.WSMsgType.PONG:
+            pongs += 1
+    assert client.ws.close_code == 4429
+    assert pongs <= 100  # the burst, not one answer per frame
 
 
 # HTTP: 500 unfinished requests were still open after 22 s.

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
-from parent_harness.events import EVENT_TYPES, event_rooms, validate_payload
+from parent_harness.events import EVENT_TYPES, PAYLOADS, event_rooms, validate_payload
+from parent_harness.events.catalogue import INT64_MAX, INT64_MIN
 from parent_harness.events.levels import event_level
 from parent_harness.exceptions import InvalidEvent
 
@@ -27,6 +31,13 @@ def test_partial_entity_keeps_only_sent_fields() -> None:
         ("budget:updated", {"budget": {"spent_usd": 1}}, "payload.budget.period"),
         ("event", {"event": {"level": "info"}}, "payload.event.message"),
         ("session:iteration", {"session_id": "s"}, "payload.iteration"),
+        ("task:created", {"task": {"id": "t", "priority": 2**63}}, "payload.task.priority"),
+        ("session:ended", {"session": {"id": "s", "pid": -(2**63) - 1}}, "payload.session.pid"),
+        (
+            "session:iteration",
+            {"session_id": "s", "iteration": 10**30},
+            "payload.iteration",
+        ),
     ],
 )
 def test_bad_payload_names_the_field(type_: str, payload: dict[str, object], field: str) -> None:
@@ -90,3 +101,35 @@ def test_rooms_name_every_entity() -> None:
 )
 def test_every_event_has_a_level(type_: str, payload: dict[str, object], level: str) -> None:
     assert event_level(type_, payload) == level
+
+
+def _int_schemas(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every integer in a core schema, with where it is."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "int":
+            yield path, schema
+        for key, value in schema.items():
+            yield from _int_schemas(value, f"{path}.{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _int_schemas(value, f"{path}[{index}]")
+
+
+@pytest.mark.parametrize("type_", sorted(PAYLOADS))
+def test_every_integer_a_client_sends_fits_in_64_bits(type_: str) -> None:
+    found = list(_int_schemas(PAYLOADS[type_].__pydantic_core_schema__))
+    unbounded = [
+        path
+        for path, schema in found
+        if schema.get("ge", INT64_MIN - 1) < INT64_MIN
+        or schema.get("le", INT64_MAX + 1) > INT64_MAX
+    ]
+    assert not unbounded
+    if type_ != "event":
+        assert found
+
+
+def test_the_ends_of_the_64_bit_range_are_taken() -> None:
+    payload = {"task": {"id": "t", "priority": INT64_MAX, "attempts": INT64_MAX}}
+    assert validate_payload("task:updated", payload) == payload
+    assert validate_payload("session:ended", {"session": {"id": "s", "exit_code": INT64_MIN}})

@@ -91,6 +91,16 @@ def test_binary_frames_count_against_the_same_rate() -> None:
     assert isinstance(session.receive('{"type":"rooms"}', now=now), p.Overrate)
 
 
+def test_ping_and_pong_frames_count_against_the_same_rate() -> None:
+    session = p.ClientSession(rate=10, burst=3)
+    now = 100.0
+    session.limit.stamp = now
+    assert session.receive_ping_frame(b"hi", now=now) == p.AnswerPing(b"hi")
+    assert session.receive_pong_frame(now=now) == p.NoAnswer()
+    assert isinstance(session.receive('{"type":"rooms"}', now=now), p.ListRooms)
+    assert isinstance(session.receive_ping_frame(b"hi", now=now), p.Overrate)
+
+
 def test_a_connection_in_too_many_rooms_is_told_the_limit() -> None:
     p.check_room_limit(990, 10, 1000)
     with pytest.raises(p.BadRequest) as refused:

@@ -158,6 +158,13 @@ ODD_VALUES: list[Any] = [
     {"unknown": 1},
     ("a",),
     b"bytes",
+    2**63 - 1,
+    2**63,
+    -(2**63),
+    -(2**63) - 1,
+    2**64,
+    1e29,
+    10**30,
 ]
 
 
@@ -285,3 +292,15 @@ def test_the_output_is_not_the_input() -> None:
     data["nested"]["a"] = 2  # type: ignore[index]
     data["list"].append(2)  # type: ignore[attr-defined]
     assert out["event"]["data"] == {"nested": {"a": 1}, "list": [1]}
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 1e29, 10**30])
+def test_integers_at_the_64_bit_edge_get_the_models_verdict(value: Any) -> None:
+    same("task:updated", {"task": {"id": "t", "priority": value}})
+    same("session:ended", {"session": {"id": "s", "exit_code": value, "pid": value}})
+    same("budget:updated", {"budget": {"period": "p", "tokens_in": value}})
+    same("session:iteration", {"session_id": "s", "iteration": value})
+    same(
+        "telegram:message",
+        {"message": {**WHOLE["telegram:message"]["message"], "about_seq": value}},
+    )

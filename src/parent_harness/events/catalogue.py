@@ -14,10 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import SchemaValidator, core_schema
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""Every integer a client sends: within the signed 64-bit range of SQLite's INTEGER and
+PostgreSQL's BIGINT, which orjson also encodes. A bigger one (Python takes any) would be
+folded into state and then fail to encode, answering 500 to every snapshot after it."""
+
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A non-negative `Int64`: attempts, iterations, tokens, test counts."""
+
+Positive = Annotated[int, Field(ge=1, le=INT64_MAX)]
+"""A positive `Int64`."""
 
 
 class Strict(BaseModel):
@@ -27,8 +41,8 @@ class Strict(BaseModel):
 
 
 class TokenUsage(Strict):
-    input: int | None = Field(default=None, ge=0)
-    output: int | None = Field(default=None, ge=0)
+    input: Count | None = None
+    output: Count | None = None
     cost_usd: float | None = Field(default=None, ge=0)
     model: str | None = None
 
@@ -36,12 +50,12 @@ class TokenUsage(Strict):
 class ErrorDetails(Strict):
     message: str | None = None
     kind: str | None = None
-    exit_code: int | None = None
+    exit_code: Int64 | None = None
     stack: str | None = None
     output_tail: str | None = None
     suggestions: list[str] | None = None
     at: str | None = None
-    seq: int | None = None
+    seq: Int64 | None = None
 
 
 class Agent(Strict):
@@ -50,15 +64,15 @@ class Agent(Strict):
     status: Literal["idle", "working", "paused", "offline", "error"] | None = None
     health_status: Literal["healthy", "stale", "stuck", "crashed"] | None = None
     health_reason: str | None = None
-    running_instances: int | None = Field(default=None, ge=0)
-    max_instances: int | None = Field(default=None, ge=0)
+    running_instances: Count | None = None
+    max_instances: Count | None = None
     current_task_id: str | None = None
     current_session_id: str | None = None
-    current_iteration: int | None = Field(default=None, ge=0)
+    current_iteration: Count | None = None
     last_heartbeat_at: str | None = None
     last_progress_at: str | None = None
     command: str | None = None
-    pid: int | None = None
+    pid: Int64 | None = None
 
 
 TaskStatus = Literal[
@@ -71,11 +85,11 @@ class Task(Strict):
     title: str | None = None
     description: str | None = None
     status: TaskStatus | None = None
-    priority: int | None = None
+    priority: Int64 | None = None
     agent_id: str | None = None
     session_id: str | None = None
-    attempts: int | None = Field(default=None, ge=0)
-    max_attempts: int | None = Field(default=None, ge=1)
+    attempts: Count | None = None
+    max_attempts: Positive | None = None
     progress_percent: float | None = Field(default=None, ge=0, le=100)
     token_usage: TokenUsage | None = None
     error_details: ErrorDetails | None = None
@@ -105,14 +119,14 @@ class Session(Strict):
     agent_id: str | None = None
     task_id: str | None = None
     status: Literal["running", "completed", "failed", "killed"] | None = None
-    iteration: int | None = Field(default=None, ge=0)
-    max_iterations: int | None = Field(default=None, ge=0)
+    iteration: Count | None = None
+    max_iterations: Count | None = None
     started_at: str | None = None
     ended_at: str | None = None
-    exit_code: int | None = None
+    exit_code: Int64 | None = None
     token_usage: TokenUsage | None = None
     output_tail: str | None = None
-    pid: int | None = None
+    pid: Int64 | None = None
     agent_name: str | None = None
 
 
@@ -124,9 +138,9 @@ class TestRun(Strict):
     session_id: str | None = None
     command: str | None = None
     status: Literal["running", "passed", "failed", "error"] | None = None
-    passed: int | None = Field(default=None, ge=0)
-    failed: int | None = Field(default=None, ge=0)
-    skipped: int | None = Field(default=None, ge=0)
+    passed: Count | None = None
+    failed: Count | None = None
+    skipped: Count | None = None
     duration_s: float | None = Field(default=None, ge=0)
     output_tail: str | None = None
 
@@ -135,8 +149,8 @@ class Budget(Strict):
     period: str = Field(min_length=1, max_length=200)
     limit_usd: float | None = Field(default=None, ge=0)
     spent_usd: float | None = Field(default=None, ge=0)
-    tokens_in: int | None = Field(default=None, ge=0)
-    tokens_out: int | None = Field(default=None, ge=0)
+    tokens_in: Count | None = None
+    tokens_out: Count | None = None
     burn_rate_usd_per_hour: float | None = Field(default=None, ge=0)
     projected_exhaustion_at: str | None = None
     by_agent: dict[str, float] | None = None
@@ -148,7 +162,7 @@ class TelegramMessage(Strict):
     chat_id: str
     text: str
     at: str | None = None
-    about_seq: int | None = None
+    about_seq: Int64 | None = None
 
 
 class GenericEvent(Strict):
@@ -166,7 +180,7 @@ class AgentStatus(Strict):
 class AgentHeartbeat(Strict):
     agent_id: str = Field(min_length=1, max_length=200)
     session_id: str | None = None
-    iteration: int | None = Field(default=None, ge=0)
+    iteration: Count | None = None
     at: str | None = None
 
 
@@ -180,14 +194,14 @@ class SessionEvent(Strict):
 
 class SessionIteration(Strict):
     session_id: str = Field(min_length=1, max_length=200)
-    iteration: int = Field(ge=0)
+    iteration: Count
     summary: str | None = None
     token_usage: TokenUsage | None = None
 
 
 class SessionHeartbeat(Strict):
     session_id: str = Field(min_length=1, max_length=200)
-    iteration: int | None = Field(default=None, ge=0)
+    iteration: Count | None = None
     progress_percent: float | None = Field(default=None, ge=0, le=100)
     at: str | None = None
 

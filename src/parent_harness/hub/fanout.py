@@ -52,6 +52,7 @@ class Subscriber:
         "name",
         "on_slow",
         "pending",
+        "pinged",
         "rooms",
         "transport",
         "types",
@@ -76,6 +77,7 @@ class Subscriber:
         self.pending: list[bytes] = []
         self.held = False
         self.closed = False
+        self.pinged = False  # pinged, and nothing heard from it since (web/heartbeat.py)
         self.max_buffer = max_buffer
         self.on_slow = on_slow
 

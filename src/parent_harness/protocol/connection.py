@@ -141,13 +141,25 @@ class Reject:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerPing:
+    """Answer a WebSocket ping frame with a pong frame carrying the same data."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NoAnswer:
+    """A frame that needs no answer (a pong)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Overrate:
     """Close with 4429: the client sends more than its message rate allows."""
 
     message: str
 
 
-Action = Ping | Subscribe | Unsubscribe | ListRooms | Reject | Overrate
+Action = Ping | Subscribe | Unsubscribe | ListRooms | Reject | AnswerPing | NoAnswer | Overrate
 
 
 @dataclass(slots=True)
@@ -194,6 +206,14 @@ class ClientSession:
         if not self.limit.allow(now):
             return self._overrate()
         return Reject("bad_frame", "binary frames are not part of protocol v1; send text")
+
+    def receive_ping_frame(self, data: bytes, now: float | None = None) -> AnswerPing | Overrate:
+        """The answer to a WebSocket ping frame, counted against the same rate."""
+        return AnswerPing(data) if self.limit.allow(now) else self._overrate()
+
+    def receive_pong_frame(self, now: float | None = None) -> NoAnswer | Overrate:
+        """A WebSocket pong frame (the answer to the hub's heartbeat), counted likewise."""
+        return NoAnswer() if self.limit.allow(now) else self._overrate()
 
     def _overrate(self) -> Overrate:
         return Overrate(f"more than {self.limit.rate:g} messages/s")

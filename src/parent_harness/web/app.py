@@ -19,6 +19,7 @@ from parent_harness.notify.web import routes as notify_routes
 from parent_harness.store.queries import Queries
 from parent_harness.web import headers, rest
 from parent_harness.web.auth import PUBLISH, Tokens, presented_token
+from parent_harness.web.heartbeat import Heartbeat
 from parent_harness.web.keys import (
     NODE,
     NOTIFIER,
@@ -203,6 +204,7 @@ class HubServer:
             shutdown_timeout=5.0,
             keepalive_timeout=settings.http_timeout_s,  # also bounds a request head: timeouts.py
         )
+        self.heartbeat = Heartbeat(self.node.hub, settings.heartbeat_s)
         self.url = ""
 
     @property
@@ -213,6 +215,7 @@ class HubServer:
         await self.runner.setup()
         assert self.runner.server is not None
         bound_bodies(self.runner.server, self.settings.http_timeout_s)
+        self.heartbeat.start()
         sock = bound_socket(self.settings.host, self.settings.port)
         host, port = sock.getsockname()[:2]
         site = web.SockSite(self.runner, sock)
@@ -222,4 +225,5 @@ class HubServer:
         return self.url
 
     async def stop(self) -> None:
+        await self.heartbeat.stop()
         await self.runner.cleanup()

@@ -43,8 +43,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         protocols=("harness.v1",),  # a browser fails the socket unless one offered is picked
         compress=False,
         max_msg_size=settings.max_frame_bytes,
-        autoping=True,
-        heartbeat=settings.heartbeat_s,  # pings; a peer that does not pong is closed
+        autoping=False,  # ping and pong frames are answered and counted here: web/heartbeat.py
         timeout=5.0,
     )
     refusal, params, grant = _admit(request, request.app[TOKENS])
@@ -74,6 +73,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         # The read loop lives here, not in a helper coroutine: every idle connection keeps
         # this frame, and one frame less is memory saved per connection (docs/benchmarks.md).
         async for msg in ws:
+            sub.pinged = False  # heard from: the heartbeat keeps it
             action = _action(session, msg)
             if action is None:
                 break
@@ -226,6 +226,10 @@ def _action(session: p.ClientSession, msg: WSMessage) -> p.Action | None:
         return session.receive(msg.data)
     if msg.type is WSMsgType.BINARY:
         return session.receive_binary()
+    if msg.type is WSMsgType.PING:
+        return session.receive_ping_frame(msg.data)
+    if msg.type is WSMsgType.PONG:
+        return session.receive_pong_frame()
     return None
 
 
@@ -246,6 +250,9 @@ async def _act(
         )
     elif isinstance(action, p.Reject):
         sub.send(error(action.code, action.message))
+    elif isinstance(action, p.AnswerPing):
+        if not sub.transport.is_closing():
+            sub.transport.write(_pong_frame(action.data))
     elif isinstance(action, p.ListRooms):
         sub.send(message("rooms", {"rooms": hub.room_counts()}))
     elif isinstance(action, p.Unsubscribe):
@@ -280,6 +287,12 @@ async def _subscribe(
             sub.send(message("reset", {"reason": gap, "seq": hub.seq, "epoch": node.epoch}))
         hub.join(sub, new)
     sub.send(_rooms_message("subscribed", hub.room_counts(action.rooms)))
+
+
+def _pong_frame(data: bytes) -> bytes:
+    """RFC 6455 section 5.5.3: a pong echoing a ping's data (at most 125 bytes, as aiohttp's
+    reader enforces for every control frame), unmasked from a server."""
+    return bytes((0x8A, len(data))) + data
 
 
 def _rooms_message(type_: str, counts: dict[str, int]) -> bytes:
