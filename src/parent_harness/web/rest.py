@@ -5,8 +5,10 @@ OpenAPI is generated from these handlers' signatures (aiohttp-pydantic) at /docs
 
 from __future__ import annotations
 
+import functools
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -16,10 +18,17 @@ from aiohttp_pydantic.oas.typing import r200, r201, r400, r404
 from pydantic import BaseModel, Field
 
 from parent_harness import __version__
-from parent_harness.events.catalogue import SAFE_TASK_ID, SAFE_TASK_ID_LENGTH
+from parent_harness.events.catalogue import (
+    INT64_MAX,
+    INT64_MIN,
+    SAFE_TASK_ID,
+    SAFE_TASK_ID_LENGTH,
+    Int64,
+)
 from parent_harness.events.envelope import now_iso
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
+from parent_harness.protocol.connection import MAX_TYPES
 from parent_harness.store.queries import EventFilter, Queries
 from parent_harness.web.auth import Grant
 from parent_harness.web.keys import NODE, QUERIES, SETTINGS, Guard
@@ -51,12 +60,23 @@ class Published(BaseModel):
     items: list[dict[str, Any]]
 
 
+MAX_PRIORITY = 1_000_000
+"""A task's priority through REST is within ±MAX_PRIORITY: far more levels than a queue
+needs, and exact as a JavaScript number in the dashboard (published events may carry any
+64-bit priority, see `events.catalogue.Int64`)."""
+
+
 class NewTask(BaseModel):
     """A task to add to the queue."""
 
     title: str = Field(min_length=1, max_length=500)
     description: str | None = None
-    priority: int = 0
+    priority: int = Field(
+        default=0,
+        ge=-MAX_PRIORITY,
+        le=MAX_PRIORITY,
+        description="Higher runs first; from -1,000,000 to 1,000,000.",
+    )
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     agent_name: str | None = None
     test_suite: str | None = Field(
@@ -95,6 +115,79 @@ def _csv(value: str) -> list[str]:
 
 def _q(request: web.Request) -> Queries:
     return request.app[QUERIES]
+
+
+class BadParam(Exception):
+    """A query or path parameter the handler cannot use: answered 400, naming it."""
+
+    def __init__(self, param: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.param, self.message, self.extra = param, message, extra
+
+    def response(self) -> web.Response:
+        return problem(400, "bad_params", self.message, param=self.param, **self.extra)
+
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+
+def answers_bad_params(handler: Handler) -> Handler:
+    """Wraps a handler so that a `BadParam` it raises is answered 400 (problem+json)."""
+
+    @functools.wraps(handler)
+    async def checked(*args: Any, **kwargs: Any) -> web.StreamResponse:
+        try:
+            return await handler(*args, **kwargs)
+        except BadParam as exc:
+            return exc.response()
+
+    return checked
+
+
+def utf8_body(handler: Handler) -> Handler:
+    """Wraps a handler whose body aiohttp-pydantic decodes: a body that is not UTF-8 (which
+    JSON must be, RFC 8259 section 8.1) is answered 400 here, as by `publish_events`."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        try:
+            (await request.read()).decode()
+        except UnicodeDecodeError as exc:
+            message = f"body is not JSON: it is not UTF-8 ({exc.reason} at byte {exc.start})"
+            return problem(400, "bad_json", message)
+        return await handler(request)
+
+    return checked
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def int64_param(param: str, text: str) -> int:
+    """A query or path integer within the signed 64-bit range of the store's columns (a
+    bigger one overflows SQLite's INTEGER and PostgreSQL's BIGINT); else `BadParam`."""
+    value = int(text) if _INTEGER.fullmatch(text) else None
+    if value is None or not INT64_MIN <= value <= INT64_MAX:
+        raise BadParam(param, f"{param} must be an integer from {INT64_MIN} to {INT64_MAX}")
+    return value
+
+
+def _cursor(text: str) -> str | None:
+    """A `cursor` as the lists hand it out (`next_cursor`, a seq), checked."""
+    if not text:
+        return None
+    int64_param("cursor", text)
+    return text
+
+
+def _type_globs(text: str) -> list[str]:
+    """The `type` parameter's globs, at most `MAX_TYPES` (the same bound as /ws `types`):
+    each glob is one more term of the query, and SQLite refuses a deep expression."""
+    globs = _csv(text)
+    if len(globs) > MAX_TYPES:
+        message = f"type takes at most {MAX_TYPES} globs ({len(globs)} given)"
+        raise BadParam("type", message, limit=MAX_TYPES)
+    return globs
 
 
 @inject_params.and_request
@@ -143,6 +236,7 @@ async def agent(request: web.Request, agent_id: str, /) -> r200[dict[str, Any]] 
     return _json({"seq": state.seq, "agent": found})
 
 
+@answers_bad_params
 @inject_params.and_request
 async def tasks(
     request: web.Request,
@@ -158,7 +252,7 @@ async def tasks(
         text=q or None,
         agent_id=agent_id or None,
         limit=limit,
-        cursor=cursor or None,
+        cursor=_cursor(cursor),
     )
     return _page(page, visible(grant_of(request), "task", page.items))
 
@@ -178,6 +272,7 @@ async def task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | 
     return _json({"seq": seq, "task": found, "test_runs": runs, "sessions": sessions})
 
 
+@answers_bad_params
 @inject_params.and_request
 async def sessions(
     request: web.Request,
@@ -193,7 +288,7 @@ async def sessions(
         agent_id=agent_id or None,
         task_id=task_id or None,
         limit=limit,
-        cursor=cursor or None,
+        cursor=_cursor(cursor),
     )
     return _page(page, visible(grant_of(request), "session", page.items))
 
@@ -225,11 +320,12 @@ async def session(request: web.Request, session_id: str, /) -> r200[dict[str, An
     return _json({"seq": seq, "session": found, "iterations": iterations, "heartbeats": heartbeats})
 
 
+@answers_bad_params
 @inject_params.and_request
 async def events(
     request: web.Request,
-    after: int | None = None,
-    before: int | None = None,
+    after: Int64 | None = None,
+    before: Int64 | None = None,
     type: str = "",
     room: str = "",
     level: str = "",
@@ -243,15 +339,16 @@ async def events(
     if room and not sees_room(grant, room):
         return _not_yours(f"room {room!r}")
     descending = order == "desc"
-    if cursor:
+    position = _cursor(cursor)
+    if position is not None:
         if descending:
-            before = int(cursor)
+            before = int(position)
         else:
-            after = int(cursor)
+            after = int(position)
     flt = EventFilter(
         after=after,
         before=before,
-        types=_csv(type),
+        types=_type_globs(type),
         room=room or None,
         level=level or None,
         text=q or None,
@@ -262,7 +359,7 @@ async def events(
 
 
 @inject_params.and_request
-async def event(request: web.Request, seq: int, /) -> r200[dict[str, Any]] | r404[Problem]:
+async def event(request: web.Request, seq: Int64, /) -> r200[dict[str, Any]] | r404[Problem]:
     """One event by its seq."""
     found = await _q(request).event(seq)
     if found is None:
@@ -443,6 +540,7 @@ publish_events.__annotations__["return"] = r200[Published] | r400[Problem]
 publish_events.is_aiohttp_pydantic_handler = True  # type: ignore[attr-defined]
 
 
+@utf8_body
 @inject_params.and_request
 async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]]:
     """Adds a task to the queue (a `task:created` event with status queued)."""
