@@ -9,9 +9,10 @@ import importlib
 import logging
 import signal
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from parent_harness.cli.client_cmds import register as register_client
 from parent_harness.cli.options import (
@@ -20,9 +21,49 @@ from parent_harness.cli.options import (
     PublicUrlOpt,
     site_settings,
 )
+from parent_harness.web.auth import Tokens
 from parent_harness.web.settings import Settings
 
+EXTRAS: dict[str, str] = {
+    "aiogram": "notify",
+    "redis": "cluster",
+    "hiredis": "cluster",
+    "asyncpg": "cluster",
+}
+"""The optional extras of pyproject.toml, by the top-level module each one installs."""
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The optional extra that would install the module `exc` did not find, if one would."""
+    return EXTRAS.get((exc.name or "").partition(".")[0])
+
+
+def refuse_missing_extra(exc: ModuleNotFoundError, extra: str) -> NoReturn:
+    """Exits with 2, naming the extra to install."""
+    typer.echo(
+        f"error: this needs the '{extra}' extra (no module {exc.name!r}): "
+        f"pip install 'parent-harness[{extra}]'",
+        err=True,
+    )
+    raise typer.Exit(2)
+
+
+class HarnessGroup(TyperGroup):
+    """The `harness` command: a module of an optional extra that is not installed, imported
+    by whatever command runs, ends it with a message naming the extra, not a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # a click Context (vendored by typer)
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            refuse_missing_extra(exc, extra)
+
+
 app = typer.Typer(
+    cls=HarnessGroup,
     name="harness",
     help="parent-harness: the live control room for fleets of AI coding agents.",
     no_args_is_help=True,
@@ -72,9 +113,11 @@ def settings_from(
 
 
 def refuse_unsafe(settings: Settings) -> None:
-    """Exits with 2 and the reason when the settings would expose the hub."""
+    """Exits with 2 and the reason when the settings would expose the hub or its tokens
+    are malformed (an empty one, say)."""
     try:
         settings.check()
+        Tokens(settings.tokens, settings.read_tokens)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -217,7 +260,39 @@ def db_upgrade(store: Store = "sqlite:///./harness.db") -> None:
     asyncio.run(run())
 
 
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "parent_harness.cli.orchestrate": ("run", "demo", "task"),
+    "parent_harness.cli.notify_cmd": ("notify",),
+}
+"""The modules that add commands to `harness` (their `register`), and the commands each adds."""
+
+_ANY_ARGUMENTS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def register_commands(target: typer.Typer, modules: dict[str, tuple[str, ...]]) -> None:
+    """Adds each module's commands to `target`. A module that needs an optional extra that is
+    not installed adds commands that say which, instead; any other import error is raised."""
+    for name, commands in modules.items():
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            for command in commands:
+                target.command(
+                    command, help=f"(needs the '{extra}' extra)", context_settings=_ANY_ARGUMENTS
+                )(_needs_extra(exc, extra))
+        else:
+            module.register(target)
+
+
+def _needs_extra(exc: ModuleNotFoundError, extra: str) -> Any:
+    def unavailable() -> None:
+        refuse_missing_extra(exc, extra)
+
+    return unavailable
+
+
 register_client(app)
-for _module in ("parent_harness.cli.orchestrate", "parent_harness.cli.notify_cmd"):
-    with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module(_module).register(app)
+register_commands(app, COMMAND_MODULES)
