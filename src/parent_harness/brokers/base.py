@@ -68,8 +68,9 @@ class Broker(Protocol):
     url: str
     """Its URL as it may be shown: the password masked (`redis://:***@host:6379/0`)."""
     retries_commits: bool
-    """True when a sequenced event can never be taken back (it is in a shared stream), so a
-    failed commit is retried; False when the node may roll the order back (memory)."""
+    """True when the order is shared (a stream every node reads), so this node may be behind
+    it for a moment; False for one node's own order (memory). Either way a sequenced event
+    is never taken back: a failed commit is written again until the store takes it."""
 
     async def start(
         self,
@@ -91,10 +92,6 @@ class Broker(Protocol):
 
     async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
         """Gives each event its seq (or finds its key already used); delivery follows."""
-        ...
-
-    def rewind(self, seq: int) -> None:
-        """The node rolled back to `seq` after a failed commit (memory only)."""
         ...
 
     async def stop(self) -> None: ...

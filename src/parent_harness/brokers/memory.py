@@ -20,7 +20,10 @@ RECENT_KEYS = 100_000
 
 
 class MemoryBroker:
-    """Orders events in arrival order and delivers them synchronously to its one node."""
+    """Orders events in arrival order and delivers them synchronously to its one node.
+
+    A seq is given once: the counter only goes up, and a key keeps its seq.
+    """
 
     retries_commits = False
 
@@ -87,10 +90,6 @@ class MemoryBroker:
 
     async def confirm(self, upto: int) -> None:
         """Nobody else to tell: the one node wrote everything itself."""
-
-    def rewind(self, seq: int) -> None:
-        self.seq = seq
-        self._keys = {k: s for k, s in self._keys.items() if s <= seq}
 
     async def stop(self) -> None:
         self._deliver = None

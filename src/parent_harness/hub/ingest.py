@@ -11,6 +11,16 @@ client saw can be lost by a crash. An event whose origin stays silent for
 `takeover_s` is written here instead (idempotently): a node killed between append
 and commit delays its last events, and loses none. Publishers return once their
 events are committed.
+
+A seq, once given, is never given again, and an event's place never changes. When
+the store refuses a write, the writer keeps the batch and everything behind it and
+writes the same rows again, with backoff, until the store takes them; nothing is
+dropped or rewound. Meanwhile every publisher waiting on this node gets
+StoreUnavailable (not acknowledged), new publishes are refused at once, and the
+events already ordered reach the log later at their seqs, so a publisher that retries
+with the same id gets its first seq back. A batch written after a failure is read back
+by id: a different event at one of its seqs (another writer on the same log) stops
+the writer rather than acknowledge an event the log does not hold.
 """
 
 from __future__ import annotations
@@ -42,7 +52,8 @@ from parent_harness.store.sql import RECENT_IDS, SqlStore
 
 log = logging.getLogger(__name__)
 
-COMMIT_RETRY_MAX_S = 5.0
+COMMIT_RETRY_FIRST_S = 0.05
+COMMIT_RETRY_MAX_S = 1.0
 TAKEOVER_S = 2.0
 
 
@@ -81,6 +92,7 @@ class Ingest:
         max_batch: int = 1000,
         publish_timeout_s: float = 30.0,
         takeover_s: float = TAKEOVER_S,
+        commit_retry_max_s: float = COMMIT_RETRY_MAX_S,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -92,6 +104,7 @@ class Ingest:
         self.max_batch = max_batch
         self.publish_timeout_s = publish_timeout_s
         self.takeover_s = takeover_s
+        self.commit_retry_max_s = commit_retry_max_s
         self.listeners: list[EventListener] = []
         self.committed_seq = 0
         """Every event up to here is in the store and was dispatched on this node."""
@@ -100,6 +113,8 @@ class Ingest:
         self.written = 0
         """Events this node wrote: its own, and others' it took over."""
         self.taken_over = 0
+        self.store_error: str | None = None
+        """Why the store refuses writes, while it does; None when it takes them."""
         self._pending: deque[Pending] = deque()
         self._queue: list[Record] = []
         """This node's own events, waiting for the writer."""
@@ -107,7 +122,8 @@ class Ingest:
         self._confirmed: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, int, asyncio.Future[None], bool]] = []
+        """(seq, tiebreak, future, a publisher's): a publisher's fails when a write does."""
         self._tiebreak = itertools.count()
 
     @property
@@ -151,8 +167,9 @@ class Ingest:
         if self._writer is None:
             return
         try:
-            await asyncio.wait_for(self.flushed(), self.publish_timeout_s)
-        except (StoreUnavailable, TimeoutError):
+            if not self._writer.done():  # else nothing will commit them
+                await asyncio.wait_for(self.flushed(), self.publish_timeout_s)
+        except TimeoutError:
             log.warning("stopping with events the store could not commit")
         await self.broker.stop()
         self._writer.cancel()
@@ -184,11 +201,13 @@ class Ingest:
         Raises InvalidEvent (nothing kept) or StoreUnavailable (nothing acknowledged).
         """
         outgoing = [Outgoing(d.type, _checked(n, d), d.id) for n, d in enumerate(drafts)]
+        self._refuse_while_failing()
         appended = await self.broker.append(outgoing)
         if appended:
+            self._refuse_while_failing()
             try:
                 async with asyncio.timeout(self.publish_timeout_s):  # no task per call
-                    await self.until_committed(max(a.seq for a in appended))
+                    await self.until_committed(max(a.seq for a in appended), publisher=True)
             except TimeoutError:
                 raise StoreUnavailable(
                     f"not committed within {self.publish_timeout_s:g} s; retry with the same id"
@@ -270,23 +289,34 @@ class Ingest:
             changes=folded.changes,
         )
 
-    async def until_committed(self, seq: int) -> None:
-        """Returns once `seq` is committed and dispatched on this node."""
+    async def until_committed(self, seq: int, *, publisher: bool = False) -> None:
+        """Returns once `seq` is committed and dispatched on this node.
+
+        A publisher's wait raises StoreUnavailable as soon as a write fails.
+        """
         if seq <= self.committed_seq:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (seq, next(self._tiebreak), fut))
+        heapq.heappush(self._waiters, (seq, next(self._tiebreak), fut, publisher))
         await asyncio.shield(fut)
 
-    def _release(self, upto: int, error: Exception | None = None) -> None:
+    def _release(self, upto: int) -> None:
         while self._waiters and self._waiters[0][0] <= upto:
-            _, _, fut = heapq.heappop(self._waiters)
-            if fut.done():
-                continue
-            if error is None:
+            fut = heapq.heappop(self._waiters)[2]
+            if not fut.done():
                 fut.set_result(None)
-            else:
+
+    def _fail_publishers(self, error: StoreUnavailable) -> None:
+        """Every publisher waiting here is told now; their events stay in the order."""
+        for _, _, fut, publisher in self._waiters:
+            if publisher and not fut.done():
                 fut.set_exception(error)
+
+    def _refuse_while_failing(self) -> None:
+        if self.store_error is not None:
+            raise StoreUnavailable(
+                f"the store refuses writes ({self.store_error}); retry later with the same id"
+            )
 
     async def _write_loop(self) -> None:
         while True:
@@ -294,10 +324,10 @@ class Ingest:
             while self._queue:
                 batch = self._queue[: self.max_batch]
                 del self._queue[: self.max_batch]
-                if await self._write(batch):
-                    self._written_upto = batch[-1].seq
-                    self._advance()
-                    await self._confirm(batch[-1].seq)
+                await self._write(batch)
+                self._written_upto = batch[-1].seq
+                self._advance()
+                await self._confirm(batch[-1].seq)
             await self._take_over_silent()
 
     async def _next_wake(self) -> None:
@@ -334,11 +364,11 @@ class Ingest:
             self.takeover_s,
             len(taken),
         )
-        if await self._write([p.record for p in taken]):
-            for p in taken:
-                p.written = True
-            self.taken_over += len(taken)
-            self._advance()
+        await self._write([p.record for p in taken])
+        for p in taken:
+            p.written = True
+        self.taken_over += len(taken)
+        self._advance()
 
     async def _confirm(self, upto: int) -> None:
         try:
@@ -346,24 +376,49 @@ class Ingest:
         except BrokerUnavailable as exc:  # the others take over after takeover_s
             log.warning("could not confirm seq %d to the other nodes: %s", upto, exc)
 
-    async def _write(self, batch: list[Record]) -> bool:
-        """Writes a batch, retrying while the order cannot be taken back; False when it was
-        rolled back instead (a single node's memory order)."""
-        delay = 0.05
+    async def _write(self, batch: list[Record]) -> None:
+        """Writes a batch; when the store refuses it, writes the same rows again (with
+        backoff) until it takes them."""
+        delay = COMMIT_RETRY_FIRST_S
         while True:
             try:
                 await self.store.write(batch)
+                if self.store_error is not None:
+                    await self._check_landed(batch)
                 break
+            except _OtherEventAtSeq:
+                raise
             except Exception as exc:
-                log.exception("store write of seq %d..%d failed", batch[0].seq, batch[-1].seq)
-                if not self.broker.retries_commits:
-                    await self._roll_back(batch, exc)
-                    return False
-            await asyncio.sleep(delay)  # the order cannot be taken back: try again
-            delay = min(COMMIT_RETRY_MAX_S, delay * 2)
+                self._refused(batch, exc)
+            await asyncio.sleep(delay)  # backoff: the store is down or full
+            delay = min(self.commit_retry_max_s, delay * 2)
+        if self.store_error is not None:
+            log.warning("the store takes writes again (from seq %d)", batch[0].seq)
+            self.store_error = None
         self.commits += 1
         self.written += len(batch)
-        return True
+
+    def _refused(self, batch: list[Record], exc: Exception) -> None:
+        first = self.store_error is None
+        self.store_error = f"{type(exc).__name__}: {exc}"
+        if first:
+            log.exception("store write of seq %d..%d failed", batch[0].seq, batch[-1].seq)
+        self._fail_publishers(
+            StoreUnavailable(
+                f"the store could not commit seq {batch[0].seq}..{batch[-1].seq}: "
+                f"{self.store_error}; retry with the same id"
+            )
+        )
+
+    async def _check_landed(self, batch: list[Record]) -> None:
+        """After a failure, the rows written are read back by id: on a conflict the insert
+        skips a row, and it must be this event, not another one at the same seq."""
+        found = await self.store.known_ids([r.id for r in batch])
+        other = [r.seq for r in batch if found.get(r.id) != r.seq]
+        if other:
+            self.store_error = f"seq {other[0]}..{other[-1]} of the log hold other events"
+            log.critical("%s: another writer shares this log; not writing", self.store_error)
+            raise _OtherEventAtSeq(self.store_error)
 
     def _notify(self, records: list[Record]) -> None:
         for fn in self.listeners:
@@ -373,19 +428,9 @@ class Ingest:
                 except Exception:
                     log.exception("event listener %r failed on seq %d", fn, r.seq)
 
-    async def _roll_back(self, batch: list[Record], exc: Exception) -> None:
-        """A failed commit (memory broker): nothing of it, nor of what waits behind it, was
-        acknowledged. State had folded those events, so it is read back from the store."""
-        last = self._pending[-1].record.seq if self._pending else batch[-1].seq
-        self._queue = []
-        self._pending.clear()
-        self._release(last, StoreUnavailable(f"the store could not commit: {exc}"))
-        try:
-            self._restore(await self.store.open())
-        except Exception:
-            log.exception("store still unavailable")
-            self.state.seq = self.committed_seq
-        self.broker.rewind(self.state.seq)
+
+class _OtherEventAtSeq(Exception):
+    """The log holds another event at a seq this node gave: writing on would lose it."""
 
 
 def _checked(index: int, draft: Draft) -> dict[str, Any]:

@@ -1,0 +1,250 @@
+"""Ingest against a store that refuses writes: what was acknowledged is in the log, once,
+at its seq, in order, and the hub carries on when the store comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from parent_harness.exceptions import StoreUnavailable
+from parent_harness.hub.fanout import Hub
+from parent_harness.hub.ingest import Draft, Ingest
+from parent_harness.hub.replay import ReplayWindow
+from parent_harness.store.records import Loaded, Record
+
+PUBLISHERS = 8
+EVENTS_EACH = 40
+
+
+class StoreDown(Exception):
+    """What the fake store raises for a refused write (a full disk, a lost server)."""
+
+
+@dataclass
+class FakeStore:
+    """A log in memory whose writes fail when `refuse(attempt)` says so, or while `down`.
+
+    Like the SQL store, a row whose seq is already in the log is skipped; the fake also
+    remembers every skipped row that was a different event at that seq.
+    """
+
+    refuse: Callable[[int], bool] = lambda attempt: False
+    down: bool = False
+    log: list[tuple[int, str]] = field(default_factory=list)
+    hidden: list[tuple[int, str, str]] = field(default_factory=list)
+    attempts: int = 0
+    failures: int = 0
+    opened: int = 0
+
+    async def open(self) -> Loaded:
+        """The log's position and its ids, as the SQL store reads them back."""
+        self.opened += 1
+        await asyncio.sleep(0.001)  # reading the log back takes a while, others run meanwhile
+        if self.down:
+            raise StoreDown("open refused")
+        last = max((seq for seq, _ in self.log), default=0)
+        return Loaded("epoch-1", last, 1, {}, {i: seq for seq, i in self.log}, [])
+
+    async def write(self, batch: Sequence[Record]) -> None:
+        self.attempts += 1
+        await asyncio.sleep(0)  # a real write lets other tasks run meanwhile
+        if self.down or self.refuse(self.attempts):
+            self.failures += 1
+            raise StoreDown(f"write {self.attempts} refused")
+        at = dict(self.log)
+        for r in batch:
+            if r.seq not in at:
+                self.log.append((r.seq, r.id))
+                at[r.seq] = r.id
+            elif at[r.seq] != r.id:
+                self.hidden.append((r.seq, r.id, at[r.seq]))
+
+    async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        if self.down:
+            raise StoreDown("read refused")
+        wanted = set(ids)
+        return {ident: seq for seq, ident in self.log if ident in wanted}
+
+
+@dataclass
+class Outcome:
+    acked: dict[str, int] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    acked_before_commit: list[str] = field(default_factory=list)
+
+
+async def started(store: FakeStore) -> Ingest:
+    ingest = Ingest(
+        store,  # type: ignore[arg-type]  # the part of SqlStore that Ingest uses
+        Hub(),
+        ReplayWindow(1000),
+        publish_timeout_s=10.0,
+        commit_retry_max_s=0.02,
+    )
+    await ingest.start()
+    return ingest
+
+
+def draft(ident: str) -> Draft:
+    return Draft("event", {"event": {"message": ident}}, ident)
+
+
+async def publish_all(
+    ingest: Ingest, store: FakeStore, ids: list[str], out: Outcome, *, back_off: bool = True
+) -> None:
+    """Publishes `ids` a few at a time, checking each acknowledgement against the log.
+
+    Told of a failure, a publisher backs off until the hub commits again and sends the
+    same events again (same ids); or, without `back_off`, gives them up.
+    """
+    rng = random.Random(ids[0])
+    while ids:
+        n = rng.randint(1, 4)
+        try:
+            results = await ingest.publish_many([draft(i) for i in ids[:n]])
+        except StoreUnavailable:
+            out.refused += ids[:n]
+            if back_off:
+                await ingest.flushed()
+            else:
+                ids = ids[n:]
+            continue
+        ids = ids[n:]
+        logged = dict(store.log)
+        for r in results:
+            out.acked[r.id] = r.seq
+            if logged.get(r.seq) != r.id:
+                out.acked_before_commit.append(r.id)
+
+
+async def run_publishers(ingest: Ingest, store: FakeStore) -> Outcome:
+    """Publishers at once: half back off when told of a failure, half carry on."""
+    out = Outcome()
+    ids = [[f"p{p}-e{n}" for n in range(EVENTS_EACH)] for p in range(PUBLISHERS)]
+    await asyncio.gather(
+        *(publish_all(ingest, store, mine, out, back_off=p % 2 == 0) for p, mine in enumerate(ids))
+    )
+    return out
+
+
+async def retry_refused(ingest: Ingest, store: FakeStore, out: Outcome) -> None:
+    """The refused publishers try again, with the same ids, once the hub commits again."""
+    await ingest.flushed()
+    refused, out.refused = out.refused, []
+    if refused:
+        await publish_all(ingest, store, refused, out, back_off=True)
+
+
+def assert_log_keeps_every_ack(store: FakeStore, out: Outcome, dispatched: list[int]) -> None:
+    seqs = [seq for seq, _ in store.log]
+    assert seqs == list(range(1, len(seqs) + 1)), "the log has a gap or is out of order"
+    assert store.hidden == [], "a different event was skipped at a seq already written"
+    ids = [ident for _, ident in store.log]
+    assert len(ids) == len(set(ids)), "an event is in the log twice"
+    at = {ident: seq for seq, ident in store.log}
+    assert {i: at.get(i) for i in out.acked} == out.acked, "an acknowledged event moved or is gone"
+    assert out.acked_before_commit == [], "acknowledged before it was in the log"
+    assert dispatched == seqs, "clients did not get the log, once each, in order"
+
+
+async def check_scenario(store: FakeStore) -> None:
+    ingest = await started(store)
+    dispatched: list[int] = []
+    ingest.add_listener(lambda e: dispatched.append(e.seq))
+    out = await run_publishers(ingest, store)
+    assert store.failures > 0, "the store never refused a write: nothing was tested"
+    assert out.refused, "no publisher was told of a failed write"
+    await retry_refused(ingest, store, out)
+    assert len(out.acked) == PUBLISHERS * EVENTS_EACH
+    later = await ingest.publish("event", {"event": {"message": "later"}}, id="later")
+    out.acked["later"] = later.seq
+    await ingest.flushed()
+    assert_log_keeps_every_ack(store, out, dispatched)
+    assert ingest.state.seq == len(store.log) == later.seq
+    assert store.opened == 1, "the hub restarted its store to recover"
+    await ingest.stop()
+
+
+async def test_a_write_that_fails_once_loses_and_reorders_nothing() -> None:
+    await check_scenario(FakeStore(refuse=lambda attempt: attempt == 3))
+
+
+async def test_a_store_failing_every_fifth_commit_keeps_every_ack_in_place() -> None:
+    await check_scenario(FakeStore(refuse=lambda attempt: attempt % 5 == 0))
+
+
+async def test_a_store_down_for_a_while_refuses_publishers_then_takes_them_back() -> None:
+    store = FakeStore()
+    ingest = await started(store)
+    dispatched: list[int] = []
+    ingest.add_listener(lambda e: dispatched.append(e.seq))
+    out = Outcome()
+    await publish_all(ingest, store, ["before-1", "before-2"], out)
+
+    store.down = True
+    await publish_all(ingest, store, ["while-down-1"], out, back_off=False)
+    assert out.refused == ["while-down-1"], "acknowledged while the store was down"
+    await asyncio.gather(
+        *(
+            publish_all(ingest, store, [f"down-p{p}-{n}" for n in range(5)], out, back_off=False)
+            for p in range(4)
+        )
+    )
+    assert len(out.refused) == 21, "a publisher was acknowledged while the store was down"
+    assert store.log == [(1, "before-1"), (2, "before-2")]
+
+    store.down = False
+    await ingest.flushed()
+    await retry_refused(ingest, store, out)
+    out.acked["later"] = (
+        await ingest.publish("event", {"event": {"message": "m"}}, id="later")
+    ).seq
+    await ingest.flushed()
+    assert_log_keeps_every_ack(store, out, dispatched)
+    assert out.acked["while-down-1"] == 3, "a retry with the same id did not get its first seq"
+    await ingest.stop()
+
+
+async def test_a_publisher_told_of_a_failure_retries_with_its_id_and_lands_once() -> None:
+    store = FakeStore(refuse=lambda attempt: attempt == 1)
+    ingest = await started(store)
+    dispatched: list[int] = []
+    ingest.add_listener(lambda e: dispatched.append(e.seq))
+    with pytest.raises(StoreUnavailable, match="retry with the same id"):
+        await ingest.publish("event", {"event": {"message": "m"}}, id="t1")
+    await ingest.flushed()
+    again = await ingest.publish("event", {"event": {"message": "m"}}, id="t1")
+    t2 = await ingest.publish("event", {"event": {"message": "m"}}, id="t2")
+    t3 = await ingest.publish("event", {"event": {"message": "m"}}, id="t3")
+    assert [(again.seq, again.id), (t2.seq, t2.id), (t3.seq, t3.id)] == store.log
+    assert store.log == [(1, "t1"), (2, "t2"), (3, "t3")]
+    assert dispatched == [1, 2, 3]
+    assert ingest.state.seq == 3
+    await ingest.stop()
+
+
+async def test_a_log_holding_another_event_at_a_given_seq_stops_acknowledging() -> None:
+    store = FakeStore(refuse=lambda attempt: attempt == 1)
+    ingest = await started(store)
+    store.log.append((1, "someone-else"))  # another writer on the same log
+    with pytest.raises(StoreUnavailable):
+        await ingest.publish("event", {"event": {"message": "m"}}, id="mine")
+    with pytest.raises(StoreUnavailable, match="hold other events"):
+        await asyncio.wait_for(_refused_for_good(ingest), 5.0)
+    assert store.log == [(1, "someone-else")]
+    await ingest.stop()
+
+
+async def _refused_for_good(ingest: Ingest) -> None:
+    """Publishes until the ingest refuses for the reason that does not heal."""
+    while True:
+        try:
+            await ingest.publish("event", {"event": {"message": "m"}})
+        except StoreUnavailable as exc:
+            if "hold other events" in str(exc):
+                raise
+        await asyncio.sleep(0.01)
