@@ -24,14 +24,9 @@ class InvalidEvent(HarnessError):
         where = f"event[{index}]." if index is not None else ""
         super().__init__(f"{where}{field}: {message}")
 
-    def as_dict(self) -> dict[str, object]:
-        """The error as REST and the SDK report it."""
-        body: dict[str, object] = {
-            "code": "invalid_event",
-            "message": str(self),
-            "field": self.field,
-            "detail": self.message,
-        }
+    def fields(self) -> dict[str, object]:
+        """What REST adds to its problem: the field, what is wrong with it, the index."""
+        body: dict[str, object] = {"field": self.field, "reason": self.message}
         if self.index is not None:
             body["index"] = self.index
         return body

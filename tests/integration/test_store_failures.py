@@ -58,7 +58,7 @@ async def publish_until_acknowledged(
                 acked.update({item["id"]: item["seq"] for item in body["items"]})
                 return
             assert status == 503, body
-            assert body["error"]["code"] == "unavailable", body
+            assert body["code"] == "unavailable", body
             if refused is not None:
                 refused.set()
             await asyncio.sleep(0.05)  # a client's backoff before it retries
@@ -76,9 +76,12 @@ async def test_a_sqlite_file_refusing_writes_loses_reorders_and_repeats_nothing(
     with refusing_writes(db):
         status, body = await hub.post("/api/events", batch("while-full"))
         assert status == 503, body
-        assert "retry with the same id" in body["error"]["message"]
+        assert "retry with the same id" in body["detail"]
         status, body = await hub.post("/api/events", batch("refused-at-once"))
         assert status == 503, body
+        status, health = await hub.get("/api/health")  # out of a load balancer's pool
+        assert status == 503 and health["code"] == "degraded", health
+        assert "the store refuses writes" in health["detail"] and not health["store"]["ok"]
         assert stored(db) == [(1, "before-0"), (2, "before-1"), (3, "before-2")]
         outage = asyncio.Event()
         publishers = asyncio.gather(
@@ -98,6 +101,8 @@ async def test_a_sqlite_file_refusing_writes_loses_reorders_and_repeats_nothing(
         assert status == 503
     await publish_until_acknowledged(hub, batch("second-outage"), acked)
     await publish_until_acknowledged(hub, batch("after"), acked)
+    status, health = await hub.get("/api/health")
+    assert status == 200 and health["status"] == "ok" and health["store"]["ok"], health
 
     log = stored(db)
     seqs = [seq for seq, _ in log]

@@ -55,8 +55,8 @@ async def test_a_text_plain_post_from_a_foreign_page_is_refused(hub: RunningHub,
         hub, path, body, {"Origin": EVIL, "Content-Type": "text/plain;charset=UTF-8"}
     )
     assert status == 403, answer
-    assert answer["error"]["code"] == "forbidden_site"
-    assert "evil.example" in answer["error"]["message"]
+    assert answer["code"] == "forbidden_site"
+    assert "evil.example" in answer["detail"]
     assert hub.node.state.seq == 0
 
 
@@ -92,8 +92,8 @@ async def test_state_changing_bodies_must_be_json(
     async with hub.session.post(hub.url + "/api/events", data=body, headers=headers) as response:
         answer = orjson.loads(await response.read())
         assert response.status == 415, answer
-    assert answer["error"]["code"] == "unsupported_media_type"
-    assert "application/json" in answer["error"]["message"]
+    assert answer["code"] == "unsupported_media_type"
+    assert "application/json" in answer["detail"]
     assert hub.node.state.seq == 0
 
 
@@ -130,7 +130,7 @@ async def test_dns_rebinding_is_refused(hub: RunningHub, path: str) -> None:
     ) as response:
         assert response.status == 403
         answer = orjson.loads(await response.read())
-    assert "--allowed-host" in answer["error"]["message"]
+    assert "--allowed-host" in answer["detail"]
 
 
 async def test_dns_rebinding_cannot_publish(hub: RunningHub) -> None:

@@ -42,7 +42,7 @@ def outcome(check: Any, item: Any) -> tuple[Any, ...]:
     try:
         draft = check(3, item)
     except InvalidEvent as exc:
-        return ("refused", str(exc), exc.as_dict())
+        return ("refused", str(exc), exc.fields())
     return ("accepted", draft.type, draft.payload, draft.id)
 
 

@@ -93,7 +93,8 @@ async def _ask_hub(hub: str, token: str | None, text: str | None) -> list[Channe
         ):
             answer: Any = await response.json(content_type=None)
             if response.status != 200:
-                _fail(f"{mask_url(url)}: HTTP {response.status}: {answer}")
+                detail = answer.get("detail", answer) if isinstance(answer, dict) else answer
+                _fail(f"{mask_url(url)}: HTTP {response.status}: {detail}")
     except (aiohttp.ClientError, ValueError) as exc:
         _fail(mask_urls(f"{url}: {exc}"))
     if not answer.get("results"):

@@ -235,8 +235,8 @@ def task_add(
     body.update({k: v for k, v in {**optional, "id": task_id}.items() if v is not None})
     status, answer = asyncio.run(_post(url.rstrip("/") + "/api/tasks", body, token))
     if status != 201:
-        error = answer.get("error", {}) if isinstance(answer, dict) else {}
-        typer.echo(f"error: {error.get('message', answer)} (HTTP {status})", err=True)
+        detail = answer.get("detail", answer) if isinstance(answer, dict) else answer
+        typer.echo(f"error: {detail} (HTTP {status})", err=True)
         raise typer.Exit(1)
     task = answer["task"]
     typer.echo(f"queued {task['id']}: {task['title']} (priority {task['priority']})")

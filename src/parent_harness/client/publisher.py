@@ -83,12 +83,11 @@ class HttpPublisher:
             data = orjson.loads(await resp.read())
             if resp.status >= 500:
                 raise _Transient(f"HTTP {resp.status}")
-            if resp.status == 400:
-                err = data["error"]
-                detail = err.get("detail", err["message"])
-                raise InvalidEvent(err.get("field", ""), detail, index=err.get("index"))
+            if resp.status == 400:  # a problem (parent_harness/problems.py)
+                reason = data.get("reason", data.get("detail", "invalid"))
+                raise InvalidEvent(data.get("field", ""), reason, index=data.get("index"))
             if resp.status != 200:
-                raise PublishError(f"HTTP {resp.status}: {data.get('error', data)}")
+                raise PublishError(f"HTTP {resp.status}: {data.get('detail', data)}")
             return [PublishResult(i["id"], i["seq"], i["duplicate"]) for i in data["items"]]
 
 

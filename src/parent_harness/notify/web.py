@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from parent_harness.notify.check import ChannelCheck
+from parent_harness.problems import problem
 
 NO_CHANNEL = "no channel configured: add [notify.telegram] or [[notify.webhooks]] to harness.toml"
 
@@ -23,8 +24,7 @@ class TestSender(Protocol):
 
 
 def _bad_request(message: str, field: str | None) -> web.Response:
-    error = {"code": "bad_request", "message": message, "field": field}
-    return web.json_response({"error": error}, status=400)
+    return problem(400, "bad_request", message, field=field)
 
 
 async def _text_of(request: web.Request) -> str | None:

@@ -16,6 +16,7 @@ from aiohttp_pydantic import oas
 from parent_harness import __version__
 from parent_harness.hub.node import Node
 from parent_harness.notify.web import routes as notify_routes
+from parent_harness.problems import problem
 from parent_harness.store.queries import Queries
 from parent_harness.web import headers, rest
 from parent_harness.web.auth import PUBLISH, Tokens, presented_token
@@ -33,7 +34,6 @@ from parent_harness.web.keys import (
 )
 from parent_harness.web.metrics import setup_metrics
 from parent_harness.web.origins import SitePolicy
-from parent_harness.web.problems import problem
 from parent_harness.web.scopes import GRANT, whole_fleet
 from parent_harness.web.settings import Settings
 from parent_harness.web.timeouts import bound_bodies
@@ -74,9 +74,37 @@ def guarded(handler: Handler) -> Handler:
             if bad_body is not None:
                 return bad_body
         request[GRANT] = grant
-        return await handler(request)
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:  # aiohttp's own (a body past the bound: 413)
+            if exc.status < 400:
+                raise
+            return problem(exc.status, _code(exc), exc.text or exc.reason)
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            return problem(500, "internal", "the hub failed on this request (its log has why)")
 
     return check
+
+
+def _code(exc: web.HTTPException) -> str:
+    return exc.reason.lower().replace(" ", "_").replace("-", "_")
+
+
+async def _no_route(request: web.Request) -> web.StreamResponse:
+    """Under /api, an unknown path (404) or a method a path does not take (405), in the
+    problem shape like every other answer there."""
+    refusal = site_refusal(request, state_changing=False)
+    if refusal is not None:
+        return problem(403, "forbidden_site", refusal)
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is not request.match_info.route.resource:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        methods = ", ".join(sorted(allowed))
+        return problem(405, "method_not_allowed", f"{request.method} is not allowed; use {methods}")
+    return problem(404, "not_found", f"no route {request.path}")
 
 
 def site_refusal(request: web.Request, *, state_changing: bool) -> str | None:
@@ -132,6 +160,7 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app.router.add_post("/api/notify/test", guarded(whole_fleet(_notify_test)))
     setup_metrics(app, lambda handler: guarded(whole_fleet(handler)))
     oas.setup(app, url_prefix="/docs", title_spec="parent-harness", version_spec=__version__)
+    app.router.add_route("*", "/api/{tail:.*}", _no_route)  # after every /api route
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC, append_version=False)
     headers.install(app)

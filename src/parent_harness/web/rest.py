@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 from aiohttp_pydantic.decorator import inject_params
-from aiohttp_pydantic.oas.typing import r200, r201, r400, r404
-from pydantic import BaseModel, Field
+from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r503
+from pydantic import BaseModel, Field, ValidationError
 
 from parent_harness import __version__
 from parent_harness.events.catalogue import (
@@ -28,12 +28,12 @@ from parent_harness.events.catalogue import (
 from parent_harness.events.envelope import now_iso
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
+from parent_harness.problems import invalid, problem
+from parent_harness.problems import json_response as _json
 from parent_harness.protocol.connection import MAX_TYPES
 from parent_harness.store.queries import EventFilter, Queries
 from parent_harness.web.auth import Grant
 from parent_harness.web.keys import NODE, QUERIES, SETTINGS, Guard
-from parent_harness.web.problems import json_response as _json
-from parent_harness.web.problems import problem
 from parent_harness.web.scopes import (
     grant_of,
     may_publish,
@@ -53,7 +53,23 @@ class ListOut(BaseModel):
 
 
 class Problem(BaseModel):
-    error: dict[str, Any]
+    """An error, in every route: RFC 9457 problem details (parent_harness/problems.py)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+
+
+async def _invalid_params(exc: ValidationError, context: str) -> web.StreamResponse:
+    """aiohttp-pydantic's answer to parameters or a body that do not validate."""
+    return invalid([{**error, "in": context} for error in exc.errors(include_url=False)])
+
+
+inject = inject_params(on_validation_error=_invalid_params)
+"""Parameters from the handler's signature; a refusal is a problem like every other."""
 
 
 class Published(BaseModel):
@@ -190,33 +206,39 @@ def _type_globs(text: str) -> list[str]:
     return globs
 
 
-@inject_params.and_request
-async def health(request: web.Request) -> r200[dict[str, Any]]:
-    """The hub is up (200) or degraded (503: it no longer receives the order from its broker)."""
+@inject.and_request
+async def health(request: web.Request) -> r200[dict[str, Any]] | r503[Problem]:
+    """The hub is up (200) or degraded (503, a problem naming why: it no longer receives
+    the order from its broker, or its store refuses writes)."""
     node = request.app[NODE]
     broker = node.broker.status()
+    store_error = node.ingest.store_error
     body = {
-        "status": "ok" if broker["ok"] else "degraded",
+        "status": "ok" if broker["ok"] and store_error is None else "degraded",
         "version": __version__,
         "seq": node.hub.seq,
         "epoch": node.epoch,
         "clients": len(node.hub.subscribers),
-        "store": node.store.description,
+        "store": {"url": node.store.description, "ok": store_error is None, "error": store_error},
         "broker": broker,
         "time": now_iso(),
     }
-    # 503 takes a node that no longer receives the order out of a load balancer's pool.
-    return _json(body, 200 if broker["ok"] else 503)
+    if body["status"] == "ok":
+        return _json(body)
+    # 503 takes a node that cannot take or send events out of a load balancer's pool.
+    why = f"the store refuses writes: {store_error}" if store_error else "the broker is down"
+    del body["status"]  # a problem's `status` is the HTTP code; its `code` says "degraded"
+    return problem(503, "degraded", why, **body)
 
 
-@inject_params.and_request
+@inject.and_request
 async def snapshot(request: web.Request) -> r200[dict[str, Any]]:
     """Current state: agents, active and recent tasks and sessions, the budget (with its seq)."""
     node = request.app[NODE]
     return _json(snapshot_for(grant_of(request), node.snapshot(), node.state.tasks.values()))
 
 
-@inject_params.and_request
+@inject.and_request
 async def agents(request: web.Request) -> r200[ListOut]:
     """Every agent."""
     state = request.app[NODE].state
@@ -224,7 +246,7 @@ async def agents(request: web.Request) -> r200[ListOut]:
     return _json({"seq": state.seq, "items": items, "next_cursor": None})
 
 
-@inject_params.and_request
+@inject.and_request
 async def agent(request: web.Request, agent_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
     """One agent."""
     state = request.app[NODE].state
@@ -237,7 +259,7 @@ async def agent(request: web.Request, agent_id: str, /) -> r200[dict[str, Any]] 
 
 
 @answers_bad_params
-@inject_params.and_request
+@inject.and_request
 async def tasks(
     request: web.Request,
     status: str = "",
@@ -257,7 +279,7 @@ async def tasks(
     return _page(page, visible(grant_of(request), "task", page.items))
 
 
-@inject_params.and_request
+@inject.and_request
 async def task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
     """One task with its test runs and sessions."""
     queries = _q(request)
@@ -273,7 +295,7 @@ async def task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | 
 
 
 @answers_bad_params
-@inject_params.and_request
+@inject.and_request
 async def sessions(
     request: web.Request,
     status: str = "",
@@ -293,7 +315,7 @@ async def sessions(
     return _page(page, visible(grant_of(request), "session", page.items))
 
 
-@inject_params.and_request
+@inject.and_request
 async def session(request: web.Request, session_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
     """One session with its iterations and heartbeats (from the event log)."""
     queries = _q(request)
@@ -321,7 +343,7 @@ async def session(request: web.Request, session_id: str, /) -> r200[dict[str, An
 
 
 @answers_bad_params
-@inject_params.and_request
+@inject.and_request
 async def events(
     request: web.Request,
     after: Int64 | None = None,
@@ -358,7 +380,7 @@ async def events(
     return _page(await _q(request).events(flt, limit=limit))
 
 
-@inject_params.and_request
+@inject.and_request
 async def event(request: web.Request, seq: Int64, /) -> r200[dict[str, Any]] | r404[Problem]:
     """One event by its seq."""
     found = await _q(request).event(seq)
@@ -369,7 +391,7 @@ async def event(request: web.Request, seq: Int64, /) -> r200[dict[str, Any]] | r
     return _json(found)
 
 
-@inject_params.and_request
+@inject.and_request
 async def budget(request: web.Request) -> r200[dict[str, Any]]:
     """The current budget period."""
     if not sees_room(grant_of(request), "budget"):
@@ -378,7 +400,7 @@ async def budget(request: web.Request) -> r200[dict[str, Any]]:
     return _json({"seq": state.seq, "budget": state.budget})
 
 
-@inject_params.and_request
+@inject.and_request
 async def stats_history(
     request: web.Request,
     minutes: int = Field(default=60, ge=1, le=24 * 60),
@@ -405,7 +427,7 @@ def _signature(details: dict[str, Any]) -> str:
     return f"{details.get('kind') or 'error'}: {_NUMBERS.sub('N', first)[:200]}"
 
 
-@inject_params.and_request
+@inject.and_request
 async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
     """Task failures grouped by signature (kind and message with numbers masked)."""
     seq, failures = await _q(request).failures()
@@ -436,7 +458,7 @@ async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
     return _json({"seq": seq, "items": items})
 
 
-@inject_params.and_request
+@inject.and_request
 async def rooms(request: web.Request) -> r200[dict[str, Any]]:
     """Occupied rooms and their client counts."""
     node = request.app[NODE]
@@ -514,7 +536,7 @@ async def publish_events(request: web.Request) -> web.Response:
             return refused
         results = await request.app[NODE].publish_many(drafts)
     except InvalidEvent as exc:
-        return _json({"error": exc.as_dict()}, 400)
+        return problem(400, "invalid_event", str(exc), **exc.fields())
     except (BrokerUnavailable, StoreUnavailable) as exc:
         # Not acknowledged: the publisher retries (with the same ids, safely).
         return problem(503, "unavailable", str(exc))
@@ -541,7 +563,7 @@ publish_events.is_aiohttp_pydantic_handler = True  # type: ignore[attr-defined]
 
 
 @utf8_body
-@inject_params.and_request
+@inject.and_request
 async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]]:
     """Adds a task to the queue (a `task:created` event with status queued)."""
     task_id = new.id or f"task-{int(time.time() * 1000):x}-{request.app[NODE].state.seq + 1}"
@@ -576,7 +598,7 @@ async def _task_transition(
     return _json({"seq": result.seq, "task": node.state.tasks[task_id]})
 
 
-@inject_params.and_request
+@inject.and_request
 async def cancel_task(
     request: web.Request, task_id: str, /
 ) -> r200[dict[str, Any]] | r404[Problem]:
@@ -584,7 +606,7 @@ async def cancel_task(
     return await _task_transition(request, task_id, {"status": "cancelled"})
 
 
-@inject_params.and_request
+@inject.and_request
 async def retry_task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
     """Puts a task back in the queue with a fresh count of attempts."""
     change = {

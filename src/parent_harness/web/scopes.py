@@ -20,8 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from parent_harness.events.rooms import event_rooms, owner_rooms
+from parent_harness.problems import problem
 from parent_harness.web.auth import OPEN, Grant
-from parent_harness.web.problems import problem
 
 GRANT = web.RequestKey("grant", Grant)
 """Where `app.guarded` leaves the request's grant."""

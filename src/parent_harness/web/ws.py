@@ -14,13 +14,13 @@ from aiohttp.abc import AbstractStreamWriter
 from parent_harness import __version__
 from parent_harness.hub.fanout import Subscriber, Transport
 from parent_harness.hub.node import Node
+from parent_harness.problems import problem
 from parent_harness.protocol import connection as p
 from parent_harness.protocol.frames import batch, text_frame
 from parent_harness.protocol.types import TypeFilter
 from parent_harness.web.auth import Grant, Tokens, presented_token
 from parent_harness.web.keys import NODE, SETTINGS, SITES, SOCKETS, TOKENS
 from parent_harness.web.messages import error, message
-from parent_harness.web.problems import problem
 
 log = logging.getLogger(__name__)
 

@@ -79,7 +79,7 @@ async def test_no_channel_and_bad_bodies_are_explained(
 
     bad = await client.post("/api/notify/test", json={"text": 5})
     assert bad.status == 400
-    assert (await bad.json())["error"]["field"] == "text"
+    assert (await bad.json())["field"] == "text"
     garbled = await client.post(
         "/api/notify/test", data=b"{nope", headers={"Content-Type": "application/json"}
     )
