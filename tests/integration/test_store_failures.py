@@ -82,6 +82,8 @@ async def test_a_sqlite_file_refusing_writes_loses_reorders_and_repeats_nothing(
         status, health = await hub.get("/api/health")  # out of a load balancer's pool
         assert status == 503 and health["code"] == "degraded", health
         assert "the store refuses writes" in health["detail"] and not health["store"]["ok"]
+        async with hub.session.get(hub.url + "/metrics") as response:
+            assert "harness_store_up 0.0" in await response.text()
         assert stored(db) == [(1, "before-0"), (2, "before-1"), (3, "before-2")]
         outage = asyncio.Event()
         publishers = asyncio.gather(
@@ -103,6 +105,8 @@ async def test_a_sqlite_file_refusing_writes_loses_reorders_and_repeats_nothing(
     await publish_until_acknowledged(hub, batch("after"), acked)
     status, health = await hub.get("/api/health")
     assert status == 200 and health["status"] == "ok" and health["store"]["ok"], health
+    async with hub.session.get(hub.url + "/metrics") as response:
+        assert "harness_store_up 1.0" in await response.text()
 
     log = stored(db)
     seqs = [seq for seq, _ in log]

@@ -49,6 +49,11 @@ class NodeCollector(Collector):
         yield GaugeMetricFamily(
             "harness_ingest_queue", "Events waiting to be in the store", node.ingest.waiting
         )
+        yield GaugeMetricFamily(
+            "harness_store_up",
+            "1 while the store takes writes, 0 while it refuses them (publishes answer 503)",
+            0 if node.ingest.store_error else 1,
+        )
 
 
 async def metrics(request: web.Request) -> web.Response:
