@@ -8,9 +8,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import orjson
 import pytest
 
-from parent_harness.exceptions import StoreUnavailable
+from parent_harness.brokers.base import Outgoing, Sequenced
+from parent_harness.brokers.memory import MemoryBroker
+from parent_harness.exceptions import InvalidEvent, StoreUnavailable
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayWindow
@@ -248,3 +251,91 @@ async def _refused_for_good(ingest: Ingest) -> None:
             if "hold other events" in str(exc):
                 raise
         await asyncio.sleep(0.01)
+
+
+def deep(levels: int) -> object:
+    """A list nested `levels` deep, as an in-process producer might hand one in."""
+    value: object = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        ({"n": 2**64}, "payload.event.data.n", "64-bit"),
+        ({"n": [1, -(2**64)]}, "payload.event.data.n.1", "64-bit"),
+        ({"text": "\ud800"}, "payload.event.data.text", "surrogates"),
+        ({"ids": {1: "a"}}, "payload.event.data.ids", "key 1 is not a string"),
+        ({"tags": {"a", "b"}}, "payload.event.data.tags", "not JSON serializable"),
+        ({"deep": deep(300)}, "payload.event.data.deep.0", "nested deeper than 64"),
+        ({"deep": deep(1000)}, "payload.event.data.deep.0", "nested deeper than 64"),
+    ],
+)
+async def test_a_batch_with_a_payload_the_hub_cannot_keep_leaves_no_trace(
+    data: dict[str, object], field: str, reason: str
+) -> None:
+    store = FakeStore()
+    ingest = await started(store)
+    dispatched: list[int] = []
+    ingest.add_listener(lambda e: dispatched.append(e.seq))
+    poison = Draft("event", {"event": {"message": "poison", "data": data}}, "poison")
+    with pytest.raises(InvalidEvent) as refused:
+        await ingest.publish_many([draft("good-1"), poison, draft("good-2")])
+    assert refused.value.index == 1
+    assert refused.value.field.startswith(field), refused.value.field
+    assert reason in refused.value.message
+
+    after = await ingest.publish_many([draft("good-2"), draft("good-1"), draft("poison")])
+    assert [(r.id, r.seq, r.duplicate) for r in after] == [
+        ("good-2", 1, False),
+        ("good-1", 2, False),
+        ("poison", 3, False),
+    ], "a refused batch used a seq or recorded an id"
+    assert store.log == [(1, "good-2"), (2, "good-1"), (3, "poison")]
+    assert dispatched == [1, 2, 3]
+    await ingest.stop()
+
+
+async def test_a_payload_within_every_bound_is_kept_as_sent() -> None:
+    store = FakeStore()
+    ingest = await started(store)
+    data = {"big": 2**64 - 1, "small": -(2**63), "deep": deep(61), "text": "é ✓"}
+    sent = Draft("event", {"event": {"message": "m", "data": data}})
+    (result,) = await ingest.publish_many([sent])
+    assert store.log == [(1, result.id)]
+    ((seq, _type, body, _rooms),) = ingest.window.since(0, 1, 10)
+    assert (seq, orjson.loads(body)["payload"]["event"]["data"]) == (1, data)
+    await ingest.stop()
+
+
+async def test_an_id_is_recorded_only_once_its_event_is_delivered() -> None:
+    delivered: list[tuple[int, str]] = []
+    failures = [RuntimeError("the node could not fold it")]
+
+    def deliver(events: list[Sequenced]) -> None:
+        if failures:
+            raise failures.pop()
+        delivered.extend((e.seq, e.id) for e in events)
+
+    async def nothing_known(ids: Sequence[str]) -> dict[str, int]:
+        return {}
+
+    async def nothing_stored(after: int, upto: int) -> list[Sequenced]:
+        return []
+
+    broker = MemoryBroker()
+    await broker.start(
+        epoch="e", after_seq=0, deliver=deliver, known=nothing_known, stored=nothing_stored
+    )
+    payload = {"event": {"message": "m"}}
+    with pytest.raises(RuntimeError):
+        await broker.append([Outgoing("event", payload, "k1")])
+    (again,) = await broker.append([Outgoing("event", payload, "k1")])
+    assert not again.duplicate, "the id points at a seq no event holds"
+    twice = await broker.append(
+        [Outgoing("event", payload, "k1"), Outgoing("event", payload, "k1")]
+    )
+    assert [(a.seq, a.duplicate) for a in twice] == [(again.seq, True), (again.seq, True)]
+    assert delivered == [(again.seq, "k1")]

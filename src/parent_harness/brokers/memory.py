@@ -56,24 +56,30 @@ class MemoryBroker:
         self._keys_complete = complete
 
     async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
+        """Gives each event the next seq (a known key its seq) and delivers them; a key is
+        remembered once its event is delivered (folded and queued for the store), so a
+        delivery that fails leaves no key pointing at a seq the log will not hold."""
         assert self._deliver is not None, "broker not started"
         found = await self._stored_keys(events)
         out: list[Appended] = []
         batch: list[Sequenced] = []
+        claimed: dict[str, int] = {}
         for event in events:
-            seq = self._keys.get(event.key) or found.get(event.key) if event.key else None
-            if event.key and seq:
-                out.append(Appended(event.key, seq, duplicate=True))
+            key = event.key
+            seq = (self._keys.get(key) or claimed.get(key) or found.get(key)) if key else None
+            if key and seq:
+                out.append(Appended(key, seq, duplicate=True))
                 continue
             self.seq += 1
-            ident = event.key or new_id()
-            if event.key:
-                self._keys[event.key] = self.seq
+            ident = key or new_id()
+            if key:
+                claimed[key] = self.seq
             ts, ts_ms = now_ms()
             batch.append(Sequenced(self.seq, ident, event.type, event.payload, ts, ts_ms))
             out.append(Appended(ident, self.seq))
         if batch:
             self._deliver(batch)
+        self._keys.update(claimed)
         self._trim()
         return out
 

@@ -7,7 +7,8 @@ current state. Unknown types and unknown fields are refused, naming the field.
 The models are the source of truth (OpenAPI, docs, error messages). Ingest checks each
 payload with `SENT`: validators derived from the same models' rules whose output is the
 plain dict of the fields that were sent (what `model_dump(exclude_unset=True)` gives),
-without building a model instance and dumping it again.
+without building a model instance and dumping it again. `encode_payload` then checks that a
+valid payload is one the hub can keep as JSON (`MAX_DEPTH`, 64-bit integers, Unicode).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import SchemaValidator, core_schema
 
@@ -248,6 +250,117 @@ PAYLOADS: dict[str, type[Strict]] = {
 EVENT_TYPES: frozenset[str] = frozenset(PAYLOADS)
 
 
+MAX_DEPTH = 64
+"""Levels of objects and arrays a payload may nest (the payload itself is the first).
+
+Only free-form fields (`event.data`) nest at will. orjson encodes at most 254 levels and an
+event goes out wrapped in its message, so a deeper payload could be given a seq and folded,
+then fail to encode: refused before it gets a seq, with a margin, by `encode_payload`."""
+
+
+class Unstorable(ValueError):
+    """A payload the models accept that the hub cannot keep as JSON: nested deeper than
+    `MAX_DEPTH`, an integer past 64 bits, a string that is not Unicode, a key that is not
+    a string, a value that is not JSON."""
+
+    def __init__(self, path: tuple[str | int, ...], reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{'.'.join(map(str, path))}: {reason}")
+
+
+def encode_payload(type_: str, payload: Any) -> bytes:
+    """A valid payload of `type_` as JSON, once it is known that the hub can keep it; raises
+    Unstorable naming the first field that it cannot.
+
+    Called for every event: one orjson call; the depth is counted only for a type with a
+    free-form field (`FREE_FORM`), and then only when the payload is long enough to be too
+    deep (each level takes two bytes). Every other type's depth is bounded by its model.
+    """
+    try:
+        encoded = orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        raise _unstorable(payload) from None
+    if type_ in FREE_FORM and len(encoded) > 2 * MAX_DEPTH and _brackets(encoded) > MAX_DEPTH:
+        deep = _too_deep(payload, MAX_DEPTH, ())
+        if deep is not None:
+            raise Unstorable(deep, _TOO_DEEP)
+    return encoded
+
+
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels of objects and arrays"
+
+
+def _brackets(encoded: bytes) -> int:
+    """Objects and arrays opened in JSON text (and brackets in its strings): at least its
+    depth."""
+    return encoded.count(b"{") + encoded.count(b"[")
+
+
+def _nests_freely(schema: Any) -> bool:
+    """Whether a core schema holds an `Any` (a value nested at will) or a reference (a model
+    that may hold itself)."""
+    if isinstance(schema, dict):
+        free = schema.get("type") in ("any", "definition-ref")
+        return free or any(_nests_freely(v) for v in schema.values())
+    if isinstance(schema, list | tuple):
+        return any(_nests_freely(v) for v in schema)
+    return False
+
+
+FREE_FORM: frozenset[str] = frozenset(
+    type_ for type_, model in PAYLOADS.items() if _nests_freely(model.__pydantic_core_schema__)
+)
+"""Event types whose payload has a free-form field (`event.data`): the only ones whose
+depth their model does not bound."""
+
+
+def _too_deep(value: Any, levels: int, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """The path of the first object or array below `levels` levels, or None."""
+    if not isinstance(value, dict | list | tuple):
+        return None
+    if levels == 0:
+        return path
+    for key, item in _children(value):
+        found = _too_deep(item, levels - 1, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _children(value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> Any:
+    return value.items() if isinstance(value, dict) else enumerate(value)
+
+
+def _unstorable(payload: Any) -> Unstorable:
+    """Why orjson refused `payload`, at the first field it refuses (a slow path: refusals)."""
+    deep = _too_deep(payload, MAX_DEPTH, ())
+    return Unstorable(deep, _TOO_DEEP) if deep is not None else _first_refused(payload, ())
+
+
+def _first_refused(value: Any, path: tuple[str | int, ...]) -> Unstorable:
+    """The first part of `value` (which orjson refuses) that orjson refuses."""
+    if isinstance(value, dict | list | tuple):
+        for key, item in _children(value):
+            if isinstance(value, dict) and not isinstance(key, str):
+                return Unstorable(path, f"key {key!r} is not a string")
+            if not _encodes(item):
+                return _first_refused(item, (*path, key))
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        return Unstorable(path, str(exc))
+    return Unstorable(path, "not encodable as JSON")
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return False
+    return True
+
+
 class Unsupported(Exception):
     """A model uses what `sent_fields_validator` does not translate (a validator, ...)."""
 
@@ -255,21 +368,24 @@ class Unsupported(Exception):
 _JSON_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
-def json_value(value: Any) -> Any:
+def json_value(value: Any, levels: int = MAX_DEPTH) -> Any:
     """A copy of a JSON-shaped value (dicts with string keys, lists, str, numbers, bools,
-    None); anything else is refused, so that the model decides what it becomes."""
+    None) at most `levels` deep; anything else is refused, so that the model decides what
+    it becomes (and `encode_payload` whether the hub can keep it)."""
     kind = type(value)
     if kind in _JSON_ATOMS:
         return value
+    if levels == 0:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     if kind is dict:
         out = {}
         for key, item in value.items():
             if type(key) is not str:
                 raise ValueError("not a JSON object key")
-            out[key] = json_value(item)
+            out[key] = json_value(item, levels - 1)
         return out
     if kind is list:
-        return [json_value(item) for item in value]
+        return [json_value(item, levels - 1) for item in value]
     raise ValueError("not a JSON value")
 
 

@@ -12,6 +12,11 @@ client saw can be lost by a crash. An event whose origin stays silent for
 and commit delays its last events, and loses none. Publishers return once their
 events are committed.
 
+Nothing after the broker's append may refuse an event: a seq given is a seq the log holds.
+So every check that can refuse one (the catalogue's rules, integer ranges, nesting depth,
+encoding as JSON; the body's size is bounded before it is parsed) runs on the whole batch
+first, and a refused batch leaves no trace: no seq used, no id recorded, no state changed.
+
 A seq, once given, is never given again, and an event's place never changes. When
 the store refuses a write, the writer keeps the batch and everything behind it and
 writes the same rows again, with backoff, until the store takes them; nothing is
@@ -39,6 +44,7 @@ import orjson
 
 from parent_harness.brokers.base import Broker, Outgoing, Sequenced
 from parent_harness.brokers.memory import MemoryBroker
+from parent_harness.events.catalogue import Unstorable, encode_payload
 from parent_harness.events.envelope import parse_iso, validate_payload
 from parent_harness.events.levels import event_level
 from parent_harness.events.rooms import event_rooms
@@ -434,7 +440,15 @@ class _OtherEventAtSeq(Exception):
 
 
 def _checked(index: int, draft: Draft) -> dict[str, Any]:
+    """The payload's fields as sent, once it is known that the hub can keep it: by the
+    catalogue's rules, and as JSON (depth, integers, Unicode), so that nothing after the
+    broker's append can refuse it."""
     try:
-        return validate_payload(draft.type, draft.payload)
+        payload = validate_payload(draft.type, draft.payload)
+        encode_payload(draft.type, payload)
     except InvalidEvent as exc:
         raise InvalidEvent(exc.field, exc.message, index=index) from None
+    except Unstorable as exc:
+        field = ".".join(["payload", *map(str, exc.path)])
+        raise InvalidEvent(field, exc.reason, index=index) from None
+    return payload
