@@ -61,13 +61,15 @@ export function reportRefused(tokenUsed) {
 export async function getJSON(path, params = {}, { signal } = {}) {
   const url = new URL(path, location.origin);
   for (const [key, value] of Object.entries(params)) {
-    if (value !== null && value !== undefined && value !== '') url.searchParams.set(key, String(value));
+    if (value !== null && value !== undefined && value !== '')
+      url.searchParams.set(key, String(value));
   }
   const token = accessToken();
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
   const response = await fetch(url, { headers, signal, cache: 'no-store' });
   if (response.status === 401) reportRefused(token);
-  if (!response.ok) throw new Error(`${response.status} ${response.statusText} for ${url.pathname}`);
+  if (!response.ok)
+    throw new Error(`${response.status} ${response.statusText} for ${url.pathname}`);
   return response.json();
 }
 

@@ -24,12 +24,40 @@ export function roomsOf(msg) {
 }
 
 function namedEntities({ type, payload: p }) {
-  if (p.agent) return [['agent', p.agent.id], ['task', p.agent.current_task_id], ['session', p.agent.current_session_id]];
-  if (p.task) return [['task', p.task.id], ['agent', p.task.agent_id], ['session', p.task.session_id]];
-  if (p.session) return [['session', p.session.id], ['agent', p.session.agent_id], ['task', p.session.task_id]];
-  if (p.test_run) return [['task', p.test_run.task_id], ['session', p.test_run.session_id]];
-  if (type === 'agent:heartbeat') return [['agent', p.agent_id], ['session', p.session_id]];
-  if (type.startsWith('session:')) return [['session', p.session_id], ['agent', p.agent_id], ['task', p.task_id]];
+  if (p.agent)
+    return [
+      ['agent', p.agent.id],
+      ['task', p.agent.current_task_id],
+      ['session', p.agent.current_session_id],
+    ];
+  if (p.task)
+    return [
+      ['task', p.task.id],
+      ['agent', p.task.agent_id],
+      ['session', p.task.session_id],
+    ];
+  if (p.session)
+    return [
+      ['session', p.session.id],
+      ['agent', p.session.agent_id],
+      ['task', p.session.task_id],
+    ];
+  if (p.test_run)
+    return [
+      ['task', p.test_run.task_id],
+      ['session', p.test_run.session_id],
+    ];
+  if (type === 'agent:heartbeat')
+    return [
+      ['agent', p.agent_id],
+      ['session', p.session_id],
+    ];
+  if (type.startsWith('session:'))
+    return [
+      ['session', p.session_id],
+      ['agent', p.agent_id],
+      ['task', p.task_id],
+    ];
   return [];
 }
 
@@ -48,8 +76,10 @@ export function levelOf(msg) {
     if (health === 'crashed' || p.agent?.status === 'error') return 'error';
     if (health === 'stuck' || health === 'stale') return 'warning';
   }
-  if (msg.type === 'session:ended' && p.session?.status && p.session.status !== 'completed') return 'warning';
-  if (msg.type === 'test:completed' && p.test_run?.status && p.test_run.status !== 'passed') return 'warning';
+  if (msg.type === 'session:ended' && p.session?.status && p.session.status !== 'completed')
+    return 'warning';
+  if (msg.type === 'test:completed' && p.test_run?.status && p.test_run.status !== 'passed')
+    return 'warning';
   if (msg.type === 'agent:heartbeat' || msg.type === 'session:heartbeat') return 'debug';
   return 'info';
 }
@@ -57,12 +87,15 @@ export function levelOf(msg) {
 const SUMMARY = {
   'agent:status': ({ agent: a }) =>
     `${a.name ?? a.id}: ${a.status ?? '?'} · ${a.health_status ?? '?'}${a.health_reason ? ` (${a.health_reason})` : ''}`,
-  'agent:heartbeat': (p) => `${p.agent_id} heartbeat${p.iteration != null ? ` · iteration ${p.iteration}` : ''}`,
-  'session:iteration': (p) => `${p.session_id} iteration ${p.iteration}${p.summary ? `: ${p.summary}` : ''}`,
+  'agent:heartbeat': (p) =>
+    `${p.agent_id} heartbeat${p.iteration != null ? ` · iteration ${p.iteration}` : ''}`,
+  'session:iteration': (p) =>
+    `${p.session_id} iteration ${p.iteration}${p.summary ? `: ${p.summary}` : ''}`,
   'session:heartbeat': (p) => `${p.session_id} · ${percent(p.progress_percent)}`,
   'budget:updated': ({ budget: b }) =>
     `${b.period}: ${money(b.spent_usd)} of ${money(b.limit_usd)}${b.burn_rate_usd_per_hour != null ? ` · ${money(b.burn_rate_usd_per_hour)}/h` : ''}`,
-  'telegram:message': ({ message: m }) => `${m.direction === 'in' ? '←' : '→'} ${m.chat_id}: ${m.text}`,
+  'telegram:message': ({ message: m }) =>
+    `${m.direction === 'in' ? '←' : '→'} ${m.chat_id}: ${m.text}`,
   event: ({ event: e }) => `${e.source ? `[${e.source}] ` : ''}${e.message}`,
 };
 
@@ -73,7 +106,8 @@ export function summarize(msg) {
   if (special) return special(p);
   if (p.task) {
     const t = p.task;
-    const err = msg.type === 'task:failed' && t.error_details?.message ? `: ${t.error_details.message}` : '';
+    const err =
+      msg.type === 'task:failed' && t.error_details?.message ? `: ${t.error_details.message}` : '';
     return `${t.title ?? t.id} · ${t.status}${err}`;
   }
   if (p.session) {
@@ -89,9 +123,14 @@ export function summarize(msg) {
 
 /** A predicate for comma-separated type globs: "task:*,*:failed". Empty matches all. */
 export function typeMatcher(globs) {
-  const parts = (globs ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+  const parts = (globs ?? '')
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
   if (parts.length === 0) return () => true;
-  const regexes = parts.map((glob) => new RegExp(`^${glob.split('*').map(escapeRegex).join('.*')}$`));
+  const regexes = parts.map(
+    (glob) => new RegExp(`^${glob.split('*').map(escapeRegex).join('.*')}$`),
+  );
   return (type) => regexes.some((re) => re.test(type));
 }
 

@@ -149,7 +149,9 @@ export class KeyedList {
   /** Drops rows past the limit from the end opposite to where rows are added. */
   trim(addedAtTop) {
     while (this.rows.size > this.limit) {
-      const victim = addedAtTop ? this.container.lastElementChild : this.container.firstElementChild;
+      const victim = addedAtTop
+        ? this.container.lastElementChild
+        : this.container.firstElementChild;
       if (!victim) break;
       this.rows.delete(victim.dataset.key);
       victim.remove();

@@ -32,7 +32,10 @@ export function subprotocols(token) {
   const bytes = new TextEncoder().encode(token);
   // base64url without padding: `=`, `+` and `/` are not allowed in a subprotocol (RFC 6455, 4.1).
   const base64 = btoa(String.fromCharCode(...bytes));
-  return [SUBPROTOCOL, TOKEN_PROTOCOL + base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')];
+  return [
+    SUBPROTOCOL,
+    TOKEN_PROTOCOL + base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
+  ];
 }
 
 /** The hub's WebSocket, with the resume position the store gives it. */
@@ -204,7 +207,12 @@ export class HubSocket {
   refused() {
     const token = accessToken();
     if (token !== null && token !== this.tokenUsed) return this.connect(); // a new one came meanwhile
-    this.setStatus({ state: 'unauthorized', attempt: 0, reason: closeReason(CLOSE_UNAUTHORIZED), nextRetryAt: null });
+    this.setStatus({
+      state: 'unauthorized',
+      attempt: 0,
+      reason: closeReason(CLOSE_UNAUTHORIZED),
+      nextRetryAt: null,
+    });
     reportRefused(this.tokenUsed);
   }
 

@@ -117,7 +117,8 @@ export class Store {
       if (typeof msg.seq === 'number' && msg.type !== 'snapshot') this.applyEvent(msg);
       else snapshot = this.applyControl(msg) || snapshot;
     }
-    if (snapshot) this.schedule({ urgent: true }); // the first paint waits for nothing
+    // The first paint waits for nothing.
+    if (snapshot) this.schedule({ urgent: true });
     else if (this.seq !== seq) this.schedule();
   }
 
@@ -177,8 +178,7 @@ export class Store {
     else if (p.task) {
       this.countTask(p.previous_status, p.task.status);
       put(this.tasks, p.task, changes.tasks);
-    }
-    else if (p.session) put(this.sessions, p.session, changes.sessions);
+    } else if (p.session) put(this.sessions, p.session, changes.sessions);
     else if (p.budget) {
       this.budget = p.budget;
       changes.budget = true;

@@ -113,7 +113,10 @@ export class VirtualList {
     const height = this.rowHeight || 24;
     const view = this.viewHeight || FALLBACK_VIEW_PX;
     const first = Math.max(0, Math.floor(this.scrollTop / height) - this.overscan);
-    const last = Math.min(this.list.length, Math.ceil((this.scrollTop + view) / height) + this.overscan);
+    const last = Math.min(
+      this.list.length,
+      Math.ceil((this.scrollTop + view) / height) + this.overscan,
+    );
     this.rows.sync(this.list.slice(first, last), this.keyOf, NOTHING_CHANGED);
     this.above.style.height = `${first * height}px`;
     this.below.style.height = `${(this.list.length - last) * height}px`;

@@ -54,7 +54,8 @@ export class Timeline {
   }
 
   trim(now = Date.now()) {
-    for (const t of this.buckets.keys()) if (t < now - HOUR_MS - this.bucketMs) this.buckets.delete(t);
+    for (const t of this.buckets.keys())
+      if (t < now - HOUR_MS - this.bucketMs) this.buckets.delete(t);
   }
 
   /** Every bucket of the last hour, oldest first, gaps filled with zero events. */

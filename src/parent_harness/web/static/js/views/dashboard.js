@@ -31,41 +31,119 @@ export class DashboardView {
 
   build() {
     this.tiles = {};
-    const strip = h('div', { class: 'glance', testid: 'glance' },
-      ['working', 'stuck', 'crashed', 'running', 'failed', 'budget'].map((name) => this.tile(name)));
+    const strip = h(
+      'div',
+      { class: 'glance', testid: 'glance' },
+      ['working', 'stuck', 'crashed', 'running', 'failed', 'budget'].map((name) => this.tile(name)),
+    );
     this.agentRows = h('tbody', { testid: 'agent-rows' });
-    this.agents = new KeyedList(this.agentRows, { create: createAgentRow, update: (row, a) => updateAgentRow(row, a, this.store) });
+    this.agents = new KeyedList(this.agentRows, {
+      create: createAgentRow,
+      update: (row, a) => updateAgentRow(row, a, this.store),
+    });
     this.activeList = h('ul', { class: 'rows', testid: 'active-tasks' });
-    this.active = new KeyedList(this.activeList, { create: createActiveRow, update: (row, t) => updateActiveRow(row, t, this.store) });
+    this.active = new KeyedList(this.activeList, {
+      create: createActiveRow,
+      update: (row, t) => updateActiveRow(row, t, this.store),
+    });
     this.activeNote = h('span', { class: 'panel-note', testid: 'active-note' });
     this.failureList = h('ul', { class: 'rows', testid: 'recent-failures' });
-    this.failures = new KeyedList(this.failureList, { create: () => createFailureRow((t) => this.modal.open(t)), update: updateFailureRow });
+    this.failures = new KeyedList(this.failureList, {
+      create: () => createFailureRow((t) => this.modal.open(t)),
+      update: updateFailureRow,
+    });
     this.streamList = h('div', { class: 'event-list', testid: 'event-stream' });
-    this.showBeats = h('input', { type: 'checkbox', testid: 'stream-heartbeats', onchange: () => this.renderStream() });
-    this.stream = new VirtualList(this.streamList, { create: createEventRow, update: updateEventRow, keyOf: (m) => m.seq, limit: STREAM_ROWS });
+    this.showBeats = h('input', {
+      type: 'checkbox',
+      testid: 'stream-heartbeats',
+      onchange: () => this.renderStream(),
+    });
+    this.stream = new VirtualList(this.streamList, {
+      create: createEventRow,
+      update: updateEventRow,
+      keyOf: (m) => m.seq,
+      limit: STREAM_ROWS,
+    });
     this.rateCanvas = h('canvas', { class: 'chart', testid: 'chart-events', height: 70 });
     this.spendCanvas = h('canvas', { class: 'chart', testid: 'chart-spend', height: 70 });
     this.rateNote = h('span', { class: 'panel-note', testid: 'chart-events-value' });
     this.spendNote = h('span', { class: 'panel-note', testid: 'chart-spend-value' });
-    this.el.append(strip, h('div', { class: 'grid-dashboard' },
-      panel('Agents', null, 'panel-agents', agentTable(this.agentRows)),
-      panel('Last hour', null, 'panel-charts',
-        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'events / s'), this.rateNote), this.rateCanvas, axis()),
-        h('div', { class: 'chart-block' }, h('div', { class: 'chart-head' }, h('span', {}, 'spend'), this.spendNote), this.spendCanvas, axis())),
-      h('div', { class: 'panel-work' },
-        panel('Active tasks', this.activeNote, 'panel-active', this.activeList),
-        panel('Recent failures', h('a', { class: 'panel-note', href: link('tasks', null, { status: 'failed' }) }, 'all failed →'), 'panel-failures', this.failureList)),
-      panel('Live events', h('span', { class: 'panel-note' },
-        h('label', { class: 'toggle' }, this.showBeats, 'heartbeats'), ' · ', h('a', { href: link('events') }, 'event bus →')),
-      'panel-stream', this.streamList),
-    ));
+    this.el.append(
+      strip,
+      h(
+        'div',
+        { class: 'grid-dashboard' },
+        panel('Agents', null, 'panel-agents', agentTable(this.agentRows)),
+        panel(
+          'Last hour',
+          null,
+          'panel-charts',
+          h(
+            'div',
+            { class: 'chart-block' },
+            h('div', { class: 'chart-head' }, h('span', {}, 'events / s'), this.rateNote),
+            this.rateCanvas,
+            axis(),
+          ),
+          h(
+            'div',
+            { class: 'chart-block' },
+            h('div', { class: 'chart-head' }, h('span', {}, 'spend'), this.spendNote),
+            this.spendCanvas,
+            axis(),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'panel-work' },
+          panel('Active tasks', this.activeNote, 'panel-active', this.activeList),
+          panel(
+            'Recent failures',
+            h(
+              'a',
+              { class: 'panel-note', href: link('tasks', null, { status: 'failed' }) },
+              'all failed →',
+            ),
+            'panel-failures',
+            this.failureList,
+          ),
+        ),
+        panel(
+          'Live events',
+          h(
+            'span',
+            { class: 'panel-note' },
+            h('label', { class: 'toggle' }, this.showBeats, 'heartbeats'),
+            ' · ',
+            h('a', { href: link('events') }, 'event bus →'),
+          ),
+          'panel-stream',
+          this.streamList,
+        ),
+      ),
+    );
   }
 
   tile(name) {
     const value = h('span', { class: 'value', testid: `glance-${name}-value` }, '—');
-    const labels = { working: 'agents working', stuck: 'stuck', crashed: 'crashed', running: 'tasks running', failed: 'tasks failed', budget: 'budget' };
-    const hrefs = { running: link('tasks', null, { status: 'assigned,running,testing' }), failed: link('tasks', null, { status: 'failed' }) };
-    const tile = h(hrefs[name] ? 'a' : 'div', { class: 'tile', testid: `glance-${name}`, href: hrefs[name] }, value, h('span', { class: 'label' }, labels[name]));
+    const labels = {
+      working: 'agents working',
+      stuck: 'stuck',
+      crashed: 'crashed',
+      running: 'tasks running',
+      failed: 'tasks failed',
+      budget: 'budget',
+    };
+    const hrefs = {
+      running: link('tasks', null, { status: 'assigned,running,testing' }),
+      failed: link('tasks', null, { status: 'failed' }),
+    };
+    const tile = h(
+      hrefs[name] ? 'a' : 'div',
+      { class: 'tile', testid: `glance-${name}`, href: hrefs[name] },
+      value,
+      h('span', { class: 'label' }, labels[name]),
+    );
     this.tiles[name] = { tile, value };
     return tile;
   }
@@ -90,8 +168,10 @@ export class DashboardView {
   /** Keeps the charts' counts current even while another page is shown. */
   countInto(changes) {
     if (changes.reset) this.historyLoaded = false;
-    for (const msg of changes.events) this.timeline.countEvent(Date.parse(msg.timestamp) || Date.now());
-    if (changes.budget && this.store.budget) this.timeline.setSpent(Date.now(), this.store.budget.spent_usd ?? 0);
+    for (const msg of changes.events)
+      this.timeline.countEvent(Date.parse(msg.timestamp) || Date.now());
+    if (changes.budget && this.store.budget)
+      this.timeline.setSpent(Date.now(), this.store.budget.spent_usd ?? 0);
     if (changes.events.length || changes.budget) this.chartsDirty = true;
   }
 
@@ -120,8 +200,10 @@ export class DashboardView {
 
   /** Called every second: ages and the charts (at most one redraw a second). */
   tick(now) {
-    for (const row of this.agents.rows.values()) setText(row.parts.beat, ago(row.agent.last_heartbeat_at, now));
-    for (const row of this.failures.rows.values()) setText(row.parts.at, ago(row.task.updated_at, now));
+    for (const row of this.agents.rows.values())
+      setText(row.parts.beat, ago(row.agent.last_heartbeat_at, now));
+    for (const row of this.failures.rows.values())
+      setText(row.parts.at, ago(row.task.updated_at, now));
     this.drawCharts();
   }
 
@@ -147,7 +229,11 @@ export class DashboardView {
     this.setTile('crashed', count(crashed), crashed ? 'critical' : 'ok');
     this.setTile('running', count(running), 'ok');
     this.setTile('failed', count(failed), failed ? 'critical' : 'ok');
-    this.setTile('budget', ratio === null ? (b ? money(b.spent_usd ?? 0) : '—') : percent(ratio * 100), budgetLevel(ratio));
+    this.setTile(
+      'budget',
+      ratio === null ? (b ? money(b.spent_usd ?? 0) : '—') : percent(ratio * 100),
+      budgetLevel(ratio),
+    );
   }
 
   setTile(name, text, level) {
@@ -167,7 +253,9 @@ export class DashboardView {
     const inFlight = s.tasksWithStatus(IN_FLIGHT, ACTIVE_ROWS);
     let waiting = 0;
     for (const t of s.tasks.values()) if (WAITING.has(t.status)) waiting += 1;
-    const shown = inFlight.length ? inFlight : s.tasksWithStatus(WAITING, ACTIVE_ROWS, 'created_at');
+    const shown = inFlight.length
+      ? inFlight
+      : s.tasksWithStatus(WAITING, ACTIVE_ROWS, 'created_at');
     this.activeList.querySelector(':scope > .empty')?.remove();
     this.active.sync(shown, (t) => t.id); // at most ACTIVE_ROWS rows: refresh them all
     setText(this.activeNote, `${count(inFlight.length)} in flight · ${count(waiting)} waiting`);
@@ -222,18 +310,45 @@ function spendNote(series) {
 }
 
 function axis() {
-  return h('div', { class: 'chart-axis', 'aria-hidden': 'true' }, h('span', {}, '60 min ago'), h('span', {}, '30 min'), h('span', {}, 'now'));
+  return h(
+    'div',
+    { class: 'chart-axis', 'aria-hidden': 'true' },
+    h('span', {}, '60 min ago'),
+    h('span', {}, '30 min'),
+    h('span', {}, 'now'),
+  );
 }
 
 function panel(title, note, testid, ...body) {
-  return h('section', { class: `panel ${testid}`, testid },
-    h('header', { class: 'panel-head' }, h('h2', {}, title), note), ...body);
+  return h(
+    'section',
+    { class: `panel ${testid}`, testid },
+    h('header', { class: 'panel-head' }, h('h2', {}, title), note),
+    ...body,
+  );
 }
 
 function agentTable(tbody) {
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-    h('thead', {}, h('tr', {}, ['agent', 'status', 'health', 'instances', 'task · iteration', 'heartbeat'].map((c) => h('th', {}, c)))),
-    tbody));
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'table' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['agent', 'status', 'health', 'instances', 'task · iteration', 'heartbeat'].map((c) =>
+            h('th', {}, c),
+          ),
+        ),
+      ),
+      tbody,
+    ),
+  );
 }
 
 function emptyRow(span, text) {
@@ -261,7 +376,14 @@ function createAgentRow() {
     beat: h('td', { class: 'muted nowrap', testid: 'agent-heartbeat' }),
   };
   const p = row.parts;
-  row.append(p.name, h('td', {}, p.status), h('td', {}, p.health, p.reason), p.instances, h('td', {}, p.task, p.iteration), p.beat);
+  row.append(
+    p.name,
+    h('td', {}, p.status),
+    h('td', {}, p.health, p.reason),
+    p.instances,
+    h('td', {}, p.task, p.iteration),
+    p.beat,
+  );
   return row;
 }
 
@@ -279,7 +401,7 @@ function updateAgentRow(row, agent, store) {
   setText(p.reason, agent.health_reason ?? '');
   setText(p.instances, `${agent.running_instances ?? 0} / ${agent.max_instances ?? '?'}`);
   const task = agent.current_task_id ? store.tasks.get(agent.current_task_id) : null;
-  setText(p.task, agent.current_task_id ? task?.title ?? shortId(agent.current_task_id) : '—');
+  setText(p.task, agent.current_task_id ? (task?.title ?? shortId(agent.current_task_id)) : '—');
   setAttr(p.task, 'href', agent.current_task_id ? link('tasks', agent.current_task_id) : null);
   const working = agent.current_task_id && agent.current_iteration != null;
   setText(p.iteration, working ? ` · iteration ${agent.current_iteration}` : '');
@@ -308,8 +430,12 @@ function updateActiveRow(row, task, store) {
   setAttr(p.title, 'href', link('tasks', task.id));
   p.bar.style.width = `${task.progress_percent ?? 0}%`;
   const session = store.sessionOf(task);
-  const iteration = session?.iteration != null ? `it ${session.iteration}/${session.max_iterations ?? '?'} · ` : '';
-  setText(p.meta, `${iteration}${percent(task.progress_percent)} · ${money(task.token_usage?.cost_usd ?? 0)}`);
+  const iteration =
+    session?.iteration != null ? `it ${session.iteration}/${session.max_iterations ?? '?'} · ` : '';
+  setText(
+    p.meta,
+    `${iteration}${percent(task.progress_percent)} · ${money(task.token_usage?.cost_usd ?? 0)}`,
+  );
 }
 
 function createFailureRow(onError) {

@@ -26,20 +26,49 @@ export class ErrorDetailsModal {
   }
 
   content(task, err) {
-    const close = h('button', { class: 'icon-button', type: 'button', testid: 'error-close', 'aria-label': 'Close', onclick: () => this.close() }, '×');
-    return h('div', { class: 'modal-body' },
-      h('header', { class: 'modal-head' },
-        h('div', {},
+    const close = h(
+      'button',
+      {
+        class: 'icon-button',
+        type: 'button',
+        testid: 'error-close',
+        'aria-label': 'Close',
+        onclick: () => this.close(),
+      },
+      '×',
+    );
+    return h(
+      'div',
+      { class: 'modal-body' },
+      h(
+        'header',
+        { class: 'modal-head' },
+        h(
+          'div',
+          {},
           h('div', { class: 'eyebrow' }, 'Error details'),
-          h('h2', { testid: 'error-task-title' }, task.title || task.id)),
-        close),
+          h('h2', { testid: 'error-task-title' }, task.title || task.id),
+        ),
+        close,
+      ),
       h('p', { class: 'error-message', testid: 'error-message' }, err.message || '(no message)'),
-      h('dl', { class: 'facts' },
+      h(
+        'dl',
+        { class: 'facts' },
         fact('kind', err.kind ?? '—', 'error-kind'),
         fact('exit code', err.exit_code ?? '—', 'error-exit-code'),
         fact('at', dateTime(err.at), 'error-at'),
-        fact('task', h('a', { href: link('tasks', task.id), onclick: () => this.close() }, task.id), 'error-task'),
-        fact('event', eventLink(err.seq, () => this.close()), 'error-event')),
+        fact(
+          'task',
+          h('a', { href: link('tasks', task.id), onclick: () => this.close() }, task.id),
+          'error-task',
+        ),
+        fact(
+          'event',
+          eventLink(err.seq, () => this.close()),
+          'error-event',
+        ),
+      ),
       section('Suggestions', suggestions(err.suggestions)),
       section('Stack', pre(err.stack, 'error-stack')),
       section('Output (tail)', pre(err.output_tail, 'error-output')),
@@ -53,7 +82,11 @@ function fact(label, value, testid) {
 
 function eventLink(seq, onclick) {
   if (seq === null || seq === undefined) return '—';
-  return h('a', { href: link('events', seq), testid: 'error-event-link', onclick }, `event #${seq}`);
+  return h(
+    'a',
+    { href: link('events', seq), testid: 'error-event-link', onclick },
+    `event #${seq}`,
+  );
 }
 
 function section(title, body) {
@@ -65,6 +98,10 @@ function pre(text, testid) {
 }
 
 function suggestions(items) {
-  if (!items || !items.length) return h('p', { class: 'muted', testid: 'error-suggestions' }, 'none');
-  return h('ul', { class: 'suggestions', testid: 'error-suggestions' }, items.map((s) => h('li', {}, s)));
+  if (!items?.length) return h('p', { class: 'muted', testid: 'error-suggestions' }, 'none');
+  return h(
+    'ul',
+    { class: 'suggestions', testid: 'error-suggestions' },
+    items.map((s) => h('li', {}, s)),
+  );
 }

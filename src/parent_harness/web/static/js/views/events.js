@@ -29,43 +29,102 @@ export class EventBusView {
   }
 
   build() {
-    const input = (testid, placeholder, label) => h('input', { class: 'search', type: 'search', testid, placeholder, 'aria-label': label });
+    const input = (testid, placeholder, label) =>
+      h('input', { class: 'search', type: 'search', testid, placeholder, 'aria-label': label });
     this.typeInput = input('bus-type', 'type glob: task:*,*:failed', 'Type glob');
     this.roomInput = input('bus-room', 'room: tasks, agent:a1', 'Room');
     this.qInput = input('bus-search', 'search payloads', 'Search');
-    this.levelSelect = h('select', { class: 'select', testid: 'bus-level', 'aria-label': 'Level' }, LEVELS.map((l) => h('option', { value: l }, l || 'any level')));
+    this.levelSelect = h(
+      'select',
+      { class: 'select', testid: 'bus-level', 'aria-label': 'Level' },
+      LEVELS.map((l) => h('option', { value: l }, l || 'any level')),
+    );
     const changed = debounce(() => this.readInputs(), 250);
-    for (const el of [this.typeInput, this.roomInput, this.qInput]) el.addEventListener('input', changed);
+    for (const el of [this.typeInput, this.roomInput, this.qInput])
+      el.addEventListener('input', changed);
     this.levelSelect.addEventListener('change', () => this.readInputs());
-    this.pauseButton = h('button', { class: 'button', type: 'button', testid: 'bus-pause', onclick: () => this.togglePause() }, 'Pause');
+    this.pauseButton = h(
+      'button',
+      { class: 'button', type: 'button', testid: 'bus-pause', onclick: () => this.togglePause() },
+      'Pause',
+    );
     this.summary = h('span', { class: 'muted', testid: 'bus-count' });
-    this.detail = h('section', { class: 'panel event-detail', testid: 'event-detail', hidden: true });
+    this.detail = h('section', {
+      class: 'panel event-detail',
+      testid: 'event-detail',
+      hidden: true,
+    });
     this.listEl = h('div', { class: 'event-list tall', testid: 'bus-list' });
-    this.rows = new VirtualList(this.listEl, { create: createEventRow, update: updateEventRow, keyOf: (m) => m.seq, limit: MAX_ROWS });
-    this.older = h('button', { class: 'button', type: 'button', testid: 'bus-load-older', hidden: true, onclick: () => this.loadOlder() }, 'Load older');
+    this.rows = new VirtualList(this.listEl, {
+      create: createEventRow,
+      update: updateEventRow,
+      keyOf: (m) => m.seq,
+      limit: MAX_ROWS,
+    });
+    this.older = h(
+      'button',
+      {
+        class: 'button',
+        type: 'button',
+        testid: 'bus-load-older',
+        hidden: true,
+        onclick: () => this.loadOlder(),
+      },
+      'Load older',
+    );
     this.el.append(
-      h('div', { class: 'toolbar' }, h('h1', {}, 'Event Bus'), this.typeInput, this.roomInput, this.levelSelect, this.qInput, this.pauseButton, this.summary),
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('h1', {}, 'Event Bus'),
+        this.typeInput,
+        this.roomInput,
+        this.levelSelect,
+        this.qInput,
+        this.pauseButton,
+        this.summary,
+      ),
       this.detail,
       h('section', { class: 'panel' }, this.listEl),
-      h('div', { class: 'pager' }, this.older));
+      h('div', { class: 'pager' }, this.older),
+    );
   }
 
   show(route, missed = false) {
     const q = route.query;
-    if (route.id && ![...q.keys()].length && this.loadedKey !== null && !missed) return this.showDetail(route.id);
-    const filters = { types: q.get('type') ?? '', room: q.get('room') ?? '', level: q.get('level') ?? '', q: q.get('q') ?? '' };
+    if (route.id && ![...q.keys()].length && this.loadedKey !== null && !missed)
+      return this.showDetail(route.id);
+    const filters = {
+      types: q.get('type') ?? '',
+      room: q.get('room') ?? '',
+      level: q.get('level') ?? '',
+      q: q.get('q') ?? '',
+    };
     this.fillInputs(filters);
     if (filterKey(filters) !== this.loadedKey || missed) this.apply(filters, false);
     this.showDetail(route.id);
   }
 
   fillInputs(f) {
-    const pairs = [[this.typeInput, f.types], [this.roomInput, f.room], [this.levelSelect, f.level], [this.qInput, f.q]];
+    const pairs = [
+      [this.typeInput, f.types],
+      [this.roomInput, f.room],
+      [this.levelSelect, f.level],
+      [this.qInput, f.q],
+    ];
     for (const [el, value] of pairs) if (document.activeElement !== el) el.value = value;
   }
 
   readInputs() {
-    this.apply({ types: this.typeInput.value.trim(), room: this.roomInput.value.trim(), level: this.levelSelect.value, q: this.qInput.value.trim() }, true);
+    this.apply(
+      {
+        types: this.typeInput.value.trim(),
+        room: this.roomInput.value.trim(),
+        level: this.levelSelect.value,
+        q: this.qInput.value.trim(),
+      },
+      true,
+    );
   }
 
   apply(filters, updateHash) {
@@ -73,14 +132,24 @@ export class EventBusView {
     this.matches = eventFilter(filters);
     if (updateHash) {
       const { types, room, level, q } = filters;
-      replaceQuery(Object.fromEntries(Object.entries({ type: types, room, level, q }).filter(([, v]) => v)));
+      replaceQuery(
+        Object.fromEntries(Object.entries({ type: types, room, level, q }).filter(([, v]) => v)),
+      );
     }
     this.reload();
   }
 
   params(before) {
     const f = this.filters;
-    return { type: f.types, room: f.room, level: f.level, q: f.q, order: 'desc', limit: PAGE, before };
+    return {
+      type: f.types,
+      room: f.room,
+      level: f.level,
+      q: f.q,
+      order: 'desc',
+      limit: PAGE,
+      before,
+    };
   }
 
   /** The newest page for the filters from the hub; live events continue it. */
@@ -94,14 +163,18 @@ export class EventBusView {
     let items;
     let more = false;
     try {
-      const page = await getJSON('/api/events', this.params(null), { signal: this.controller.signal });
+      const page = await getJSON('/api/events', this.params(null), {
+        signal: this.controller.signal,
+      });
       items = page.items;
       more = Boolean(page.next_cursor) || items.length === PAGE;
     } catch (error) {
       if (isAbort(error)) return;
       items = this.store.events.items.filter(this.matches).reverse(); // hub unreachable: what we hold
     }
-    const recent = this.store.events.items.filter((m) => m.seq > (items[0]?.seq ?? 0) && this.matches(m));
+    const recent = this.store.events.items.filter(
+      (m) => m.seq > (items[0]?.seq ?? 0) && this.matches(m),
+    );
     this.rows.setItems(recent.reverse().concat(items));
     this.older.hidden = !more;
     this.el.dataset.loading = 'false';
@@ -151,7 +224,12 @@ export class EventBusView {
   }
 
   renderSummary() {
-    setText(this.pauseButton, this.paused ? `Resume${this.buffer.length ? ` (${count(this.buffer.length)}${this.overflowed ? '+' : ''} new)` : ''}` : 'Pause');
+    setText(
+      this.pauseButton,
+      this.paused
+        ? `Resume${this.buffer.length ? ` (${count(this.buffer.length)}${this.overflowed ? '+' : ''} new)` : ''}`
+        : 'Pause',
+    );
     this.pauseButton.setAttribute('aria-pressed', String(this.paused));
     setText(this.summary, `${count(this.rows.size)} shown${this.paused ? ' · paused' : ''}`);
   }
@@ -168,21 +246,30 @@ export class EventBusView {
       msg = msg ?? (await getJSON(`/api/events/${n}`));
     } catch (error) {
       msg = null;
-      replaceChildren(this.detail, h('p', { class: 'empty' }, `Event #${seq} is not available (${error.message}).`));
+      replaceChildren(
+        this.detail,
+        h('p', { class: 'empty' }, `Event #${seq} is not available (${error.message}).`),
+      );
     }
     if (msg) renderDetail(this.detail, msg);
     this.detail.hidden = false;
-    for (const row of this.listEl.querySelectorAll('[data-selected]')) row.removeAttribute('data-selected');
+    for (const row of this.listEl.querySelectorAll('[data-selected]'))
+      row.removeAttribute('data-selected');
     this.listEl.querySelector(`[data-seq="${n}"]`)?.setAttribute('data-selected', '');
   }
 }
 
 function renderDetail(panel, msg) {
-  replaceChildren(panel,
-    h('header', { class: 'panel-head' },
+  replaceChildren(
+    panel,
+    h(
+      'header',
+      { class: 'panel-head' },
       h('h2', {}, `Event #${msg.seq} · ${msg.type}`),
-      h('a', { class: 'panel-note', href: link('events'), testid: 'event-detail-close' }, 'close')),
-    h('pre', { class: 'code', testid: 'event-detail-json' }, JSON.stringify(msg, null, 2)));
+      h('a', { class: 'panel-note', href: link('events'), testid: 'event-detail-close' }, 'close'),
+    ),
+    h('pre', { class: 'code', testid: 'event-detail-json' }, JSON.stringify(msg, null, 2)),
+  );
 }
 
 function filterKey(f) {

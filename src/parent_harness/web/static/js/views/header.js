@@ -14,7 +14,11 @@ export class WebSocketStatus {
     this.dot = h('span', { class: 'dot', 'aria-hidden': 'true' });
     this.label = h('span', { class: 'ws-label', testid: 'ws-state' });
     this.rtt = h('span', { class: 'ws-meta', testid: 'ws-rtt', title: 'ping round trip' });
-    this.age = h('span', { class: 'ws-meta', testid: 'ws-last-event', title: 'age of the last event' });
+    this.age = h('span', {
+      class: 'ws-meta',
+      testid: 'ws-last-event',
+      title: 'age of the last event',
+    });
     root.replaceChildren(this.dot, this.label, this.rtt, this.age);
     this.status = { state: 'connecting', attempt: 0 };
     this.lastEventAt = null;
@@ -35,7 +39,10 @@ export class WebSocketStatus {
     setAttr(this.root, 'data-attempt', s.attempt);
     setAttr(this.root, 'title', s.reason ? `last close: ${s.reason}` : 'live');
     setText(this.label, stateText(s, now));
-    setText(this.rtt, s.rttMs === null || s.rttMs === undefined ? 'rtt —' : `rtt ${Math.round(s.rttMs)}ms`);
+    setText(
+      this.rtt,
+      s.rttMs === null || s.rttMs === undefined ? 'rtt —' : `rtt ${Math.round(s.rttMs)}ms`,
+    );
     setText(this.age, this.lastEventAt ? `event ${ago(this.lastEventAt, now)}` : 'no events yet');
   }
 }
@@ -54,7 +61,17 @@ export class BudgetIndicator {
   constructor(root) {
     this.root = root;
     this.fill = h('span', { class: 'gauge-fill' });
-    this.gauge = h('span', { class: 'gauge', role: 'meter', 'aria-label': 'budget spent', 'aria-valuemin': '0', 'aria-valuemax': '100' }, this.fill);
+    this.gauge = h(
+      'span',
+      {
+        class: 'gauge',
+        role: 'meter',
+        'aria-label': 'budget spent',
+        'aria-valuemin': '0',
+        'aria-valuemax': '100',
+      },
+      this.fill,
+    );
     this.amount = h('span', { class: 'budget-amount', testid: 'budget-amount' });
     this.pct = h('span', { class: 'budget-pct', testid: 'budget-percent' });
     this.burn = h('span', { class: 'budget-meta', testid: 'budget-burn' });
@@ -84,7 +101,10 @@ export class BudgetIndicator {
     this.fill.style.width = `${Math.min(100, (ratio ?? 0) * 100)}%`;
     setText(this.pct, ratio === null ? 'no limit' : `${Math.round(ratio * 100)}%`);
     setText(this.amount, `${money(b.spent_usd ?? 0)} / ${b.limit_usd ? money(b.limit_usd) : '∞'}`);
-    setText(this.burn, b.burn_rate_usd_per_hour != null ? `${money(b.burn_rate_usd_per_hour)}/h` : '');
+    setText(
+      this.burn,
+      b.burn_rate_usd_per_hour != null ? `${money(b.burn_rate_usd_per_hour)}/h` : '',
+    );
     setText(this.runout, runoutText(b, ratio, now));
   }
 }
@@ -121,7 +141,10 @@ export class StaleMarker {
     this.since = this.since ?? Date.now();
     this.banner.hidden = status.state === 'connecting' && !dataAt;
     const asOf = dataAt ? clock(dataAt) : 'never';
-    setText(this.banner, `Stale: the hub is not connected (${status.reason ?? status.state}). Data shown as of ${asOf}; it updates again on reconnect.`);
+    setText(
+      this.banner,
+      `Stale: the hub is not connected (${status.reason ?? status.state}). Data shown as of ${asOf}; it updates again on reconnect.`,
+    );
   }
 }
 

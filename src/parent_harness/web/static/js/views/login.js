@@ -10,16 +10,29 @@ export class LoginForm {
     this.dialog = dialog;
     this.onToken = onToken;
     this.input = h('input', {
-      class: 'search', id: 'login-token', type: 'password', name: 'token', required: true,
-      autocomplete: 'current-password', spellcheck: 'false', testid: 'login-token',
+      class: 'search',
+      id: 'login-token',
+      type: 'password',
+      name: 'token',
+      required: true,
+      autocomplete: 'current-password',
+      spellcheck: 'false',
+      testid: 'login-token',
     });
-    this.error = h('p', { class: 'error-message', role: 'alert', testid: 'login-error', hidden: true }, 'The hub refused that token.');
-    const form = h('form', { class: 'modal-body', testid: 'login-form', onsubmit: (event) => this.submit(event) },
+    this.error = h(
+      'p',
+      { class: 'error-message', role: 'alert', testid: 'login-error', hidden: true },
+      'The hub refused that token.',
+    );
+    const form = h(
+      'form',
+      { class: 'modal-body', testid: 'login-form', onsubmit: (event) => this.submit(event) },
       h('header', { class: 'modal-head' }, h('h2', {}, 'This hub needs a token')),
       h('label', { class: 'login-field', for: 'login-token' }, 'Token', this.input),
       this.error,
       h('p', { class: 'muted' }, 'Kept in this tab only, until it closes.'),
-      h('button', { class: 'button', type: 'submit', testid: 'login-submit' }, 'Sign in'));
+      h('button', { class: 'button', type: 'submit', testid: 'login-submit' }, 'Sign in'),
+    );
     dialog.replaceChildren(form);
     // Escape would leave a page that cannot load anything: only a token closes the form.
     dialog.addEventListener('cancel', (event) => event.preventDefault());

@@ -18,19 +18,46 @@ export class SessionDetailView {
     this.title = h('h1', { class: 'mono', testid: 'session-detail-title' });
     this.facts = h('dl', { class: 'facts wide', testid: 'session-facts' });
     this.timelineEl = h('ol', { class: 'timeline', testid: 'session-timeline' });
-    this.timeline = new KeyedList(this.timelineEl, { create: createIterationItem, update: updateIterationItem });
-    this.beatCanvas = h('canvas', { class: 'chart', testid: 'session-heartbeat-chart', height: 60 });
+    this.timeline = new KeyedList(this.timelineEl, {
+      create: createIterationItem,
+      update: updateIterationItem,
+    });
+    this.beatCanvas = h('canvas', {
+      class: 'chart',
+      testid: 'session-heartbeat-chart',
+      height: 60,
+    });
     this.beatNote = h('span', { class: 'panel-note', testid: 'session-heartbeat-note' });
     this.beatList = h('ol', { class: 'beat-list', testid: 'session-heartbeats' });
     this.output = h('pre', { class: 'code', testid: 'session-output', hidden: true });
     this.notFound = h('p', { class: 'empty', testid: 'session-not-found', hidden: true });
     this.el.append(
-      h('div', { class: 'toolbar' }, h('a', { href: link('sessions'), class: 'back' }, '← Sessions'), this.title),
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('a', { href: link('sessions'), class: 'back' }, '← Sessions'),
+        this.title,
+      ),
       this.notFound,
       h('section', { class: 'panel' }, this.facts, this.output),
-      h('div', { class: 'grid-two' },
-        h('section', { class: 'panel' }, h('header', { class: 'panel-head' }, h('h2', {}, 'Iterations')), this.timelineEl),
-        h('section', { class: 'panel' }, h('header', { class: 'panel-head' }, h('h2', {}, 'Heartbeats'), this.beatNote), this.beatCanvas, this.beatList)));
+      h(
+        'div',
+        { class: 'grid-two' },
+        h(
+          'section',
+          { class: 'panel' },
+          h('header', { class: 'panel-head' }, h('h2', {}, 'Iterations')),
+          this.timelineEl,
+        ),
+        h(
+          'section',
+          { class: 'panel' },
+          h('header', { class: 'panel-head' }, h('h2', {}, 'Heartbeats'), this.beatNote),
+          this.beatCanvas,
+          this.beatList,
+        ),
+      ),
+    );
   }
 
   async show(route, missed = false) {
@@ -61,7 +88,14 @@ export class SessionDetailView {
   addHeartbeats(beats) {
     this.heartbeats = this.heartbeats.concat(beats).slice(-HEARTBEATS_KEPT);
     for (const b of beats.slice(-20)) {
-      this.beatList.prepend(h('li', { testid: 'session-heartbeat' }, h('time', {}, clock(b.at)), ` iteration ${b.iteration ?? '—'} · ${percent(b.progress_percent)}`));
+      this.beatList.prepend(
+        h(
+          'li',
+          { testid: 'session-heartbeat' },
+          h('time', {}, clock(b.at)),
+          ` iteration ${b.iteration ?? '—'} · ${percent(b.progress_percent)}`,
+        ),
+      );
     }
     while (this.beatList.childElementCount > 20) this.beatList.lastElementChild.remove();
     this.drawBeats();
@@ -73,14 +107,29 @@ export class SessionDetailView {
     setText(this.title, s.id);
     const task = s.task_id ? this.store.tasks.get(s.task_id) : null;
     this.facts.replaceChildren(
-      ...fact('status', h('span', { class: 'badge', 'data-status': s.status, testid: 'session-detail-status' }, s.status ?? '—')),
-      ...fact('iteration', `${s.iteration ?? 0} of ${s.max_iterations ?? '?'}`, 'session-detail-iteration'),
+      ...fact(
+        'status',
+        h(
+          'span',
+          { class: 'badge', 'data-status': s.status, testid: 'session-detail-status' },
+          s.status ?? '—',
+        ),
+      ),
+      ...fact(
+        'iteration',
+        `${s.iteration ?? 0} of ${s.max_iterations ?? '?'}`,
+        'session-detail-iteration',
+      ),
       ...fact('agent', s.agent_name ?? s.agent_id ?? '—'),
-      ...fact('task', s.task_id ? h('a', { href: link('tasks', s.task_id) }, task?.title ?? s.task_id) : '—'),
+      ...fact(
+        'task',
+        s.task_id ? h('a', { href: link('tasks', s.task_id) }, task?.title ?? s.task_id) : '—',
+      ),
       ...fact('started', dateTime(s.started_at)),
       ...fact('duration', duration(s)),
       ...fact('exit code', s.exit_code ?? '—'),
-      ...fact('tokens', `${tokens(s.token_usage)} · ${money(s.token_usage?.cost_usd ?? 0)}`));
+      ...fact('tokens', `${tokens(s.token_usage)} · ${money(s.token_usage?.cost_usd ?? 0)}`),
+    );
     this.output.hidden = !s.output_tail;
     setText(this.output, s.output_tail ?? '');
     this.renderBeatNote();
@@ -88,7 +137,10 @@ export class SessionDetailView {
 
   renderBeatNote(now = Date.now()) {
     const last = this.heartbeats[this.heartbeats.length - 1];
-    setText(this.beatNote, last ? `${this.heartbeats.length} · last ${ago(last.at, now)}` : 'none yet');
+    setText(
+      this.beatNote,
+      last ? `${this.heartbeats.length} · last ${ago(last.at, now)}` : 'none yet',
+    );
   }
 
   drawBeats() {
@@ -117,9 +169,12 @@ export class SessionDetailView {
     if (!this.id) return;
     if (changes.resync) return this.show({ id: this.id }, true);
     for (const msg of changes.iterations) {
-      if (msg.payload.session_id === this.id) this.addIteration({ ...msg.payload, seq: msg.seq, at: msg.timestamp });
+      if (msg.payload.session_id === this.id)
+        this.addIteration({ ...msg.payload, seq: msg.seq, at: msg.timestamp });
     }
-    const beats = changes.heartbeats.filter((m) => m.payload.session_id === this.id).map((m) => ({ seq: m.seq, ...m.payload, at: m.payload.at ?? m.timestamp }));
+    const beats = changes.heartbeats
+      .filter((m) => m.payload.session_id === this.id)
+      .map((m) => ({ seq: m.seq, ...m.payload, at: m.payload.at ?? m.timestamp }));
     if (beats.length) this.addHeartbeats(beats);
     if (changes.sessions.has(this.id)) {
       this.session = this.store.sessions.get(this.id);
@@ -138,8 +193,16 @@ function fact(label, value, testid) {
 
 function createIterationItem() {
   const li = h('li', { class: 'timeline-item', testid: 'session-iteration' });
-  li.parts = { n: h('span', { class: 'timeline-n' }), at: h('time', { class: 'muted' }), summary: h('p', {}), usage: h('span', { class: 'muted' }) };
-  li.append(h('div', { class: 'timeline-head' }, li.parts.n, li.parts.at, li.parts.usage), li.parts.summary);
+  li.parts = {
+    n: h('span', { class: 'timeline-n' }),
+    at: h('time', { class: 'muted' }),
+    summary: h('p', {}),
+    usage: h('span', { class: 'muted' }),
+  };
+  li.append(
+    h('div', { class: 'timeline-head' }, li.parts.n, li.parts.at, li.parts.usage),
+    li.parts.summary,
+  );
   return li;
 }
 
@@ -148,5 +211,8 @@ function updateIterationItem(li, it) {
   setText(li.parts.n, `#${it.iteration}`);
   setText(li.parts.at, clock(it.at));
   setText(li.parts.summary, it.summary ?? '');
-  setText(li.parts.usage, it.token_usage ? `${tokens(it.token_usage)} · ${money(it.token_usage.cost_usd ?? 0)}` : '');
+  setText(
+    li.parts.usage,
+    it.token_usage ? `${tokens(it.token_usage)} · ${money(it.token_usage.cost_usd ?? 0)}` : '',
+  );
 }

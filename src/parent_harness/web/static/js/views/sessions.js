@@ -15,18 +15,61 @@ export class SessionListView {
     this.loaded = false;
     this.el = h('section', { class: 'page page-sessions', testid: 'page-sessions' });
     this.rowsEl = h('tbody', { testid: 'session-rows' });
-    this.rows = new KeyedList(this.rowsEl, { create: createSessionRow, update: (row, s) => updateSessionRow(row, s, store), limit: MAX_ROWS });
+    this.rows = new KeyedList(this.rowsEl, {
+      create: createSessionRow,
+      update: (row, s) => updateSessionRow(row, s, store),
+      limit: MAX_ROWS,
+    });
     this.summary = h('span', { class: 'muted', testid: 'session-count' });
-    this.more = h('button', { class: 'button', type: 'button', testid: 'session-load-more', hidden: true, onclick: () => this.load(this.cursor) }, 'Load more');
+    this.more = h(
+      'button',
+      {
+        class: 'button',
+        type: 'button',
+        testid: 'session-load-more',
+        hidden: true,
+        onclick: () => this.load(this.cursor),
+      },
+      'Load more',
+    );
     this.el.append(
       h('div', { class: 'toolbar' }, h('h1', {}, 'Sessions'), this.summary),
-      h('section', { class: 'panel' }, h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-        h('thead', {}, h('tr', {}, ['status', 'session', 'agent', 'task', 'iteration', 'started', 'duration', 'cost'].map((c) => h('th', {}, c)))),
-        this.rowsEl))),
-      h('div', { class: 'pager' }, this.more));
+      h(
+        'section',
+        { class: 'panel' },
+        h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { class: 'table' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                [
+                  'status',
+                  'session',
+                  'agent',
+                  'task',
+                  'iteration',
+                  'started',
+                  'duration',
+                  'cost',
+                ].map((c) => h('th', {}, c)),
+              ),
+            ),
+            this.rowsEl,
+          ),
+        ),
+      ),
+      h('div', { class: 'pager' }, this.more),
+    );
   }
 
-  show(route, missed = false) {
+  show(_route, missed = false) {
     if (!this.loaded || missed) this.load(null);
   }
 
@@ -36,7 +79,8 @@ export class SessionListView {
     try {
       const page = await getJSON('/api/sessions', { limit: PAGE, cursor });
       if (!cursor) this.rows.clear();
-      for (const s of page.items) this.rows.upsert(s.id, this.store.sessions.get(s.id) ?? s, { atTop: false });
+      for (const s of page.items)
+        this.rows.upsert(s.id, this.store.sessions.get(s.id) ?? s, { atTop: false });
       this.cursor = page.next_cursor;
     } catch (error) {
       if (!isAbort(error) && !cursor) this.fromStore();
@@ -49,7 +93,9 @@ export class SessionListView {
 
   fromStore() {
     this.rows.clear();
-    const all = [...this.store.sessions.values()].sort((a, b) => (a.started_at < b.started_at ? 1 : -1));
+    const all = [...this.store.sessions.values()].sort((a, b) =>
+      a.started_at < b.started_at ? 1 : -1,
+    );
     for (const s of all.slice(0, PAGE)) this.rows.upsert(s.id, s, { atTop: false });
   }
 
@@ -68,7 +114,8 @@ export class SessionListView {
   }
 
   tick(now) {
-    for (const row of this.rows.rows.values()) if (row.session.status === 'running') setText(row.parts.duration, duration(row.session, now));
+    for (const row of this.rows.rows.values())
+      if (row.session.status === 'running') setText(row.parts.duration, duration(row.session, now));
   }
 }
 
@@ -85,7 +132,16 @@ function createSessionRow() {
     cost: h('td', { class: 'num' }),
   };
   const p = row.parts;
-  row.append(h('td', {}, p.status), h('td', {}, p.id), p.agent, h('td', {}, p.task), p.iteration, p.started, p.duration, p.cost);
+  row.append(
+    h('td', {}, p.status),
+    h('td', {}, p.id),
+    p.agent,
+    h('td', {}, p.task),
+    p.iteration,
+    p.started,
+    p.duration,
+    p.cost,
+  );
   return row;
 }
 
@@ -100,7 +156,7 @@ function updateSessionRow(row, s, store) {
   setAttr(p.id, 'href', link('sessions', s.id));
   setText(p.agent, s.agent_name ?? s.agent_id ?? '—');
   const task = s.task_id ? store.tasks.get(s.task_id) : null;
-  setText(p.task, s.task_id ? task?.title ?? shortId(s.task_id) : '—');
+  setText(p.task, s.task_id ? (task?.title ?? shortId(s.task_id)) : '—');
   setAttr(p.task, 'href', s.task_id ? link('tasks', s.task_id) : null);
   setText(p.iteration, `${s.iteration ?? 0} / ${s.max_iterations ?? '?'}`);
   setText(p.started, dateTime(s.started_at));

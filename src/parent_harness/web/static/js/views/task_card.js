@@ -10,7 +10,11 @@ export function createTaskCard(onError) {
   const parts = {
     status: h('span', { class: 'badge', testid: 'task-status' }),
     title: h('a', { class: 'task-title', testid: 'task-title' }),
-    errorBadge: h('button', { class: 'error-badge', type: 'button', testid: 'error-badge', hidden: true }, 'error'),
+    errorBadge: h(
+      'button',
+      { class: 'error-badge', type: 'button', testid: 'error-badge', hidden: true },
+      'error',
+    ),
     bar: h('span', { class: 'progress-fill' }),
     pct: h('span', { class: 'progress-text', testid: 'task-progress' }),
     iteration: h('span', { testid: 'task-iteration' }),
@@ -21,10 +25,22 @@ export function createTaskCard(onError) {
     agent: h('span', { class: 'muted', testid: 'task-agent' }),
     updated: h('span', { class: 'muted' }),
   };
-  const card = h('article', { class: 'task-card', testid: 'task-card' },
+  const card = h(
+    'article',
+    { class: 'task-card', testid: 'task-card' },
     h('div', { class: 'task-head' }, parts.status, parts.title, parts.errorBadge),
     h('div', { class: 'progress' }, h('span', { class: 'progress-track' }, parts.bar), parts.pct),
-    h('div', { class: 'task-meta' }, parts.iteration, parts.attempts, parts.tokens, parts.cost, parts.test, parts.agent, parts.updated),
+    h(
+      'div',
+      { class: 'task-meta' },
+      parts.iteration,
+      parts.attempts,
+      parts.tokens,
+      parts.cost,
+      parts.test,
+      parts.agent,
+      parts.updated,
+    ),
   );
   card.parts = parts;
   parts.errorBadge.addEventListener('click', () => onError(card.task));
@@ -42,7 +58,7 @@ export function updateTaskCard(card, task, session, testRun, now = Date.now()) {
   setText(p.title, task.title || task.id);
   setAttr(p.title, 'href', link('tasks', task.id));
   setAttr(p.title, 'title', task.description || task.id);
-  const progress = task.status === 'completed' ? 100 : task.progress_percent ?? 0;
+  const progress = task.status === 'completed' ? 100 : (task.progress_percent ?? 0);
   p.bar.style.width = `${Math.max(0, Math.min(100, progress))}%`;
   setAttr(p.bar, 'data-status', task.status);
   setText(p.pct, percent(progress));
@@ -59,7 +75,8 @@ export function updateTaskCard(card, task, session, testRun, now = Date.now()) {
 
 /** "iteration 3 of 10" from the task's session, or "—" before one started. */
 export function iterationText(session) {
-  if (!session || session.iteration === null || session.iteration === undefined) return 'iteration —';
+  if (!session || session.iteration === null || session.iteration === undefined)
+    return 'iteration —';
   return `iteration ${session.iteration} of ${session.max_iterations ?? '?'}`;
 }
 
@@ -69,8 +86,17 @@ function setTestResult(el, run) {
     setAttr(el, 'data-result', null);
     return;
   }
-  const result = run.status === 'running' ? 'running' : run.failed || run.status === 'failed' || run.status === 'error' ? 'failed' : 'passed';
+  const result =
+    run.status === 'running'
+      ? 'running'
+      : run.failed || run.status === 'failed' || run.status === 'error'
+        ? 'failed'
+        : 'passed';
   setAttr(el, 'data-result', result);
   if (run.status === 'running') setText(el, 'tests running');
-  else setText(el, `tests ${run.passed ?? 0} passed · ${run.failed ?? 0} failed${run.skipped ? ` · ${run.skipped} skipped` : ''}`);
+  else
+    setText(
+      el,
+      `tests ${run.passed ?? 0} passed · ${run.failed ?? 0} failed${run.skipped ? ` · ${run.skipped} skipped` : ''}`,
+    );
 }

@@ -29,20 +29,69 @@ export class TaskDetailView {
     this.runs = h('tbody', { testid: 'task-test-runs' });
     this.sessionList = h('ul', { class: 'rows', testid: 'task-sessions' });
     this.eventList = h('ol', { class: 'event-list', testid: 'task-events' });
-    this.events = new KeyedList(this.eventList, { create: createEventRow, update: updateEventRow, limit: HISTORY_ROWS });
+    this.events = new KeyedList(this.eventList, {
+      create: createEventRow,
+      update: updateEventRow,
+      limit: HISTORY_ROWS,
+    });
     this.notFound = h('p', { class: 'empty', testid: 'task-not-found', hidden: true });
     this.el.append(
-      h('div', { class: 'toolbar' }, h('a', { href: link('tasks'), class: 'back' }, '← Tasks'), this.title),
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('a', { href: link('tasks'), class: 'back' }, '← Tasks'),
+        this.title,
+      ),
       this.notFound,
-      h('div', { class: 'detail-body' },
-        this.card, this.description, this.error,
-        h('div', { class: 'grid-two' },
-          h('section', { class: 'panel' }, h('header', { class: 'panel-head' }, h('h2', {}, 'Test runs')),
-            h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-              h('thead', {}, h('tr', {}, ['status', 'passed', 'failed', 'skipped', 'duration', 'command'].map((c) => h('th', {}, c)))),
-              this.runs))),
-          h('section', { class: 'panel' }, h('header', { class: 'panel-head' }, h('h2', {}, 'Sessions')), this.sessionList)),
-        h('section', { class: 'panel' }, h('header', { class: 'panel-head' }, h('h2', {}, 'Events of this task')), this.eventList)));
+      h(
+        'div',
+        { class: 'detail-body' },
+        this.card,
+        this.description,
+        this.error,
+        h(
+          'div',
+          { class: 'grid-two' },
+          h(
+            'section',
+            { class: 'panel' },
+            h('header', { class: 'panel-head' }, h('h2', {}, 'Test runs')),
+            h(
+              'div',
+              { class: 'table-wrap' },
+              h(
+                'table',
+                { class: 'table' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    ['status', 'passed', 'failed', 'skipped', 'duration', 'command'].map((c) =>
+                      h('th', {}, c),
+                    ),
+                  ),
+                ),
+                this.runs,
+              ),
+            ),
+          ),
+          h(
+            'section',
+            { class: 'panel' },
+            h('header', { class: 'panel-head' }, h('h2', {}, 'Sessions')),
+            this.sessionList,
+          ),
+        ),
+        h(
+          'section',
+          { class: 'panel' },
+          h('header', { class: 'panel-head' }, h('h2', {}, 'Events of this task')),
+          this.eventList,
+        ),
+      ),
+    );
   }
 
   async show(route, missed = false) {
@@ -92,28 +141,70 @@ export class TaskDetailView {
     const err = t.error_details;
     this.error.hidden = !err;
     if (!err) return;
-    replaceChildren(this.error,
-      h('strong', {}, `${err.kind ?? 'error'}${err.exit_code != null ? ` · exit ${err.exit_code}` : ''}: `),
+    replaceChildren(
+      this.error,
+      h(
+        'strong',
+        {},
+        `${err.kind ?? 'error'}${err.exit_code != null ? ` · exit ${err.exit_code}` : ''}: `,
+      ),
       h('span', {}, err.message ?? ''),
-      h('button', { class: 'button small', type: 'button', testid: 'task-error-open', onclick: () => this.modal.open(this.task) }, 'Details'));
+      h(
+        'button',
+        {
+          class: 'button small',
+          type: 'button',
+          testid: 'task-error-open',
+          onclick: () => this.modal.open(this.task),
+        },
+        'Details',
+      ),
+    );
   }
 
   renderRuns() {
-    const rows = this.testRuns.slice(-20).reverse().map((r) => h('tr', { 'data-result': r.status },
-      h('td', {}, h('span', { class: 'badge', 'data-status': r.status }, r.status ?? '—')),
-      h('td', { class: 'num' }, r.passed ?? '—'), h('td', { class: 'num' }, r.failed ?? '—'), h('td', { class: 'num' }, r.skipped ?? '—'),
-      h('td', { class: 'num' }, r.duration_s != null ? `${r.duration_s.toFixed(1)} s` : '—'),
-      h('td', { class: 'mono' }, r.command ?? '')));
-    replaceChildren(this.runs, rows.length ? rows : h('tr', { class: 'empty' }, h('td', { colspan: 6 }, 'No test runs yet.')));
+    const rows = this.testRuns
+      .slice(-20)
+      .reverse()
+      .map((r) =>
+        h(
+          'tr',
+          { 'data-result': r.status },
+          h('td', {}, h('span', { class: 'badge', 'data-status': r.status }, r.status ?? '—')),
+          h('td', { class: 'num' }, r.passed ?? '—'),
+          h('td', { class: 'num' }, r.failed ?? '—'),
+          h('td', { class: 'num' }, r.skipped ?? '—'),
+          h('td', { class: 'num' }, r.duration_s != null ? `${r.duration_s.toFixed(1)} s` : '—'),
+          h('td', { class: 'mono' }, r.command ?? ''),
+        ),
+      );
+    replaceChildren(
+      this.runs,
+      rows.length
+        ? rows
+        : h('tr', { class: 'empty' }, h('td', { colspan: 6 }, 'No test runs yet.')),
+    );
   }
 
   renderSessions() {
     const items = this.sessions.map((s) => this.store.sessions.get(s.id) ?? s);
-    const rows = items.map((s) => h('li', { class: 'session-line' },
-      h('span', { class: 'badge', 'data-status': s.status }, s.status ?? '—'),
-      h('a', { href: link('sessions', s.id) }, s.id),
-      h('span', { class: 'muted' }, `iteration ${s.iteration ?? 0} of ${s.max_iterations ?? '?'} · ${dateTime(s.started_at)} · ${duration(s)} · ${money(s.token_usage?.cost_usd ?? 0)}`)));
-    replaceChildren(this.sessionList, rows.length ? rows : h('li', { class: 'empty' }, 'No sessions yet.'));
+    const rows = items.map((s) =>
+      h(
+        'li',
+        { class: 'session-line' },
+        h('span', { class: 'badge', 'data-status': s.status }, s.status ?? '—'),
+        h('a', { href: link('sessions', s.id) }, s.id),
+        h(
+          'span',
+          { class: 'muted' },
+          `iteration ${s.iteration ?? 0} of ${s.max_iterations ?? '?'} · ${dateTime(s.started_at)} · ${duration(s)} · ${money(s.token_usage?.cost_usd ?? 0)}`,
+        ),
+      ),
+    );
+    replaceChildren(
+      this.sessionList,
+      rows.length ? rows : h('li', { class: 'empty' }, 'No sessions yet.'),
+    );
   }
 
   update(changes) {

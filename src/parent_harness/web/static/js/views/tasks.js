@@ -7,7 +7,16 @@ import { ago, count } from '../format.js';
 import { replaceQuery } from '../router.js';
 import { createTaskCard, updateTaskCard } from './task_card.js';
 
-const STATUSES = ['pending', 'queued', 'assigned', 'running', 'testing', 'completed', 'failed', 'cancelled'];
+const STATUSES = [
+  'pending',
+  'queued',
+  'assigned',
+  'running',
+  'testing',
+  'completed',
+  'failed',
+  'cancelled',
+];
 const PAGE = 50;
 const MAX_CARDS = 200; // past this, the operator refines the filter instead of scrolling
 
@@ -16,7 +25,7 @@ export function taskMatches(task, statuses, q) {
   if (statuses.size && !statuses.has(task.status)) return false;
   if (!q) return true;
   const needle = q.toLowerCase();
-  return [task.title, task.description, task.id].some((f) => f && f.toLowerCase().includes(needle));
+  return [task.title, task.description, task.id].some((f) => f?.toLowerCase().includes(needle));
 }
 
 export class TaskListView {
@@ -33,29 +42,93 @@ export class TaskListView {
   }
 
   build() {
-    this.chips = new Map(STATUSES.map((s) => [s, h('button', {
-      class: 'chip', type: 'button', testid: `status-filter-${s}`, 'data-status': s, 'aria-pressed': 'false',
-      onclick: () => this.toggleStatus(s),
-    }, s)]));
-    this.allChip = h('button', { class: 'chip', type: 'button', testid: 'status-filter-all', 'aria-pressed': 'true', onclick: () => this.setFilters(new Set(), this.q) }, 'all');
-    this.search = h('input', { class: 'search', type: 'search', placeholder: 'Search title, description, id', testid: 'task-search', 'aria-label': 'Search tasks' });
-    this.search.addEventListener('input', debounce(() => this.setFilters(this.statuses, this.search.value.trim()), 250));
+    this.chips = new Map(
+      STATUSES.map((s) => [
+        s,
+        h(
+          'button',
+          {
+            class: 'chip',
+            type: 'button',
+            testid: `status-filter-${s}`,
+            'data-status': s,
+            'aria-pressed': 'false',
+            onclick: () => this.toggleStatus(s),
+          },
+          s,
+        ),
+      ]),
+    );
+    this.allChip = h(
+      'button',
+      {
+        class: 'chip',
+        type: 'button',
+        testid: 'status-filter-all',
+        'aria-pressed': 'true',
+        onclick: () => this.setFilters(new Set(), this.q),
+      },
+      'all',
+    );
+    this.search = h('input', {
+      class: 'search',
+      type: 'search',
+      placeholder: 'Search title, description, id',
+      testid: 'task-search',
+      'aria-label': 'Search tasks',
+    });
+    this.search.addEventListener(
+      'input',
+      debounce(() => this.setFilters(this.statuses, this.search.value.trim()), 250),
+    );
     this.summary = h('span', { class: 'muted', testid: 'task-count' });
     this.listEl = h('div', { class: 'task-grid', testid: 'task-list' });
     this.cards = new KeyedList(this.listEl, {
       create: () => createTaskCard((task) => this.modal.open(task)),
-      update: (card, task) => updateTaskCard(card, task, this.store.sessionOf(task), this.store.testRuns.get(task.id)),
+      update: (card, task) =>
+        updateTaskCard(card, task, this.store.sessionOf(task), this.store.testRuns.get(task.id)),
       limit: MAX_CARDS,
     });
-    this.more = h('button', { class: 'button', type: 'button', testid: 'task-load-more', hidden: true, onclick: () => this.loadMore() }, 'Load more');
-    this.empty = h('p', { class: 'empty', testid: 'task-empty', hidden: true }, 'No task matches these filters.');
+    this.more = h(
+      'button',
+      {
+        class: 'button',
+        type: 'button',
+        testid: 'task-load-more',
+        hidden: true,
+        onclick: () => this.loadMore(),
+      },
+      'Load more',
+    );
+    this.empty = h(
+      'p',
+      { class: 'empty', testid: 'task-empty', hidden: true },
+      'No task matches these filters.',
+    );
     this.el.append(
-      h('div', { class: 'toolbar' }, h('h1', {}, 'Tasks'), h('div', { class: 'chips', role: 'group', 'aria-label': 'Filter by status' }, this.allChip, [...this.chips.values()]), this.search, this.summary),
-      this.listEl, this.empty, h('div', { class: 'pager' }, this.more));
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('h1', {}, 'Tasks'),
+        h(
+          'div',
+          { class: 'chips', role: 'group', 'aria-label': 'Filter by status' },
+          this.allChip,
+          [...this.chips.values()],
+        ),
+        this.search,
+        this.summary,
+      ),
+      this.listEl,
+      this.empty,
+      h('div', { class: 'pager' }, this.more),
+    );
   }
 
   show(route, missed = false) {
-    const statuses = new Set((route.query.get('status') ?? '').split(',').filter((s) => STATUSES.includes(s)));
+    const statuses = new Set(
+      (route.query.get('status') ?? '').split(',').filter((s) => STATUSES.includes(s)),
+    );
     const q = route.query.get('q') ?? '';
     if (document.activeElement !== this.search) this.search.value = q;
     const key = filterKey(statuses, q);
@@ -74,7 +147,11 @@ export class TaskListView {
     this.q = q;
     this.allChip.setAttribute('aria-pressed', String(statuses.size === 0));
     for (const [s, chip] of this.chips) chip.setAttribute('aria-pressed', String(statuses.has(s)));
-    if (updateHash) replaceQuery({ ...(statuses.size ? { status: [...statuses].join(',') } : {}), ...(q ? { q } : {}) });
+    if (updateHash)
+      replaceQuery({
+        ...(statuses.size ? { status: [...statuses].join(',') } : {}),
+        ...(q ? { q } : {}),
+      });
     this.reload();
   }
 
@@ -90,7 +167,9 @@ export class TaskListView {
     this.loadedKey = key;
     this.el.dataset.loading = 'true';
     try {
-      const page = await getJSON('/api/tasks', this.params(null), { signal: this.controller.signal });
+      const page = await getJSON('/api/tasks', this.params(null), {
+        signal: this.controller.signal,
+      });
       this.cards.clear();
       this.append(page.items);
       this.cursor = page.next_cursor;
@@ -119,7 +198,9 @@ export class TaskListView {
 
   fromStore() {
     this.cards.clear();
-    const found = [...this.store.tasks.values()].filter((t) => taskMatches(t, this.statuses, this.q));
+    const found = [...this.store.tasks.values()].filter((t) =>
+      taskMatches(t, this.statuses, this.q),
+    );
     found.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
     this.append(found.slice(0, PAGE));
   }
@@ -129,7 +210,9 @@ export class TaskListView {
     for (const item of items) {
       if (this.cards.size >= MAX_CARDS) break;
       const live = this.store.tasks.get(item.id);
-      this.cards.upsert(item.id, live && live.updated_at >= item.updated_at ? live : item, { atTop: false });
+      this.cards.upsert(item.id, live && live.updated_at >= item.updated_at ? live : item, {
+        atTop: false,
+      });
     }
   }
 
@@ -166,14 +249,16 @@ export class TaskListView {
 
   /** Called every second: the "updated … ago" of each card. */
   tick(now) {
-    for (const card of this.cards.rows.values()) setText(card.parts.updated, ago(card.task.updated_at, now));
+    for (const card of this.cards.rows.values())
+      setText(card.parts.updated, ago(card.task.updated_at, now));
   }
 
   /** Re-fills cards whose session or test run changed (all cards when `changes` is null). */
   refreshCards(changes) {
     for (const card of this.cards.rows.values()) {
       const t = this.store.tasks.get(card.task.id) ?? card.task;
-      if (!changes || changes.testRuns.has(t.id) || changes.sessions.has(t.session_id)) this.cards.upsert(t.id, t);
+      if (!changes || changes.testRuns.has(t.id) || changes.sessions.has(t.session_id))
+        this.cards.upsert(t.id, t);
     }
   }
 }

@@ -13,17 +13,28 @@ export class TelegramView {
     this.loaded = false;
     this.el = h('section', { class: 'page page-telegram', testid: 'page-telegram' });
     this.listEl = h('ol', { class: 'messages', testid: 'telegram-list' });
-    this.rows = new KeyedList(this.listEl, { create: createMessage, update: updateMessage, limit: HISTORY * 2 });
+    this.rows = new KeyedList(this.listEl, {
+      create: createMessage,
+      update: updateMessage,
+      limit: HISTORY * 2,
+    });
     this.summary = h('span', { class: 'muted', testid: 'telegram-count' });
     this.empty = h('p', { class: 'empty', testid: 'telegram-empty' }, 'No Telegram messages yet.');
-    this.el.append(h('div', { class: 'toolbar' }, h('h1', {}, 'Telegram'), this.summary), h('section', { class: 'panel' }, this.listEl, this.empty));
+    this.el.append(
+      h('div', { class: 'toolbar' }, h('h1', {}, 'Telegram'), this.summary),
+      h('section', { class: 'panel' }, this.listEl, this.empty),
+    );
   }
 
   async show() {
     if (!this.loaded) {
       this.loaded = true;
       try {
-        const page = await getJSON('/api/events', { type: 'telegram:message', order: 'desc', limit: HISTORY });
+        const page = await getJSON('/api/events', {
+          type: 'telegram:message',
+          order: 'desc',
+          limit: HISTORY,
+        });
         this.store.backfillTelegram(page.items);
       } catch (error) {
         this.loaded = false;
