@@ -239,7 +239,7 @@ def _frame(text: str) -> dict[str, Any]:
     payload = frame.get("payload", {})
     if not isinstance(payload, dict):
         raise BadRequest("bad_frame", "payload must be a JSON object")
-    return {"type": frame["type"], **payload}
+    return {**payload, "type": frame["type"]}  # the frame's type, not a `type` in its payload
 
 
 def _action(frame: dict[str, Any]) -> Action:

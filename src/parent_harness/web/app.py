@@ -18,7 +18,7 @@ from parent_harness.hub.node import Node
 from parent_harness.notify.web import routes as notify_routes
 from parent_harness.problems import problem
 from parent_harness.store.queries import Queries
-from parent_harness.web import headers, rest
+from parent_harness.web import headers, openapi, rest
 from parent_harness.web.auth import PUBLISH, Tokens, presented_token
 from parent_harness.web.heartbeat import Heartbeat
 from parent_harness.web.keys import (
@@ -159,6 +159,9 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app[NOTIFIER] = NotifierSlot()
     app.router.add_post("/api/notify/test", guarded(whole_fleet(_notify_test)))
     setup_metrics(app, lambda handler: guarded(whole_fleet(handler)))
+    # The document itself from openapi.py (the guard's answers added), ahead of oas's own.
+    spec = openapi.spec_route(rest.Problem, rest.BODIES, "parent-harness", __version__)
+    app.router.add_routes([spec])
     oas.setup(app, url_prefix="/docs", title_spec="parent-harness", version_spec=__version__)
     app.router.add_route("*", "/api/{tail:.*}", _no_route)  # after every /api route
     app.router.add_get("/", _index)

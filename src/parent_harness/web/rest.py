@@ -9,18 +9,27 @@ import functools
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
 import orjson
 from aiohttp import web
 from aiohttp_pydantic.decorator import inject_params
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r503
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    create_model,
+)
 
 from parent_harness import __version__
 from parent_harness.events.catalogue import (
     INT64_MAX,
     INT64_MIN,
+    PAYLOADS,
     SAFE_TASK_ID,
     SAFE_TASK_ID_LENGTH,
     Int64,
@@ -160,23 +169,56 @@ def answers_bad_params(handler: Handler) -> Handler:
     return checked
 
 
-def utf8_body(handler: Handler) -> Handler:
-    """Wraps a handler whose body aiohttp-pydantic decodes: a body that is not UTF-8 (which
-    JSON must be, RFC 8259 section 8.1) is answered 400 here, as by `publish_events`."""
+def json_body(handler: Handler) -> Handler:
+    """Wraps a handler whose body aiohttp-pydantic decodes: a body that is not JSON (nor
+    UTF-8, which JSON must be, RFC 8259 section 8.1) is answered 400 `bad_json` here, as by
+    `publish_events`, rather than by aiohttp-pydantic's `{"error": "Malformed JSON"}`."""
 
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
         try:
-            (await request.read()).decode()
+            orjson.loads(body.decode())
         except UnicodeDecodeError as exc:
             message = f"body is not JSON: it is not UTF-8 ({exc.reason} at byte {exc.start})"
             return problem(400, "bad_json", message)
+        except orjson.JSONDecodeError as exc:
+            return problem(400, "bad_json", f"body is not JSON: {exc}")
         return await handler(request)
 
     return checked
 
 
+def acknowledged(handler: Handler) -> Handler:
+    """Wraps a handler that publishes: an event the store or the broker could not take is
+    answered 503 `unavailable` (not acknowledged: retry), as by `publish_events`."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except (BrokerUnavailable, StoreUnavailable) as exc:
+            return problem(503, "unavailable", str(exc))
+
+    return checked
+
+
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
+def _decimal(value: Any) -> Any:
+    """A query or path integer is written in decimal digits, as documented: pydantic alone
+    would also take `1.0` or `1_000`."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be an integer in decimal digits")
+    return value
+
+
+IntParam = Annotated[int, BeforeValidator(_decimal)]
+Int64Param = Annotated[Int64, BeforeValidator(_decimal)]
+LIMIT: Any = Field(default=100, ge=1, le=1000)
+MINUTES: Any = Field(default=60, ge=1, le=24 * 60)
 
 
 def int64_param(param: str, text: str) -> int:
@@ -194,6 +236,14 @@ def _cursor(text: str) -> str | None:
         return None
     int64_param("cursor", text)
     return text
+
+
+CURSOR: Any = Field(
+    default="",
+    description="The `next_cursor` of the page before (a seq); none: the first page.",
+    # Documented, not validated here: `_cursor` answers a bad one 400 naming it.
+    json_schema_extra={"pattern": "^(0|[1-9][0-9]{0,17})?$"},
+)
 
 
 def _type_globs(text: str) -> list[str]:
@@ -233,23 +283,24 @@ async def health(request: web.Request) -> r200[dict[str, Any]] | r503[Problem]:
 
 @inject.and_request
 async def snapshot(request: web.Request) -> r200[dict[str, Any]]:
-    """Current state: agents, active and recent tasks and sessions, the budget (with its seq)."""
+    """Committed state: agents, active and recent tasks and sessions, the budget (with its seq)."""
     node = request.app[NODE]
-    return _json(snapshot_for(grant_of(request), node.snapshot(), node.state.tasks.values()))
+    tasks = node.committed_state.tasks.values()
+    return _json(snapshot_for(grant_of(request), node.snapshot(), tasks))
 
 
 @inject.and_request
 async def agents(request: web.Request) -> r200[ListOut]:
-    """Every agent."""
-    state = request.app[NODE].state
+    """Every agent (committed)."""
+    state = request.app[NODE].committed_state
     items = visible(grant_of(request), "agent", state.agents.values())
     return _json({"seq": state.seq, "items": items, "next_cursor": None})
 
 
 @inject.and_request
 async def agent(request: web.Request, agent_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
-    """One agent."""
-    state = request.app[NODE].state
+    """One agent (committed)."""
+    state = request.app[NODE].committed_state
     found = state.agents.get(agent_id)
     if found is None:
         return problem(404, "not_found", f"no agent {agent_id!r}")
@@ -265,8 +316,8 @@ async def tasks(
     status: str = "",
     q: str = "",
     agent_id: str = "",
-    limit: int = Field(default=100, ge=1, le=1000),
-    cursor: str = "",
+    limit: IntParam = LIMIT,
+    cursor: str = CURSOR,
 ) -> r200[ListOut]:
     """Tasks, most recently updated first; `status` is a comma list, `q` searches text."""
     page = await _q(request).tasks(
@@ -301,8 +352,8 @@ async def sessions(
     status: str = "",
     agent_id: str = "",
     task_id: str = "",
-    limit: int = Field(default=100, ge=1, le=1000),
-    cursor: str = "",
+    limit: IntParam = LIMIT,
+    cursor: str = CURSOR,
 ) -> r200[ListOut]:
     """Sessions, most recently updated first."""
     page = await _q(request).sessions(
@@ -346,15 +397,15 @@ async def session(request: web.Request, session_id: str, /) -> r200[dict[str, An
 @inject.and_request
 async def events(
     request: web.Request,
-    after: Int64 | None = None,
-    before: Int64 | None = None,
+    after: Int64Param | None = None,
+    before: Int64Param | None = None,
     type: str = "",
     room: str = "",
     level: str = "",
     q: str = "",
     order: str = Field(default="desc", pattern="^(asc|desc)$"),
-    limit: int = Field(default=100, ge=1, le=1000),
-    cursor: str = "",
+    limit: IntParam = LIMIT,
+    cursor: str = CURSOR,
 ) -> r200[ListOut]:
     """The event log, filtered (type globs, room, level, text) before the limit; seq cursors."""
     grant = grant_of(request)
@@ -381,7 +432,7 @@ async def events(
 
 
 @inject.and_request
-async def event(request: web.Request, seq: Int64, /) -> r200[dict[str, Any]] | r404[Problem]:
+async def event(request: web.Request, seq: Int64Param, /) -> r200[dict[str, Any]] | r404[Problem]:
     """One event by its seq."""
     found = await _q(request).event(seq)
     if found is None:
@@ -393,17 +444,17 @@ async def event(request: web.Request, seq: Int64, /) -> r200[dict[str, Any]] | r
 
 @inject.and_request
 async def budget(request: web.Request) -> r200[dict[str, Any]]:
-    """The current budget period."""
+    """The current budget period (committed)."""
     if not sees_room(grant_of(request), "budget"):
         return _not_yours("the budget")
-    state = request.app[NODE].state
+    state = request.app[NODE].committed_state
     return _json({"seq": state.seq, "budget": state.budget})
 
 
 @inject.and_request
 async def stats_history(
     request: web.Request,
-    minutes: int = Field(default=60, ge=1, le=24 * 60),
+    minutes: IntParam = MINUTES,
 ) -> r200[dict[str, Any]]:
     """Events per bucket and spend at each bucket's end, for the dashboard's charts."""
     bucket_s = max(10, minutes * 60 // 360)
@@ -557,12 +608,43 @@ def _outside_scope(grant: Grant, drafts: list[Draft]) -> web.Response | None:
     return None
 
 
-# Listed in /docs like the decorated handlers (its body is checked by hand, for speed).
+def _envelope(type_: str, payload: type[BaseModel]) -> type[BaseModel]:
+    """The documented envelope of one event type: `{type, payload, id?}`."""
+    name = "Publish" + "".join(part.capitalize() for part in re.split("[:_]", type_))
+    return create_model(
+        name,
+        __config__=ConfigDict(extra="forbid"),
+        type=(Literal[type_], ...),
+        payload=(payload, ...),
+        id=(str | None, Field(default=None, min_length=1, max_length=200)),
+    )
+
+
+def _publish_body() -> type[BaseModel]:
+    """The documented body of `POST /api/events`: one event or a JSON array of them (at most
+    --max-batch-events), each `{type, payload, id?}` with the payload of its type."""
+    # Built from the catalogue at run time: there is no static type to name, hence Any.
+    union: Any = Union
+    envelopes = tuple(_envelope(type_, model) for type_, model in PAYLOADS.items())
+    one = Annotated[union[envelopes], Field(discriminator="type")]
+    root: Any = RootModel
+    body = root[union[one, Annotated[list[one], Field(min_length=1)]]]
+    return create_model("PublishBody", __base__=body, __doc__=_publish_body.__doc__)
+
+
+PublishBody = _publish_body()
+
+
+# Listed in /docs like the decorated handlers (its body is checked by hand, for speed; the
+# document describes it with `PublishBody`: web/openapi.py).
 publish_events.__annotations__["return"] = r200[Published] | r400[Problem]
+BODIES = {("/api/events", "post"): PublishBody}
+"""Bodies read by hand, for the document at /docs/spec."""
 publish_events.is_aiohttp_pydantic_handler = True  # type: ignore[attr-defined]
 
 
-@utf8_body
+@acknowledged
+@json_body
 @inject.and_request
 async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]]:
     """Adds a task to the queue (a `task:created` event with status queued)."""
@@ -598,6 +680,7 @@ async def _task_transition(
     return _json({"seq": result.seq, "task": node.state.tasks[task_id]})
 
 
+@acknowledged
 @inject.and_request
 async def cancel_task(
     request: web.Request, task_id: str, /
@@ -606,6 +689,7 @@ async def cancel_task(
     return await _task_transition(request, task_id, {"status": "cancelled"})
 
 
+@acknowledged
 @inject.and_request
 async def retry_task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
     """Puts a task back in the queue with a fresh count of attempts."""
