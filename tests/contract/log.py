@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from parent_harness.events.envelope import iso, now_iso, parse_iso, validate_payload
+from parent_harness.events.clock import iso, now_iso, parse_iso
+from parent_harness.events.envelope import validate_payload
 from parent_harness.events.rooms import event_rooms
 from parent_harness.hub.state import State
 from parent_harness.store.records import Record

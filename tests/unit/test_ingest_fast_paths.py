@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from parent_harness.cli.main import GC_YOUNG_THRESHOLD, tune_gc
-from parent_harness.events.envelope import now_ms
+from parent_harness.events.clock import now_ms
 from parent_harness.exceptions import InvalidEvent
 from parent_harness.web.rest import _checked_draft, _draft
 

@@ -1,7 +1,8 @@
 """The event catalogue and the envelope: what an event is, before anything stores or sends it."""
 
 from parent_harness.events.catalogue import EVENT_TYPES, PAYLOADS, IncomingEvent
-from parent_harness.events.envelope import iso, now_iso, parse_iso, validate_payload
+from parent_harness.events.clock import iso, now_iso, parse_iso
+from parent_harness.events.envelope import validate_payload
 from parent_harness.events.rooms import CLASS_ROOMS, event_rooms, is_valid_room
 from parent_harness.events.sink import Event, EventListener, EventSink, PublishResult
 

@@ -2,65 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from parent_harness.events.catalogue import EVENT_TYPES, PAYLOADS, SENT, first_error
+
+# Times and ids live in events/clock.py; these names stay importable from here.
+from parent_harness.events.clock import iso as iso
+from parent_harness.events.clock import new_id as new_id
+from parent_harness.events.clock import now_iso as now_iso
+from parent_harness.events.clock import now_ms as now_ms
+from parent_harness.events.clock import parse_iso as parse_iso
 from parent_harness.exceptions import InvalidEvent
-
-
-def now_iso() -> str:
-    """Now, as the protocol writes times: ISO 8601 UTC with milliseconds and `Z`."""
-    return iso(datetime.now(UTC))
-
-
-def now_ms() -> tuple[str, int]:
-    """Now as the protocol writes it, and as milliseconds since the Unix epoch.
-
-    Called for every event: the text is reused while the millisecond lasts (a batch of
-    events mostly shares one), and the formatted second until the second changes.
-    """
-    ms = time.time_ns() // 1_000_000
-    last = _last_ms[0]
-    if ms == last[1]:
-        return last
-    second = ms // 1000
-    if second != _second[0]:
-        _second[0], _second[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    last = _last_ms[0] = (f"{_second[1]}.{ms % 1000:03d}Z", ms)
-    return last
-
-
-_second: list[Any] = [None, ""]
-_last_ms: list[tuple[str, int]] = [("", -1)]
-
-
-def new_id() -> str:
-    """A fresh event id, unique across processes: a random prefix drawn once per process
-    (96 bits) and a counter. A random id per event cost a getrandom() syscall each."""
-    return f"{_ID_PREFIX}{next(_id_counter):x}"
-
-
-_ID_PREFIX = os.urandom(12).hex() + "-"
-_id_counter = itertools.count(1)
-
-
-def iso(moment: datetime) -> str:
-    """A datetime in the protocol's form."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def parse_iso(text: str) -> datetime:
-    """Reads a protocol time (or any ISO 8601 time; naive means UTC)."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def validate_payload(type_: str, payload: Any) -> dict[str, Any]:

@@ -5,8 +5,8 @@ once per incident, and can ask the bot for /status, /tasks, /pause, /resume and 
 Start with `load_settings` (the `[notify]` table) and `Notifier`.
 """
 
+from parent_harness.events.clock import Clock, ManualClock, SystemClock
 from parent_harness.notify.check import ChannelCheck, check_settings
-from parent_harness.notify.clock import Clock, ManualClock, SystemClock
 from parent_harness.notify.config import NotifySettings, load_settings
 from parent_harness.notify.control import FleetControl, FleetState, NotifyHub
 from parent_harness.notify.errors import DeliveryError, NotifyConfigError, NotifyError

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from parent_harness.notify.clock import Clock
+from parent_harness.events.clock import Clock
 from parent_harness.notify.config import NotifySettings
 from parent_harness.notify.control import Publisher
 from parent_harness.notify.delivery import Channel, ChannelKind

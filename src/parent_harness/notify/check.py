@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from parent_harness.events.clock import Clock, SystemClock
 from parent_harness.events.sink import PublishResult
-from parent_harness.notify.clock import Clock, SystemClock
 from parent_harness.notify.config import NotifySettings
 from parent_harness.notify.control import Publisher
 from parent_harness.notify.errors import DeliveryError

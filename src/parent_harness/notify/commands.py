@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
-from parent_harness.notify.clock import Clock, to_iso
+from parent_harness.events.clock import Clock, to_iso
 from parent_harness.notify.control import FleetControl, FleetState, settle
 from parent_harness.notify.durations import format_duration, parse_duration
 from parent_harness.notify.gate import ALL, Snooze

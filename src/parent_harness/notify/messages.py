@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from parent_harness.notify.clock import to_iso
+from parent_harness.events.clock import to_iso
 from parent_harness.notify.durations import format_duration
 from parent_harness.notify.engine import Transition
 from parent_harness.notify.incidents import Incident

@@ -20,10 +20,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from parent_harness.events.clock import Clock, SystemClock, from_iso
 from parent_harness.events.sink import Event
 from parent_harness.notify.channels import Channels, build_channels
 from parent_harness.notify.check import ChannelCheck, default_test_message, send_test_messages
-from parent_harness.notify.clock import Clock, SystemClock, from_iso
 from parent_harness.notify.commands import Commands
 from parent_harness.notify.config import NotifySettings
 from parent_harness.notify.control import FleetControl, NotifyHub

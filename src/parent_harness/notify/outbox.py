@@ -14,7 +14,7 @@ import logging
 import traceback
 from collections.abc import Mapping
 
-from parent_harness.notify.clock import Clock, to_iso
+from parent_harness.events.clock import Clock, to_iso
 from parent_harness.notify.control import Publisher
 from parent_harness.notify.delivery import Channel, ChannelKind, Delivery, RetryPolicy
 from parent_harness.notify.errors import DeliveryError

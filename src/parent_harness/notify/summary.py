@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from parent_harness.notify.clock import to_iso
+from parent_harness.events.clock import to_iso
 from parent_harness.notify.gate import Snooze
 from parent_harness.notify.incidents import Incident
 from parent_harness.notify.links import Links

@@ -32,8 +32,8 @@ from aiogram.exceptions import (
 from aiogram.types import Update
 
 from parent_harness.credentials import MASK, mask_urls, redact
+from parent_harness.events.clock import Clock, to_iso
 from parent_harness.events.sink import PublishResult
-from parent_harness.notify.clock import Clock, to_iso
 from parent_harness.notify.config import TelegramSettings
 from parent_harness.notify.control import Publisher
 from parent_harness.notify.delivery import ChannelKind, Delivery, RetryPolicy

@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .clock import SAFE_ID_RULE, is_safe_task_id
 from .commands import command_argv
 from .config import SuiteConfig, SuitesConfig
 from .errors import Failure
+from .task_ids import SAFE_ID_RULE, is_safe_task_id
 
 NAME_A_SUITE = (
     "Define the command in harness.toml as [tests.NAME] command = [...] and add the task "

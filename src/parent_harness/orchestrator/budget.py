@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from .clock import iso
+from ..events.clock import iso
 from .config import BudgetConfig
 from .signals import TokenUsage
 

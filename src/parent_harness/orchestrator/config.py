@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from .clock import SAFE_ID_RULE, is_safe_task_id
 from .commands import command_argv
+from .task_ids import SAFE_ID_RULE, is_safe_task_id
 
 TEMPLATE_FIELDS = frozenset(
     {

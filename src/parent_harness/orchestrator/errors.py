@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import now_iso
+from ..events.clock import now_iso
 
 TAIL_CHARS = 4000
 

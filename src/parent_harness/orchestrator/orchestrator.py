@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from ..events.clock import now_iso, short_id, utc_now
 from ..events.sink import Event
 from .admission import TaskRefused, admit
 from .budget import BudgetGuard, BudgetLevel, Crossing, utc_day
-from .clock import new_id, now_iso, utc_now
 from .config import HarnessConfig, TaskSpec
 from .errors import Failure
 from .fleet import AgentSlot
@@ -198,7 +198,7 @@ class Orchestrator:
         ``test_suite`` names a suite of ``[tests]``; ``test_command`` is run only when
         ``[tests] allow_task_commands`` is set (the task fails otherwise).
         """
-        task_id = task_id or new_id("t")
+        task_id = task_id or short_id("t")
         task = {
             "id": task_id,
             "title": title,
@@ -275,7 +275,7 @@ class Orchestrator:
             await self._refuse(task, failure)
             return
         attempt = attempts_of(task) + 1
-        session_id = new_id("s")
+        session_id = short_id("s")
         await self.publisher.task(
             "assigned",
             {

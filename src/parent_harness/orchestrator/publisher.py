@@ -11,8 +11,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ..events.clock import now_iso, short_id
 from ..events.sink import PublishResult
-from .clock import new_id, now_iso
 from .ports import Sink
 
 log = logging.getLogger(__name__)
@@ -86,5 +86,5 @@ class FleetPublisher:
         source: str = "orchestrator",
     ) -> None:
         """A generic ``event`` for what has no type of its own."""
-        event = {"id": new_id("ev"), "level": level, "source": source, "message": message}
+        event = {"id": short_id("ev"), "level": level, "source": source, "message": message}
         await self.publish("event", {"event": {**event, "data": dict(data or {})}})

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .clock import parse_iso
+from ..events.clock import read_iso
 
 RUNNABLE = frozenset({"pending", "queued"})
 ACTIVE = frozenset({"assigned", "running", "testing"})
@@ -80,7 +80,7 @@ class TaskQueue:
         due = [
             moment
             for task_id in self._runnable - self._claimed
-            if (moment := parse_iso(self._tasks[task_id].get("not_before"))) and moment > now
+            if (moment := read_iso(self._tasks[task_id].get("not_before"))) and moment > now
         ]
         return (min(due) - now).total_seconds() if due else None
 
@@ -100,7 +100,7 @@ class TaskQueue:
         ready = []
         for task_id in self._runnable - self._claimed:
             task = self._tasks[task_id]
-            not_before = parse_iso(task.get("not_before"))
+            not_before = read_iso(task.get("not_before"))
             if not_before is None or not_before <= now:
                 ready.append(task)
         return ready

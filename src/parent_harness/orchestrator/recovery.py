@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from .clock import now_iso
+from ..events.clock import now_iso
 from .config import TaskSpec
 from .errors import Failure
 from .outcomes import TaskOutcomes

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .clock import later_iso
+from ..events.clock import later_iso
 from .config import RetryConfig
 from .errors import Failure
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..events.clock import now_iso, short_id
 from .adapters import make_adapter
 from .admission import TaskRefused
-from .clock import new_id, now_iso
 from .config import AgentConfig, RunnerConfig, SuiteConfig
 from .errors import Failure, signal_name
 from .health import Vitals
@@ -295,7 +295,7 @@ class SessionRun:
             await self._pub.test_run("started", entity)
             return
         self.vitals.testing = False
-        test_id, command = self._agent_test or (new_id("tr"), report.command)
+        test_id, command = self._agent_test or (short_id("tr"), report.command)
         self._agent_test = None
         status = "failed" if report.failed else "passed"
         entity = self._test_entity(report.command or command, status, test_id)
@@ -382,7 +382,7 @@ class SessionRun:
         self, command: str | None, status: str, test_id: str | None = None
     ) -> dict[str, Any]:
         return {
-            "id": test_id or new_id("tr"),
+            "id": test_id or short_id("tr"),
             "task_id": self.task_id,
             "session_id": self.id,
             "command": command,

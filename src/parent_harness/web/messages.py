@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from parent_harness.events.envelope import now_iso
+from parent_harness.events.clock import now_iso
 
 
 def message(type_: str, payload: dict[str, Any]) -> bytes:

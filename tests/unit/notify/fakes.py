@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from parent_harness.events.envelope import now_iso, validate_payload
+from parent_harness.events.clock import now_iso
+from parent_harness.events.envelope import validate_payload
 from parent_harness.events.sink import Event, EventListener, PublishResult
 from parent_harness.hub.state import State
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from parent_harness.notify.clock import ManualClock
+from parent_harness.events.clock import ManualClock
 from parent_harness.notify.commands import Commands
 from parent_harness.notify.gate import ALL, Snooze, Snoozes
 from parent_harness.notify.incidents import Incident

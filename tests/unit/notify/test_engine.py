@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from parent_harness.events.clock import ManualClock
 from parent_harness.events.sink import Event
-from parent_harness.notify.clock import ManualClock
 from parent_harness.notify.config import load_settings
 from parent_harness.notify.engine import AlertEngine, Transition
 from parent_harness.notify.incidents import IncidentBook

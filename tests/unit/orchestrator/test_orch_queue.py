@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from parent_harness.events.clock import iso, read_iso
 from parent_harness.orchestrator import Failure, RetryConfig, TaskQueue
-from parent_harness.orchestrator.clock import iso, parse_iso
 from parent_harness.orchestrator.retry import after_failure, after_interruption, backoff_s
 
 NOW = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_retry_decisions() -> None:
     failure = Failure("nonzero_exit", "exit 1", 1)
     decision = after_failure(config, {"attempts": 1}, failure)
     assert decision.requeue and decision.attempts == 1 and decision.delay_s == 10
-    not_before = parse_iso(decision.not_before)
+    not_before = read_iso(decision.not_before)
     assert not_before is not None and not_before > datetime.now(UTC)
     assert not after_failure(config, {"attempts": 3}, failure).requeue
     assert after_failure(config, {"attempts": 1, "max_attempts": 5}, failure).requeue
