@@ -17,6 +17,7 @@ from parent_harness.exceptions import InvalidEvent, StoreUnavailable
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayWindow
+from parent_harness.hub.state import State
 from parent_harness.store.records import Loaded, Record
 
 PUBLISHERS = 8
@@ -339,3 +340,73 @@ async def test_an_id_is_recorded_only_once_its_event_is_delivered() -> None:
     )
     assert [(a.seq, a.duplicate) for a in twice] == [(again.seq, True), (again.seq, True)]
     assert delivered == [(again.seq, "k1")]
+
+
+def fleet_events() -> list[Draft]:
+    """Every kind of state change: entities new and merged, heartbeats, iterations, budget
+    periods, and more test runs than state keeps."""
+    out = [
+        Draft("agent:status", {"agent": {"id": "a1", "status": "idle"}}),
+        Draft("task:created", {"task": {"id": "t1", "title": "one"}}),
+        Draft("session:started", {"session": {"id": "s1", "agent_id": "a1", "task_id": "t1"}}),
+        Draft("agent:status", {"agent": {"id": "a1", "status": "working"}}),
+        Draft(
+            "task:updated", {"task": {"id": "t1", "status": "running", "token_usage": {"input": 5}}}
+        ),
+        Draft("task:updated", {"task": {"id": "t1", "token_usage": {"output": 7}}}),
+        Draft("session:iteration", {"session_id": "s1", "iteration": 3}),
+        Draft("agent:heartbeat", {"agent_id": "a1", "iteration": 3}),
+        Draft("session:heartbeat", {"session_id": "s1", "iteration": 3}),
+        Draft("budget:updated", {"budget": {"period": "2026-11", "spent_usd": 1.0}}),
+        Draft("budget:updated", {"budget": {"period": "2026-12", "spent_usd": 2.0}}),
+        Draft("budget:updated", {"budget": {"period": "2026-11", "limit_usd": 9.0}}),
+        Draft("event", {"event": {"message": "m"}}),
+    ]
+    runs = [
+        Draft("test:started", {"test_run": {"id": f"r{n}", "task_id": "t1"}}) for n in range(2010)
+    ]
+    return out + runs + [Draft("test:completed", {"test_run": {"id": "r15", "status": "passed"}})]
+
+
+def tables(state: State) -> tuple[object, ...]:
+    return (
+        state.seq,
+        state.agents,
+        state.tasks,
+        state.sessions,
+        state.budgets,
+        state.budget,
+        list(state.test_runs.items()),
+    )
+
+
+async def test_committed_state_is_what_folding_every_committed_event_gives() -> None:
+    store = FakeStore()
+    ingest = await started(store)
+    for n in range(0, len(fleet_events()), 7):
+        await ingest.publish_many(fleet_events()[n : n + 7])
+    await ingest.flushed()
+    assert ingest.committed_state.seq == len(store.log)
+    assert tables(ingest.committed_state) == tables(ingest.state)
+    await ingest.stop()
+
+    again = await started(store)  # read back from the store: both start from it
+    assert tables(again.committed_state) == tables(again.state)
+    await again.stop()
+
+
+async def test_committed_state_stays_behind_while_the_store_refuses_writes() -> None:
+    store = FakeStore()
+    ingest = await started(store)
+    await ingest.publish("agent:status", {"agent": {"id": "a1", "status": "idle"}})
+    store.down = True
+    with pytest.raises(StoreUnavailable):
+        await ingest.publish("agent:status", {"agent": {"id": "a1", "status": "working"}})
+    assert ingest.state.agents["a1"]["status"] == "working"  # folded, not committed
+    assert ingest.committed_state.seq == ingest.committed_seq == 1
+    assert ingest.committed_state.agents["a1"]["status"] == "idle"
+    store.down = False
+    await ingest.flushed()
+    assert ingest.committed_state.seq == 2
+    assert ingest.committed_state.agents["a1"]["status"] == "working"
+    await ingest.stop()

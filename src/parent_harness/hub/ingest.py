@@ -7,7 +7,10 @@ the store once, by the node that appended it: a single writer task commits whate
 this node appended and is waiting as one transaction (group commit), then confirms
 it to the other nodes. A node dispatches events to its clients in seq order, each
 once it is in the store (written here, or confirmed by its origin), so nothing a
-client saw can be lost by a crash. An event whose origin stays silent for
+client saw can be lost by a crash. The same holds for state: `state` is folded when an
+event arrives, ahead of the store; `committed_state` takes each event's rows as it is
+dispatched, in the same step, so a snapshot of it at `committed_seq` (the hub's seq) is
+followed by exactly the events dispatched after it. An event whose origin stays silent for
 `takeover_s` is written here instead (idempotently): a node killed between append
 and commit delays its last events, and loses none. Publishers return once their
 events are committed.
@@ -105,6 +108,9 @@ class Ingest:
         self.window = window
         self.broker: Broker = broker if broker is not None else MemoryBroker()
         self.state = State()
+        """Folded as each event gets its seq: ahead of the store (the write path's view)."""
+        self.committed_state = State()
+        """As of `committed_seq`: what clients are shown (snapshots, REST)."""
         self.epoch = ""
         self.first_seq = 1
         self.max_batch = max_batch
@@ -159,10 +165,12 @@ class Ingest:
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
 
     def _restore(self, loaded: Loaded) -> None:
-        self.state = State()
+        self.state, self.committed_state = State(), State()
         for kind, rows in loaded.entities.items():
             self.state.load(kind, rows)
-        self.state.seq = self.committed_seq = self._written_upto = self.hub.seq = loaded.seq
+            self.committed_state.load(kind, rows)
+        self.state.seq = self.committed_state.seq = loaded.seq
+        self.committed_seq = self._written_upto = self.hub.seq = loaded.seq
         self.epoch = loaded.epoch
         self.first_seq = loaded.first_seq
         self.window.clear()
@@ -269,6 +277,8 @@ class Ingest:
             return
         self.committed += len(out)
         self.committed_seq = out[-1].seq
+        for r in out:
+            self.committed_state.apply(r.seq, r.changes)
         self.window.extend((r.seq, r.type, r.body, r.rooms) for r in out)
         self._notify(out)
         self.hub.dispatch(out)

@@ -1,4 +1,10 @@
-"""A Node wires one hub together: the store, the ingest, the local fan-out and the replay window."""
+"""A Node wires one hub together: the store, the ingest, the local fan-out and the replay window.
+
+What a client is shown is committed: `snapshot()` and `committed_state` are as of the last
+dispatched seq (`hub.seq`), never ahead of the store, and a snapshot's seq is the one after
+which live events follow. `state` runs ahead (folded as events get their seqs): it is for
+producers in process, which must see what they just published, not for clients.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +50,13 @@ class Node:
 
     @property
     def state(self) -> State:
+        """Folded up to the last seq given: may hold events not yet in the store."""
         return self.ingest.state
+
+    @property
+    def committed_state(self) -> State:
+        """As of the last committed and dispatched seq: what clients are shown."""
+        return self.ingest.committed_state
 
     @property
     def epoch(self) -> str:
@@ -66,8 +78,9 @@ class Node:
         self.ingest.remove_listener(fn)
 
     def snapshot(self) -> dict[str, Any]:
-        """Current state: every agent, active and recent tasks and sessions, the budget."""
-        state = self.state
+        """Committed state: every agent, active and recent tasks and sessions, the budget,
+        as of `seq`, the last event dispatched (attach live clients after it)."""
+        state = self.committed_state
         return {
             "seq": state.seq,
             "epoch": self.epoch,

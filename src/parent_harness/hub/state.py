@@ -3,6 +3,12 @@
 `State.fold` merges one validated (possibly partial) payload into the entities it
 names and returns the payload as it goes out (entities whole) and the rows the
 store must write. It does no I/O, so it is tested without a database.
+
+The ingest keeps two: the state it folds into when an event gets its seq (ahead of the
+store, for the write path), and the state clients are shown, which `apply`s each event's
+rows once the event is committed and dispatched, so a client never sees what a crash could
+take back. An entity dict is never changed once it is in a table (a fold puts a new one),
+so both share the rows, and `apply` costs a dict assignment per row, not a second fold.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ Entity = dict[str, Any]
 ACTIVE_TASK = frozenset({"pending", "queued", "assigned", "running", "testing"})
 ACTIVE_SESSION = frozenset({"running"})
 _DEEP_MERGED = frozenset({"token_usage"})
+_ENTITY_KINDS = frozenset({"agent", "task", "session", "test_run", "budget"})
+"""The rows of a fold that are state (the others, `api_call` and such, are only stored)."""
 _RECENT_TEST_RUNS = 2000
 
 
@@ -73,6 +81,12 @@ class State:
         self.budgets: dict[str, Entity] = {}
         self.test_runs: OrderedDict[str, Entity] = OrderedDict()
         self._budget_period: str | None = None
+        self._tables: dict[str, dict[str, Entity]] = {
+            "agent": self.agents,
+            "task": self.tasks,
+            "session": self.sessions,
+            "test_run": self.test_runs,
+        }
 
     @property
     def budget(self) -> Entity | None:
@@ -81,22 +95,27 @@ class State:
 
     def load(self, kind: str, rows: Iterable[Entity]) -> None:
         """Restores entities read back from the store."""
-        target = self._table(kind)
         for row in rows:
-            key = row["period"] if kind == "budget" else row["id"]
-            target[key] = row
-            if kind == "budget":
-                self._budget_period = key
+            self._put(kind, row)
 
-    def _table(self, kind: str) -> dict[str, Entity]:
-        tables: dict[str, dict[str, Entity]] = {
-            "agent": self.agents,
-            "task": self.tasks,
-            "session": self.sessions,
-            "budget": self.budgets,
-            "test_run": self.test_runs,
-        }
-        return tables[kind]
+    def _put(self, kind: str, row: Entity) -> None:
+        if kind == "budget":
+            self.budgets[row["period"]] = row
+            self._budget_period = row["period"]
+        else:
+            self._tables[kind][row["id"]] = row
+
+    def apply(self, seq: int, changes: Iterable[Change]) -> None:
+        """Takes an event's entities as another State folded them (its `changes`): what a
+        fold of the same event would give this state, without folding again."""
+        self.seq = seq
+        for change in changes:
+            kind = change.table
+            if kind in _ENTITY_KINDS:
+                self._put(kind, change.row)
+                if kind == "test_run":
+                    self.test_runs.move_to_end(change.row["id"])
+                    _trim_test_runs(self.test_runs)
 
     def fold(self, type_: str, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         """Folds one validated event (seq already assigned) into state."""
@@ -116,7 +135,7 @@ class State:
 
     def _entity(self, kind: str, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         update = payload[kind]
-        table = self._table(kind)
+        table = self._tables[kind]
         merged = merge(table.get(update["id"]), update, kind)
         if kind == "session" and merged["started_at"] is None:
             merged["started_at"] = ts
@@ -145,8 +164,7 @@ class State:
         merged = merge(self.test_runs.get(update["id"]), update, "test_run")
         self.test_runs[merged["id"]] = merged
         self.test_runs.move_to_end(merged["id"])
-        while len(self.test_runs) > _RECENT_TEST_RUNS:
-            self.test_runs.popitem(last=False)
+        _trim_test_runs(self.test_runs)
         return Folded({**payload, "test_run": merged}, [Change("test_run", merged)])
 
     def _budget(self, payload: dict[str, Any], seq: int) -> Folded:
@@ -202,6 +220,11 @@ class State:
             **payload["event"],
         }
         return Folded({"event": event}, [Change("generic_event", {"seq": seq, **event})])
+
+
+def _trim_test_runs(runs: OrderedDict[str, Entity]) -> None:
+    while len(runs) > _RECENT_TEST_RUNS:
+        runs.popitem(last=False)
 
 
 _OTHER = {

@@ -144,7 +144,8 @@ async def _start(
             return
         sub.send(message("reset", {"reason": gap, "seq": node.hub.seq, "epoch": node.epoch}))
     if params.snapshot:
-        # No await between taking the snapshot and attaching: live starts right after it.
+        # The snapshot is committed state as of the last dispatched seq, and nothing is
+        # dispatched between taking it and attaching (no await): live starts right after it.
         snap = node.snapshot()
         sub.send(message("snapshot", snap))
         node.hub.attach(sub, params.rooms, after_seq=snap["seq"])
