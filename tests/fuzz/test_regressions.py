@@ -80,3 +80,12 @@ async def test_a_task_the_store_cannot_take_is_503_not_500(hub: RunningHub, tmp_
         assert (status, body["code"]) == (503, "unavailable"), body
         status, body = await hub.post("/api/tasks/t-kept/cancel", {})
         assert (status, body["code"]) == (503, "unavailable"), body
+
+
+@pytest.mark.xfail(
+    strict=True, reason="open: a 405 must name the allowed methods in Allow (RFC 9110 15.5.6)"
+)
+async def test_a_method_not_allowed_names_the_allowed_ones(hub: RunningHub) -> None:
+    async with hub.session.delete(hub.url + "/api/tasks") as r:
+        assert r.status == 405
+        assert r.headers.get("Allow") == "GET, HEAD, POST"

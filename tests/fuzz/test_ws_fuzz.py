@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import RunningHub, WsClient, generic
 
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 100
 ERROR_CODES = {"bad_json", "bad_frame", "bad_rooms", "unknown_type", "forbidden", "too_many_rooms"}
 CLOSE_CODES = {4400, 4401, 4403, 4408, 4429, 1001, 1009, 1002, 1007}
 ANSWERS = {"pong", "rooms", "subscribed", "unsubscribed", "error"}
