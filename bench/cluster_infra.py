@@ -3,7 +3,7 @@
 Both run on the server core (``taskset -c 0``) with the hubs, so that everything the cluster
 does runs on that core and the load core holds only the load. Both keep the durability the
 deployment guide asks for: PostgreSQL with ``fsync`` and ``synchronous_commit`` on (the test
-cluster of ``tests/pg.py`` turns them off; it is restarted here with them on), Redis with its
+cluster of ``bench/postgres.py`` turns them off; it is restarted here with them on), Redis with its
 append-only file (``appendfsync everysec``, Redis's default for it).
 """
 
@@ -16,9 +16,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.pg import SUPERUSER, ClusterUnavailable, PostgresCluster, find_bin, free_port
-
 from bench.load import SERVER_CORE
+from bench.postgres import SUPERUSER, ClusterUnavailable, PostgresCluster, find_bin, free_port
 from bench.procstat import TICK_S, CpuTime, cpu_time
 from bench.targets import stop_process
 
@@ -71,7 +70,7 @@ def children_of(pid: int) -> list[int]:
 
 
 class Postgres(PostgresCluster):
-    """A throwaway PostgreSQL (``tests/pg.py``), durable and pinned to the server core."""
+    """A throwaway PostgreSQL (``bench/postgres.py``), durable and pinned to the server core."""
 
     def __init__(self) -> None:
         try:

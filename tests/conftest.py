@@ -190,7 +190,7 @@ def redis_server(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Any]:
     """One throwaway PostgreSQL server for the whole test session, stopped at the end."""
-    from tests.pg import ClusterUnavailable, PostgresCluster
+    from bench.postgres import ClusterUnavailable, PostgresCluster
 
     try:
         cluster = PostgresCluster()

@@ -1,8 +1,11 @@
-"""A throwaway PostgreSQL cluster for tests: initdb in a temp folder, 127.0.0.1, trust auth.
+"""A throwaway PostgreSQL cluster for tests and benchmarks: initdb in a temp folder, 127.0.0.1,
+trust auth.
 
 The server refuses to run as root, so under root every binary runs as the `postgres`
 user (through `runuser`), in a folder that user owns. The cluster trades durability
-for speed (fsync off): it only lives for one test session.
+for speed (fsync off): it only lives for one test session (the cluster benchmark restarts
+it durable, bench/cluster_infra.py). It lives under bench/ because the tests may import
+the benchmarks, never the other way round.
 """
 
 from __future__ import annotations
