@@ -6,7 +6,8 @@ subscribe and unsubscribe), publishes an event half-way, and ends with an option
 terminal frame (oversized, invalid UTF-8, a flood). Every frame must get its answer, in
 order (`pong`, `rooms`, `subscribed`, `unsubscribed` or an `error` with a documented
 code), or the connection a documented close code. A bystander connected for the whole
-run must receive every published seq, in order.
+run must receive every published seq, in order. Random connect parameters get a welcome
+and a usable connection, or a 4400 close.
 """
 
 from __future__ import annotations
@@ -319,3 +320,79 @@ async def test_every_frame_is_answered_and_a_bystander_keeps_its_stream(hub: Run
     finally:
         reader.cancel()
     assert seqs == list(range(1, last["seq"] + 1))
+
+
+# -- connect parameters ---------------------------------------------------------------------
+
+
+def _word(n: int) -> str:
+    """The n-th lowercase word (a, b, ..., z, ba, ...): a class-like room short enough for
+    a thousand of them in a URL (aiohttp refuses a request line past 8 KiB: 400)."""
+    word = ""
+    while True:
+        n, digit = divmod(n, 26)
+        word = chr(97 + digit) + word
+        if not n:
+            return word
+
+
+url_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+small_values = url_text | st.integers(-5, 2**70).map(str)
+CONNECT_PARAMS = ("monitor", "since", "epoch", "snapshot", "types", "client", "token")
+known_params = st.fixed_dictionaries(
+    {},
+    optional={
+        "monitor": small_values
+        | st.lists(valid_rooms, max_size=5).map(",".join)
+        | st.integers(990, 1010).map(lambda n: ",".join(_word(i) for i in range(n))),
+        "since": small_values,
+        "epoch": small_values,
+        "snapshot": st.sampled_from(["0", "1", "true", "false", "yes"]) | small_values,
+        "types": small_values
+        | st.lists(st.sampled_from(["task:*", "*:failed", "agent:status", ""]), max_size=60).map(
+            ",".join
+        ),
+        "client": small_values | st.text(min_size=95, max_size=110),
+    },
+)
+unknown_params = st.dictionaries(
+    url_text.filter(lambda name: name not in CONNECT_PARAMS), small_values, max_size=1
+)
+connect_queries = st.builds(lambda known, unknown: known | unknown, known_params, unknown_params)
+
+
+async def _connect(url: str, query: dict[str, str]) -> None:
+    """A connect with `query`: a welcome and a usable connection, or a 4400 close."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(url.replace("http", "ws", 1) + "/ws", params=query) as ws,
+    ):
+        first = await ws.receive(timeout=5)
+        if first.type is not WSMsgType.TEXT:
+            assert first.type is WSMsgType.CLOSE, first
+            assert ws.close_code == 4400, (ws.close_code, first.extra)
+            return
+        assert orjson.loads(first.data)["type"] == "welcome"
+        await ws.send_str(orjson.dumps({"type": "ping", "payload": {"id": END}}).decode())
+        answers, code = await _answers(ws, END)
+        assert code is None, f"closed {code} after the welcome"
+
+
+def _fuzz_connects(url: str) -> None:
+    @given(query=connect_queries)
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def connect(query: dict[str, str]) -> None:
+        asyncio.run(_connect(url, query))
+
+    connect()
+
+
+@pytest.mark.timeout(90)
+async def test_every_connect_is_welcomed_or_refused_with_4400(hub: RunningHub) -> None:
+    await asyncio.to_thread(_fuzz_connects, hub.url)
