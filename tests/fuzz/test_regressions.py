@@ -8,7 +8,7 @@ import pytest
 
 from parent_harness.problems import MEDIA_TYPE
 from parent_harness.protocol import connection as p
-from tests.conftest import RunningHub
+from tests.conftest import RunningHub, generic
 from tests.integration.test_store_failures import refusing_writes
 
 
@@ -80,6 +80,37 @@ async def test_a_task_the_store_cannot_take_is_503_not_500(hub: RunningHub, tmp_
         assert (status, body["code"]) == (503, "unavailable"), body
         status, body = await hub.post("/api/tasks/t-kept/cancel", {})
         assert (status, body["code"]) == (503, "unavailable"), body
+
+
+NULLS = {
+    "event-id": {"type": "event", "payload": {"event": {"message": "m", "id": None}}},
+    "telegram-at": {
+        "type": "telegram:message",
+        "payload": {
+            "message": {"id": "1", "direction": "in", "chat_id": "c", "text": "t", "at": None}
+        },
+    },
+    "task-status": {"type": "task:created", "payload": {"task": {"id": "t1", "status": None}}},
+}
+
+
+@pytest.mark.parametrize("name", NULLS)
+async def test_an_explicit_null_keeps_the_default_and_the_hub_writing(
+    hub: RunningHub, name: str
+) -> None:
+    # Each was acknowledged, then refused by the store (NOT NULL) and retried forever:
+    # every later publish was 503 until a restart.
+    (first,) = await hub.publish(NULLS[name])
+    (after,) = await hub.publish(generic("after"))
+    assert after["seq"] == first["seq"] + 1
+    status, event = await hub.get(f"/api/events/{first['seq']}")
+    assert status == 200, event
+    if name == "event-id":
+        assert event["payload"]["event"]["id"] == f"evt-{first['seq']}"
+    elif name == "telegram-at":
+        assert event["payload"]["message"]["at"] == event["timestamp"]
+    else:
+        assert event["payload"]["task"]["status"] == "pending"
 
 
 @pytest.mark.xfail(

@@ -59,6 +59,12 @@ class Folded:
     changes: list[Change] = field(default_factory=list)
 
 
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields given a value: an explicit null keeps the default (the store keeps a
+    value for each, and a null there would stop every later write)."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def merge(current: Entity | None, update: Entity, kind: str) -> Entity:
     """Merges a partial entity into the current one; `token_usage` merges key by key."""
     merged = dict(current) if current is not None else dict(_BLANK[kind])
@@ -147,6 +153,9 @@ class State:
         current = self.tasks.get(update["id"])
         if current is None:
             update = {**_TASK_DEFAULTS, "created_at": ts, **update}
+        for key in _TASK_DEFAULTS.keys() & update.keys():
+            if update[key] is None:  # never cleared: the task queue keeps each one
+                update[key] = (current or _TASK_DEFAULTS)[key]
         if isinstance(update.get("error_details"), dict):
             update["error_details"] = {"at": ts, **update["error_details"], "seq": seq}
         if "updated_at" not in payload["task"]:
@@ -208,7 +217,7 @@ class State:
         return Folded(out, [Change("agent", agent)])
 
     def _telegram(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
-        message = {"at": ts, **payload["message"]}
+        message = {"at": ts, **_given(payload["message"])}
         return Folded({"message": message}, [Change("telegram_message", {"seq": seq, **message})])
 
     def _generic(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
@@ -217,7 +226,7 @@ class State:
             "source": None,
             "data": None,
             "level": "info",
-            **payload["event"],
+            **_given(payload["event"]),
         }
         return Folded({"event": event}, [Change("generic_event", {"seq": seq, **event})])
 
