@@ -9,6 +9,7 @@ a request the spec says is valid.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import RunningHub
+from parent_harness.web.app import HubServer
+from tests.conftest import RunningHub, settings_for
 
 MAX_EXAMPLES = 10
 CHECKS: dict[GenerationMode, list[Any]] = {
@@ -47,24 +49,37 @@ CHECKS: dict[GenerationMode, list[Any]] = {
 }
 
 
-def _fuzz(url: str) -> list[str]:
+CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance]
+CONFORMANCE += [response_schema_conformance]
+
+
+def _fuzz(
+    url: str,
+    modes: dict[GenerationMode, list[Any]] = CHECKS,
+    examples: int = MAX_EXAMPLES,
+    headers: dict[str, str] | None = None,
+) -> list[str]:
     """Runs every operation of the hub at `url`; the failures, one line each."""
     schema = schemathesis.openapi.from_url(url + "/docs/spec", timeout=10)
     failures: list[str] = []
     with requests.Session() as http:
+        if headers:
+            http.headers.update(headers)
         for result in schema.get_all_operations():
             operation = result.ok()
-            for mode, checks in CHECKS.items():
-                failures += _run(operation, mode, checks, url, http)
+            for mode, checks in modes.items():
+                failures += _run(operation, mode, checks, url, http, examples)
     return failures
 
 
-def _run(operation: Any, mode: GenerationMode, checks: list[Any], url: str, http: Any) -> list[str]:
+def _run(
+    operation: Any, mode: GenerationMode, checks: list[Any], url: str, http: Any, examples: int
+) -> list[str]:
     failures: list[str] = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=MAX_EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,
@@ -87,4 +102,20 @@ def _run(operation: Any, mode: GenerationMode, checks: list[Any], url: str, http
 @pytest.mark.timeout(90)
 async def test_every_operation_answers_as_documented(hub: RunningHub) -> None:
     failures = await asyncio.to_thread(_fuzz, hub.url)
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("presented", [None, "wrong", "reader"])
+@pytest.mark.timeout(90)
+async def test_refusals_of_the_guard_are_documented(tmp_path: Path, presented: str | None) -> None:
+    """With tokens required, no token or a wrong one (401 everywhere) and a read token
+    (403 on every state-changing route) get answers the document lists, in its shape."""
+    server = HubServer(settings_for(tmp_path, tokens=("writer",), read_tokens=("reader",)))
+    url = await server.start()
+    headers = {"Authorization": f"Bearer {presented}"} if presented else None
+    modes = {GenerationMode.POSITIVE: CONFORMANCE}
+    try:
+        failures = await asyncio.to_thread(_fuzz, url, modes, 2, headers)
+    finally:
+        await server.stop()
     assert not failures, "\n\n".join(failures)
