@@ -103,7 +103,11 @@ async def _no_route(request: web.Request) -> web.StreamResponse:
             allowed |= (await resource.resolve(request))[1]
     if allowed:
         methods = ", ".join(sorted(allowed))
-        return problem(405, "method_not_allowed", f"{request.method} is not allowed; use {methods}")
+        refused = problem(
+            405, "method_not_allowed", f"{request.method} is not allowed; use {methods}"
+        )
+        refused.headers["Allow"] = methods  # RFC 9110, 15.5.6
+        return refused
     return problem(404, "not_found", f"no route {request.path}")
 
 
