@@ -289,9 +289,6 @@ class RedisBroker:
             origin=None if origin == self.node else origin,
         )
 
-    def rewind(self, seq: int) -> None:
-        raise AssertionError("a Redis order is never rewound; commits are retried")
-
     async def stop(self) -> None:
         self._stopping = True
         if self._reader is not None:
