@@ -5,19 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from parent_harness.brokers.base import Outgoing, Sequenced
+from parent_harness.brokers import Outgoing, Sequenced
 from parent_harness.brokers.redis import RedisBroker
 from parent_harness.events.sink import Event
 from parent_harness.hub.node import Node
 from tests.conftest import generic
 
 
-async def no_keys(keys: Sequence[str]) -> dict[str, int]:
-    return {}
+class Deaf:
+    """A node that hears nothing and stores nothing: all its broker needs to append."""
 
+    def deliver(self, events: list[Sequenced]) -> None:
+        pass
 
-async def nothing_stored(after: int, upto: int) -> list[Sequenced]:
-    return []
+    def on_confirmed(self, origin: str, upto: int) -> None:
+        pass
+
+    async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        return {}
+
+    async def stored_events(self, after: int, upto: int) -> list[Sequenced]:
+        return []
 
 
 async def test_a_dead_origins_event_is_written_by_a_survivor_and_nothing_waits_forever(
@@ -37,13 +45,7 @@ async def test_a_dead_origins_event_is_written_by_a_survivor_and_nothing_waits_f
         first = await survivor.publish(one["type"], one["payload"])
         # A node that appends and is killed before it writes: its broker alone, never a store.
         dead = RedisBroker(redis_server.url)
-        await dead.start(
-            epoch=survivor.epoch,
-            after_seq=first.seq,
-            deliver=lambda batch: None,
-            known=no_keys,
-            stored=nothing_stored,
-        )
+        await dead.start(Deaf(), epoch=survivor.epoch, after_seq=first.seq)
         (orphan,) = await dead.append([Outgoing("event", generic("orphan")["payload"], "orphan")])
         await dead.stop()
         later = await survivor.publish(one["type"], generic("after")["payload"])

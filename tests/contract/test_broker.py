@@ -8,20 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from parent_harness.brokers.base import Broker, Outgoing, Sequenced, open_broker
+from parent_harness.brokers import Broker, BrokerHandler, Outgoing, Sequenced, open_broker
 from tests.redis_server import RedisServer
 
 
 class Receiver:
-    """Collects what a broker delivers; waits for a seq with a timeout."""
+    """A node as its broker sees it, with an empty store: collects what the broker delivers
+    and waits for a seq with a timeout."""
 
     def __init__(self) -> None:
         self.events: list[Sequenced] = []
+        self.confirmed: dict[str, int] = {}
         self.changed = asyncio.Event()
 
-    def __call__(self, batch: list[Sequenced]) -> None:
+    def deliver(self, batch: list[Sequenced]) -> None:
         self.events.extend(batch)
         self.changed.set()
+
+    def on_confirmed(self, origin: str, upto: int) -> None:
+        self.confirmed[origin] = upto
+        self.changed.set()
+
+    async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        return {}
+
+    async def stored_events(self, after: int, upto: int) -> list[Sequenced]:
+        return []
 
     async def until(self, seq: int, timeout: float = 5.0) -> list[Sequenced]:
         async with asyncio.timeout(timeout):
@@ -29,14 +41,6 @@ class Receiver:
                 self.changed.clear()
                 await self.changed.wait()
         return self.events
-
-
-async def no_keys(keys: Sequence[str]) -> dict[str, int]:
-    return {}
-
-
-async def nothing_stored(after: int, upto: int) -> list[Sequenced]:
-    return []
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -48,11 +52,9 @@ async def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     yield server.url
 
 
-async def started(url: str, receiver: Receiver, after: int = 0, epoch: str = "e1") -> Broker:
+async def started(url: str, receiver: BrokerHandler, after: int = 0, epoch: str = "e1") -> Broker:
     broker = open_broker(url)
-    await broker.start(
-        epoch=epoch, after_seq=after, deliver=receiver, known=no_keys, stored=nothing_stored
-    )
+    await broker.start(receiver, epoch=epoch, after_seq=after)
     return broker
 
 
@@ -150,3 +152,45 @@ async def test_redis_restart_is_survived_and_reported(redis_server: RedisServer)
         assert [e.seq for e in await receiver.until(2)] == [1, 2]
     finally:
         await broker.stop()
+
+
+async def test_a_key_the_store_holds_keeps_its_seq_after_a_restart(broker_url: str) -> None:
+    first = await started(broker_url, Receiver())
+    try:
+        (once,) = await first.append([event(1, key="k")])
+    finally:
+        await first.stop()
+    again = open_broker(broker_url)
+    await again.start(Receiver(), epoch="e1", after_seq=once.seq, recent_keys={"k": once.seq})
+    try:
+        (repeat,) = await again.append([event(1, key="k")])
+        assert (repeat.seq, repeat.duplicate) == (once.seq, True)
+    finally:
+        await again.stop()
+
+
+async def test_a_broker_states_whether_its_order_is_shared(broker_url: str) -> None:
+    broker = open_broker(broker_url)
+    try:
+        assert broker.capabilities.shared_order is broker_url.startswith("redis")
+    finally:
+        await broker.stop()
+
+
+async def test_a_redis_node_hears_the_others_confirmations_not_its_own(
+    redis_server: RedisServer,
+) -> None:
+    a, b = Receiver(), Receiver()
+    node_a = await started(redis_server.url, a)
+    node_b = await started(redis_server.url, b)
+    try:
+        await node_a.confirm(7)
+        async with asyncio.timeout(5):
+            while not b.confirmed:
+                b.changed.clear()
+                await b.changed.wait()
+        assert list(b.confirmed.values()) == [7]
+        assert a.confirmed == {}
+    finally:
+        await node_a.stop()
+        await node_b.stop()

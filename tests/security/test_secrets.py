@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
-from parent_harness.brokers.base import open_broker
+from parent_harness.brokers import open_broker
 from parent_harness.cli.main import app
 from parent_harness.credentials import mask_url, mask_urls
 from parent_harness.store.sql import SqlStore

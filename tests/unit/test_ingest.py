@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import orjson
 import pytest
 
-from parent_harness.brokers.base import Outgoing, Sequenced
+from parent_harness.brokers import Outgoing, Sequenced
 from parent_harness.brokers.memory import MemoryBroker
 from parent_harness.exceptions import InvalidEvent, StoreUnavailable
 from parent_harness.hub.fanout import Hub
@@ -315,21 +315,25 @@ async def test_an_id_is_recorded_only_once_its_event_is_delivered() -> None:
     delivered: list[tuple[int, str]] = []
     failures = [RuntimeError("the node could not fold it")]
 
-    def deliver(events: list[Sequenced]) -> None:
-        if failures:
-            raise failures.pop()
-        delivered.extend((e.seq, e.id) for e in events)
+    class Failing:
+        """Refuses the first delivery, as a node whose fold fails."""
 
-    async def nothing_known(ids: Sequence[str]) -> dict[str, int]:
-        return {}
+        def deliver(self, events: list[Sequenced]) -> None:
+            if failures:
+                raise failures.pop()
+            delivered.extend((e.seq, e.id) for e in events)
 
-    async def nothing_stored(after: int, upto: int) -> list[Sequenced]:
-        return []
+        def on_confirmed(self, origin: str, upto: int) -> None:
+            pass
+
+        async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
+            return {}
+
+        async def stored_events(self, after: int, upto: int) -> list[Sequenced]:
+            return []
 
     broker = MemoryBroker()
-    await broker.start(
-        epoch="e", after_seq=0, deliver=deliver, known=nothing_known, stored=nothing_stored
-    )
+    await broker.start(Failing(), epoch="e", after_seq=0)
     payload = {"event": {"message": "m"}}
     with pytest.raises(RuntimeError):
         await broker.append([Outgoing("event", payload, "k1")])

@@ -7,17 +7,20 @@ that appended it (its origin), which then `confirm`s it: the other nodes send an
 their clients once its origin confirmed it (or, if the origin stays silent, write it
 themselves: the write is idempotent). Publishers wait for their seqs' commit.
 
-Backends (one file each, chosen by URL): `memory://` (one process) and `redis://`
-(Redis Streams: one order and one replay source for every node).
+The node is the broker's `BrokerHandler`: one object, handed to `start`, that receives the
+order and answers the broker's questions about the store. What a backend does beyond the
+protocol it states in its `capabilities`, never through its type.
+
+Backends (one file each, found by URL scheme in `registry`): `memory://` (one process) and
+`redis://` (Redis Streams: one order and one replay source for every node). This module
+imports none of them; they import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from parent_harness.credentials import mask_url
 
 
 @dataclass(slots=True)
@@ -54,36 +57,64 @@ class Outgoing:
     key: str | None
 
 
-Deliver = Callable[[list[Sequenced]], None]
-Confirmed = Callable[[str, int], None]
-"""(origin, upto): the node `origin` has written every event it appended up to seq `upto`."""
-KnownIds = Callable[[Sequence[str]], Awaitable[dict[str, int]]]
-Stored = Callable[[int, int], Awaitable[list[Sequenced]]]
-"""Committed events with after < seq <= upto, read back from the shared store."""
+class BrokerHandler(Protocol):
+    """What a broker calls back: the node it orders events for (its ingest).
+
+    `deliver` and `on_confirmed` are called in order, once per batch or confirmation, and
+    must not block; `known_ids` and `stored_events` read the node's store.
+    """
+
+    def deliver(self, events: list[Sequenced]) -> None:
+        """Receives the next events of the whole order, in seq order, each once."""
+        ...
+
+    def on_confirmed(self, origin: str, upto: int) -> None:
+        """The node `origin` has written every event it appended up to seq `upto`."""
+        ...
+
+    async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        """The seqs of the ids (idempotency keys) already in the store."""
+        ...
+
+    async def stored_events(self, after: int, upto: int) -> list[Sequenced]:
+        """Committed events with after < seq <= upto, read back from the shared store."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend does beyond the protocol, for the node to ask instead of its type."""
+
+    shared_order: bool
+    """The order is shared by several nodes (a stream every node reads), so this node may be
+    behind it for a moment; False for one node's own order (memory). Either way a sequenced
+    event is never taken back: a failed commit is written again until the store takes it."""
 
 
 class Broker(Protocol):
-    """What a node needs from its broker."""
+    """What a node needs from its broker. Backends are opened by URL through
+    `parent_harness.brokers.registry.open_broker`."""
 
     url: str
     """Its URL as it may be shown: the password masked (`redis://:***@host:6379/0`)."""
-    retries_commits: bool
-    """True when the order is shared (a stream every node reads), so this node may be behind
-    it for a moment; False for one node's own order (memory). Either way a sequenced event
-    is never taken back: a failed commit is written again until the store takes it."""
+    capabilities: Capabilities
 
     async def start(
         self,
+        handler: BrokerHandler,
         *,
         epoch: str,
         after_seq: int,
-        deliver: Deliver,
-        known: KnownIds,
-        stored: Stored,
-        confirmed: Confirmed | None = None,
+        recent_keys: Mapping[str, int] | None = None,
+        keys_complete: bool = True,
     ) -> str:
-        """Starts delivering events (and other nodes' confirmations) after `after_seq`;
-        returns the log's epoch."""
+        """Starts delivering events (and other nodes' confirmations) to `handler` after
+        `after_seq`; returns the log's epoch.
+
+        `recent_keys` are the idempotency keys the store holds for its latest events (with
+        their seqs), `keys_complete` whether they are all of them; a backend that keeps its
+        own keys (Redis) ignores them.
+        """
         ...
 
     async def confirm(self, upto: int) -> None:
@@ -99,18 +130,3 @@ class Broker(Protocol):
     def status(self) -> dict[str, Any]:
         """{"ok": bool, ...}: whether this node receives the order; shown in /api/health."""
         ...
-
-
-def open_broker(url: str) -> Broker:
-    """The broker for a URL: `memory://` or `redis://host:port/db`."""
-    if url.startswith("memory://"):
-        from parent_harness.brokers.memory import MemoryBroker
-
-        return MemoryBroker(url)
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from parent_harness.brokers.redis import RedisBroker
-
-        return RedisBroker(url)
-    raise ValueError(
-        f"unsupported broker URL {mask_url(url)!r}: use memory:// or redis://host:port/0"
-    )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parent_harness.brokers.base import (
     Appended,
-    Confirmed,
-    Deliver,
-    KnownIds,
+    BrokerHandler,
+    Capabilities,
     Outgoing,
     Sequenced,
-    Stored,
 )
 from parent_harness.events.envelope import new_id, now_ms
 
@@ -25,42 +23,39 @@ class MemoryBroker:
     A seq is given once: the counter only goes up, and a key keeps its seq.
     """
 
-    retries_commits = False
+    capabilities = Capabilities(shared_order=False)
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self.seq = 0
-        self._deliver: Deliver | None = None
-        self._known: KnownIds | None = None
+        self._handler: BrokerHandler | None = None
         self._keys: dict[str, int] = {}
         self._keys_complete = True
 
     async def start(
         self,
+        handler: BrokerHandler,
         *,
         epoch: str,
         after_seq: int,
-        deliver: Deliver,
-        known: KnownIds,
-        stored: Stored,
-        confirmed: Confirmed | None = None,
+        recent_keys: Mapping[str, int] | None = None,
+        keys_complete: bool = True,
     ) -> str:
+        """Continues the order after `after_seq`; the keys recently used (read back from the
+        store) keep their seqs, and when they are not all of them, the store is asked."""
         self.seq = after_seq
-        self._deliver = deliver
-        self._known = known
+        self._handler = handler
+        self._keys = dict(recent_keys or {})
+        self._keys_complete = keys_complete
         return epoch
-
-    def remember(self, keys: dict[str, int], complete: bool) -> None:
-        """Idempotency keys recently used (read back from the store at start)."""
-        self._keys = dict(keys)
-        self._keys_complete = complete
 
     async def append(self, events: Sequence[Outgoing]) -> list[Appended]:
         """Gives each event the next seq (a known key its seq) and delivers them; a key is
         remembered once its event is delivered (folded and queued for the store), so a
         delivery that fails leaves no key pointing at a seq the log will not hold."""
-        assert self._deliver is not None, "broker not started"
-        found = await self._stored_keys(events)
+        handler = self._handler
+        assert handler is not None, "broker not started"
+        found = await self._stored_keys(handler, events)
         out: list[Appended] = []
         batch: list[Sequenced] = []
         claimed: dict[str, int] = {}
@@ -78,16 +73,18 @@ class MemoryBroker:
             batch.append(Sequenced(self.seq, ident, event.type, event.payload, ts, ts_ms))
             out.append(Appended(ident, self.seq))
         if batch:
-            self._deliver(batch)
+            handler.deliver(batch)
         self._keys.update(claimed)
         self._trim()
         return out
 
-    async def _stored_keys(self, events: Sequence[Outgoing]) -> dict[str, int]:
-        if self._keys_complete or self._known is None:
+    async def _stored_keys(
+        self, handler: BrokerHandler, events: Sequence[Outgoing]
+    ) -> dict[str, int]:
+        if self._keys_complete:
             return {}
         unknown = [e.key for e in events if e.key and e.key not in self._keys]
-        return await self._known(unknown) if unknown else {}
+        return await handler.known_ids(unknown) if unknown else {}
 
     def _trim(self) -> None:
         while len(self._keys) > RECENT_KEYS:
@@ -98,7 +95,7 @@ class MemoryBroker:
         """Nobody else to tell: the one node wrote everything itself."""
 
     async def stop(self) -> None:
-        self._deliver = None
+        self._handler = None
 
     def status(self) -> dict[str, Any]:
         return {"ok": True, "kind": "memory", "seq": self.seq}

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -32,12 +32,10 @@ from redis.exceptions import RedisError, ResponseError
 
 from parent_harness.brokers.base import (
     Appended,
-    Confirmed,
-    Deliver,
-    KnownIds,
+    BrokerHandler,
+    Capabilities,
     Outgoing,
     Sequenced,
-    Stored,
 )
 from parent_harness.credentials import mask_url, mask_urls
 from parent_harness.events.envelope import new_id
@@ -99,7 +97,7 @@ def _iso(ms: int) -> str:
 class RedisBroker:
     """Sequences through Redis and reads the whole order back from its stream."""
 
-    retries_commits = True
+    capabilities = Capabilities(shared_order=True)
 
     def __init__(self, url: str, *, prefix: str = "harness") -> None:
         self.url = mask_url(url)
@@ -117,10 +115,8 @@ class RedisBroker:
         self._seed = self.client.register_script(_SEED)
         self.epoch = ""
         self.last_seq = 0
-        self._deliver: Deliver | None = None
-        self._confirmed: Confirmed | None = None
+        self._handler: BrokerHandler | None = None
         self._confirmed_at = "0-0"
-        self._stored: Stored | None = None
         self._reader: asyncio.Task[None] | None = None
         self._reading = False
         self._stopping = False
@@ -128,19 +124,18 @@ class RedisBroker:
 
     async def start(
         self,
+        handler: BrokerHandler,
         *,
         epoch: str,
         after_seq: int,
-        deliver: Deliver,
-        known: KnownIds,
-        stored: Stored,
-        confirmed: Confirmed | None = None,
+        recent_keys: Mapping[str, int] | None = None,
+        keys_complete: bool = True,
     ) -> str:
+        """Claims (or checks) the log's epoch and reads the order after `after_seq`; the
+        keys are Redis's own (`harness:key:*`), so `recent_keys` is not needed."""
         self.epoch = epoch
         self.last_seq = after_seq
-        self._deliver = deliver
-        self._confirmed = confirmed
-        self._stored = stored
+        self._handler = handler
         await self._reseed()
         await self._recent_confirmations()
         self._reader = asyncio.create_task(self._read_loop(), name="redis-stream-reader")
@@ -164,12 +159,12 @@ class RedisBroker:
             self._confirm([(entry_id, fields) for entry_id, fields in reversed(recent)])
 
     def _confirm(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        if self._confirmed is None:
+        if self._handler is None:
             return
         for _entry_id, fields in entries:
             origin = fields[b"node"].decode()
             if origin != self.node:
-                self._confirmed(origin, int(fields[b"upto"]))
+                self._handler.on_confirmed(origin, int(fields[b"upto"]))
 
     async def confirm(self, upto: int) -> None:
         """XADDs `(node, upto)` to the confirmations stream; raises BrokerUnavailable."""
@@ -258,14 +253,14 @@ class RedisBroker:
             batch = [self._sequenced(entry_id, fields) for entry_id, fields in entries]
             if batch and batch[0].seq > self.last_seq + 1:
                 batch = await self._fill(batch[0].seq - 1) + batch
-            if batch and self._deliver is not None:
+            if batch and self._handler is not None:
                 self.last_seq = batch[-1].seq
-                self._deliver(batch)
+                self._handler.deliver(batch)
 
     async def _fill(self, upto: int) -> list[Sequenced]:
         """Events missing from the stream (trimmed, or lost with Redis): the store's copy."""
-        assert self._stored is not None
-        found = await self._stored(self.last_seq, upto)
+        assert self._handler is not None
+        found = await self._handler.stored_events(self.last_seq, upto)
         if len(found) < upto - self.last_seq:
             log.warning(
                 "%d events before seq %d are in neither the stream nor the store: "

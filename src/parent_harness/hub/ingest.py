@@ -45,8 +45,7 @@ from typing import Any
 
 import orjson
 
-from parent_harness.brokers.base import Broker, Outgoing, Sequenced
-from parent_harness.brokers.memory import MemoryBroker
+from parent_harness.brokers import Broker, Outgoing, Sequenced, open_broker
 from parent_harness.events.catalogue import Unstorable, encode_payload
 from parent_harness.events.envelope import parse_iso, validate_payload
 from parent_harness.events.levels import event_level
@@ -89,7 +88,10 @@ class Pending:
 
 
 class Ingest:
-    """The one write path: an EventSink for in-process producers and the REST endpoint."""
+    """The one write path: an EventSink for in-process producers and the REST endpoint.
+
+    It is its broker's `BrokerHandler`: the broker delivers the order to it.
+    """
 
     def __init__(
         self,
@@ -106,7 +108,7 @@ class Ingest:
         self.store = store
         self.hub = hub
         self.window = window
-        self.broker: Broker = broker if broker is not None else MemoryBroker()
+        self.broker: Broker = broker if broker is not None else open_broker("memory://")
         self.state = State()
         """Folded as each event gets its seq: ahead of the store (the write path's view)."""
         self.committed_state = State()
@@ -152,15 +154,12 @@ class Ingest:
         """Reads the store back, joins the broker's order and starts the writer."""
         loaded = await self.store.open()
         self._restore(loaded)
-        if isinstance(self.broker, MemoryBroker):
-            self.broker.remember(loaded.recent_ids, len(loaded.recent_ids) < RECENT_IDS)
         self.epoch = await self.broker.start(
+            self,
             epoch=loaded.epoch,
             after_seq=loaded.seq,
-            deliver=self.deliver,
-            known=self.store.known_ids,
-            stored=self._stored_events,
-            confirmed=self._on_confirmed,
+            recent_keys=loaded.recent_ids,
+            keys_complete=len(loaded.recent_ids) < RECENT_IDS,
         )
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
 
@@ -228,7 +227,11 @@ class Ingest:
                 ) from None
         return [PublishResult(a.id, a.seq, a.duplicate) for a in appended]
 
-    async def _stored_events(self, after: int, upto: int) -> list[Sequenced]:
+    async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        """The seqs of the ids already in the store (for the broker)."""
+        return await self.store.known_ids(ids)
+
+    async def stored_events(self, after: int, upto: int) -> list[Sequenced]:
         """Committed events read back from the store (another node committed them)."""
         out = []
         for seq, type_, body, _rooms in await self.store.replay(None, after=after, upto=upto):
@@ -254,7 +257,7 @@ class Ingest:
         self._wake.set()
         self._advance()
 
-    def _on_confirmed(self, origin: str, upto: int) -> None:
+    def on_confirmed(self, origin: str, upto: int) -> None:
         """Node `origin` has written every event it appended up to `upto`."""
         if upto > self._confirmed.get(origin, 0):
             self._confirmed[origin] = upto

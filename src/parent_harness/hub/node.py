@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from parent_harness.brokers.base import open_broker
+from parent_harness.brokers import open_broker
 from parent_harness.events.rooms import ALL
 from parent_harness.events.sink import EventListener, PublishResult
 from parent_harness.hub.fanout import Hub
@@ -99,7 +99,7 @@ class Node:
         A client failing over from a node that was a little ahead must not get a `reset`
         only because this node's reader is a few events behind.
         """
-        if seq <= self.ingest.seq or not self.broker.retries_commits:
+        if seq <= self.ingest.seq or not self.broker.capabilities.shared_order:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.ingest.until_committed(seq), timeout_s)
