@@ -62,11 +62,11 @@ async def test_a_small_fleet_on_the_real_hub(server: HubServer, tmp_path: Path) 
         bad = await post("/api/tasks", {"title": "bad", "agent_name": "bad", "max_attempts": 2})
         slow = (await post("/api/tasks", {"title": "slow", "agent_name": "slow"}))["task"]
         ids = [t["id"] for t in good] + [bad["task"]["id"]]
-        await until(node, lambda: all(node.state.tasks[i]["status"] in ("completed", "failed")
+        await until(node, lambda: all(node.committed_state.tasks[i]["status"] in ("completed", "failed")
                                       for i in ids))  # fmt: skip
-        await until(node, lambda: node.state.tasks[slow["id"]]["status"] == "running")
+        await until(node, lambda: node.committed_state.tasks[slow["id"]]["status"] == "running")
         await post(f"/api/tasks/{slow['id']}/cancel")
-        await until(node, lambda: node.state.agents["slow"]["status"] == "idle")
+        await until(node, lambda: node.committed_state.agents["slow"]["status"] == "idle")
 
         done = await get(f"/api/tasks/{good[0]['id']}")
         assert done["task"]["status"] == "completed" and done["task"]["progress_percent"] == 100
