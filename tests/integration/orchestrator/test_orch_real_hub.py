@@ -62,7 +62,8 @@ async def test_a_small_fleet_on_the_real_hub(server: HubServer, tmp_path: Path) 
         bad = await post("/api/tasks", {"title": "bad", "agent_name": "bad", "max_attempts": 2})
         slow = (await post("/api/tasks", {"title": "slow", "agent_name": "slow"}))["task"]
         ids = [t["id"] for t in good] + [bad["task"]["id"]]
-        await until(node, lambda: all(node.committed_state.tasks[i]["status"] in ("completed", "failed")
+        ended = ("completed", "failed")  # committed state: what REST answers from
+        await until(node, lambda: all(node.committed_state.tasks[i]["status"] in ended
                                       for i in ids))  # fmt: skip
         await until(node, lambda: node.committed_state.tasks[slow["id"]]["status"] == "running")
         await post(f"/api/tasks/{slow['id']}/cancel")
