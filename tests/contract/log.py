@@ -1,4 +1,4 @@
-"""Records built the way the ingest builds them: validate, fold into a real State, rooms, encode."""
+"""Records built by the ingest's own `fold_record`, from events validated by the catalogue."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
+from parent_harness.brokers import Sequenced
 from parent_harness.events.clock import iso, now_iso, parse_iso
 from parent_harness.events.envelope import validate_payload
-from parent_harness.events.rooms import event_rooms
+from parent_harness.hub.ingest import fold_record
 from parent_harness.hub.state import State
 from parent_harness.store.records import Record
 
@@ -24,22 +23,17 @@ class EventLog:
     def record(
         self, type_: str, payload: dict[str, Any], *, id: str | None = None, ts: str | None = None
     ) -> Record:
-        seq = self.state.seq + 1
         ts = ts or now_iso()
-        folded = self.state.fold(type_, validate_payload(type_, payload), seq, ts)
-        message = {"type": type_, "seq": seq, "payload": folded.payload, "timestamp": ts}
-        return Record(
-            seq=seq,
-            id=id or uuid.uuid4().hex,
-            type=type_,
-            ts=ts,
-            ts_ms=int(parse_iso(ts).timestamp() * 1000),
-            level=folded.payload["event"]["level"] if type_ == "event" else None,
-            body=orjson.dumps(message),
-            rooms=event_rooms(type_, folded.payload),
-            payload=folded.payload,
-            changes=folded.changes,
+        ts_ms = int(parse_iso(ts).timestamp() * 1000)
+        event = Sequenced(
+            self.state.seq + 1,
+            id or uuid.uuid4().hex,
+            type_,
+            validate_payload(type_, payload),
+            ts,
+            ts_ms,
         )
+        return fold_record(self.state, event)
 
     def at_ms(self, type_: str, payload: dict[str, Any], ms: int) -> Record:
         """A record stamped at `ms` milliseconds since the Unix epoch."""

@@ -139,7 +139,9 @@ async def test_events_filter_by_each_field(store: SqlStore) -> None:
     assert seqs(await queries.events(failed)) == [12, 13, 14]
     assert seqs(await queries.events(EventFilter(types=("Budget:Updated",)))) == [16, 2]
     assert seqs(await queries.events(EventFilter(types=("session:?nded",)))) == [15]
-    assert seqs(await queries.events(EventFilter(level="warning"))) == [18]
+    # Levels as the ingest gives them: a failed test run and session, and the warning event.
+    assert seqs(await queries.events(EventFilter(level="warning"))) == [18, 15, 13]
+    assert seqs(await queries.events(EventFilter(level="error"))) == [14]
     assert seqs(await queries.events(EventFilter(text="DISK almost"))) == [18]
     assert seqs(await queries.events(EventFilter(text="AssertionError in test"))) == [14]
     in_room = await queries.events(EventFilter(room="task:t2"), limit=1)

@@ -288,25 +288,7 @@ class Ingest:
         self._release(self.committed_seq)
 
     def _fold(self, event: Sequenced) -> Record:
-        folded = self.state.fold(event.type, event.payload, event.seq, event.ts)
-        message = {
-            "type": event.type,
-            "seq": event.seq,
-            "payload": folded.payload,
-            "timestamp": event.ts,
-        }
-        return Record(
-            seq=event.seq,
-            id=event.id,
-            type=event.type,
-            ts=event.ts,
-            ts_ms=event.ts_ms,
-            level=event_level(event.type, folded.payload),
-            body=orjson.dumps(message),
-            rooms=event_rooms(event.type, folded.payload),
-            payload=folded.payload,
-            changes=folded.changes,
-        )
+        return fold_record(self.state, event)
 
     async def until_committed(self, seq: int, *, publisher: bool = False) -> None:
         """Returns once `seq` is committed and dispatched on this node.
@@ -465,3 +447,28 @@ def _checked(index: int, draft: Draft) -> dict[str, Any]:
         field = ".".join(["payload", *map(str, exc.path)])
         raise InvalidEvent(field, exc.reason, index=index) from None
     return payload
+
+
+def fold_record(state: State, event: Sequenced) -> Record:
+    """Folds one ordered event into `state` and builds the Record the store writes and the
+    hub sends: the whole merged entities, the level, the rooms, the wire message encoded once.
+    The one way a Record is made (the contract tests build theirs with it too)."""
+    folded = state.fold(event.type, event.payload, event.seq, event.ts)
+    message = {
+        "type": event.type,
+        "seq": event.seq,
+        "payload": folded.payload,
+        "timestamp": event.ts,
+    }
+    return Record(
+        seq=event.seq,
+        id=event.id,
+        type=event.type,
+        ts=event.ts,
+        ts_ms=event.ts_ms,
+        level=event_level(event.type, folded.payload),
+        body=orjson.dumps(message),
+        rooms=event_rooms(event.type, folded.payload),
+        payload=folded.payload,
+        changes=folded.changes,
+    )
