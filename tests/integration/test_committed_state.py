@@ -107,3 +107,25 @@ async def test_a_snapshot_never_runs_ahead_of_the_events_a_client_can_read(
     (published,) = await hub.publish(agent("c", "working"))
     (event,) = await ws.events_until(published["seq"])
     assert event["seq"] == snap["seq"] + 1
+
+
+async def test_every_edge_reports_the_committed_position(hub: RunningHub, tmp_path: Path) -> None:
+    """Welcome, snapshot, health and metrics name one position, the committed one; health
+    and metrics also show the appended one, which runs ahead while the store refuses."""
+    await hub.publish(agent("a1", "idle"))
+    with refusing_writes(tmp_path / "harness.db"):
+        status, _ = await hub.post("/api/events", [agent("a1", "working"), BUDGET])
+        assert status == 503  # ordered (seqs 2 and 3), not committed
+        ws = await hub.connect("snapshot=1")
+        welcome = (await ws.next_of("welcome"))["payload"]
+        snap = (await ws.next_of("snapshot"))["payload"]
+        _, health = await hub.get("/api/health")
+        async with hub.session.get(hub.url + "/metrics") as response:
+            metrics = await response.text()
+        assert welcome["seq"] == snap["seq"] == health["seq"] == 1
+        assert health["code"] == "degraded"
+        assert health["positions"] == {"appended": 3, "committed": 1}
+        assert "harness_seq 1.0" in metrics and "harness_seq_appended 3.0" in metrics
+    await ws.events_until(3, timeout=10.0)
+    _, health = await hub.get("/api/health")
+    assert health["positions"] == {"appended": 3, "committed": 3} and health["seq"] == 3

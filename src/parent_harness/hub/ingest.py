@@ -146,8 +146,8 @@ class Ingest:
         return len(self._pending)
 
     @property
-    def seq(self) -> int:
-        """The last seq folded into state (committed or about to be)."""
+    def appended_seq(self) -> int:
+        """The last seq appended to the order and folded here (committed or about to be)."""
         return self.state.seq
 
     async def start(self) -> None:

@@ -1,9 +1,19 @@
 """A Node wires one hub together: the store, the ingest, the local fan-out and the replay window.
 
-What a client is shown is committed: `snapshot()` and `committed_state` are as of the last
-dispatched seq (`hub.seq`), never ahead of the store, and a snapshot's seq is the one after
-which live events follow. `state` runs ahead (folded as events get their seqs): it is for
-producers in process, which must see what they just published, not for clients.
+Positions in the log (`Node.positions`), and which edge reports which:
+
+- **appended**: the last seq the order gave and this node folded into `state`. It runs
+  ahead of the store; only producers in process see it (they must see what they just
+  published). `replay_gap` names it when a client's `since` is ahead of the log.
+- **committed**: the last seq in the store and dispatched to this node's clients, in one
+  step (the ingest's `_advance`), so committed and dispatched are one position on a node.
+  `Node.seq` is it, and every edge a client sees reports it: the welcome's `seq`, a
+  snapshot's `seq` (live events follow from it), REST answers built from state, `/api/health`'s
+  `seq`, `/metrics`' `harness_seq`.
+
+REST lists read from the store report the store's own last event, read in the same
+transaction as their rows: on a cluster it can be ahead of this node's committed position
+by the events another node wrote and this one has not yet dispatched.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import contextlib
 import heapq
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from parent_harness.brokers import open_broker
@@ -27,6 +38,14 @@ from parent_harness.store.sql import SqlStore
 
 SNAPSHOT_RECENT_TASKS = 200
 SNAPSHOT_RECENT_SESSIONS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """Where this node is in the log (see the module docstring)."""
+
+    appended: int
+    committed: int
 
 
 class Node:
@@ -47,6 +66,15 @@ class Node:
     async def stop(self) -> None:
         await self.ingest.stop()
         await self.store.close()
+
+    @property
+    def seq(self) -> int:
+        """The committed position: what every client-facing edge reports."""
+        return self.hub.seq
+
+    @property
+    def positions(self) -> Positions:
+        return Positions(appended=self.ingest.appended_seq, committed=self.hub.seq)
 
     @property
     def state(self) -> State:
@@ -99,7 +127,7 @@ class Node:
         A client failing over from a node that was a little ahead must not get a `reset`
         only because this node's reader is a few events behind.
         """
-        if seq <= self.ingest.seq or not self.broker.capabilities.shared_order:
+        if seq <= self.ingest.appended_seq or not self.broker.capabilities.shared_order:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.ingest.until_committed(seq), timeout_s)
@@ -108,8 +136,8 @@ class Node:
         """Why a replay from `since` cannot be complete, or None when it can."""
         if epoch is not None and epoch != self.epoch:
             return f"epoch {epoch!r} is not this log's ({self.epoch!r}): its history is gone"
-        if since > self.ingest.seq:
-            return f"since={since} is ahead of this log (last seq {self.ingest.seq})"
+        if since > self.ingest.appended_seq:
+            return f"since={since} is ahead of this log (last seq {self.ingest.appended_seq})"
         if since + 1 < self.ingest.first_seq:
             return f"history before seq {self.ingest.first_seq} is gone"
         return None

@@ -21,7 +21,14 @@ class NodeCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         node = self.node
-        yield GaugeMetricFamily("harness_seq", "Last dispatched event seq", node.hub.seq)
+        yield GaugeMetricFamily(
+            "harness_seq", "Committed position: last event in the store and dispatched", node.seq
+        )
+        yield GaugeMetricFamily(
+            "harness_seq_appended",
+            "Appended position: last event ordered and folded here (runs ahead of the store)",
+            node.positions.appended,
+        )
         yield GaugeMetricFamily(
             "harness_clients", "Connected WebSocket clients", len(node.hub.subscribers)
         )

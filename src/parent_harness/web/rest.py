@@ -266,7 +266,8 @@ async def health(request: web.Request) -> r200[dict[str, Any]] | r503[Problem]:
     body = {
         "status": "ok" if broker["ok"] and store_error is None else "degraded",
         "version": __version__,
-        "seq": node.hub.seq,
+        "seq": node.seq,
+        "positions": {"appended": node.positions.appended, "committed": node.seq},
         "epoch": node.epoch,
         "clients": len(node.hub.subscribers),
         "store": {"url": node.store.description, "ok": store_error is None, "error": store_error},
@@ -515,7 +516,7 @@ async def rooms(request: web.Request) -> r200[dict[str, Any]]:
     node = request.app[NODE]
     grant = grant_of(request)
     counts = {r: n for r, n in node.hub.room_counts().items() if sees_room(grant, r)}
-    return _json({"seq": node.hub.seq, "rooms": counts})
+    return _json({"seq": node.seq, "rooms": counts})
 
 
 _ENVELOPE = frozenset({"type", "payload", "id"})
