@@ -16,6 +16,7 @@ from parent_harness.hub.fanout import Subscriber, Transport
 from parent_harness.hub.node import Node
 from parent_harness.problems import problem
 from parent_harness.protocol import connection as p
+from parent_harness.protocol import plans
 from parent_harness.protocol.frames import batch, text_frame
 from parent_harness.protocol.types import TypeFilter
 from parent_harness.web.auth import Grant, Tokens, presented_token
@@ -112,7 +113,61 @@ def _too_many_rooms(rooms: tuple[str, ...], limit: int) -> tuple[int, str] | Non
     return None
 
 
-def _welcome(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat_s: float) -> bytes:
+async def _start(
+    node: Node,
+    sub: Subscriber,
+    params: p.ConnectParams,
+    heartbeat_s: float,
+    writer: AbstractStreamWriter,
+) -> None:
+    """Welcome, then a replay (`since`) or a snapshot, then live: protocol/plans.py decides."""
+    await _execute(node, sub, plans.plan_welcome(params, heartbeat_s), writer)
+    await _execute(node, sub, plans.plan_start(params, node), writer)
+
+
+async def _execute(
+    node: Node, sub: Subscriber, plan: plans.Plan, writer: AbstractStreamWriter
+) -> None:
+    """Carries out the steps of a plan in order; only `CatchUp` and `Replay` await."""
+    hub = node.hub
+    snapshot_seq = hub.seq
+    for step in plan:
+        if isinstance(step, plans.CatchUp):
+            await node.catch_up(step.seq)
+        elif isinstance(step, plans.Replay):
+            await _replay(node, sub, step, writer)
+        elif isinstance(step, plans.SendSnapshot):
+            # The snapshot is committed state as of the last dispatched seq, and nothing is
+            # dispatched between taking it and attaching (no await: the plan puts its Attach
+            # next): live starts right after it.
+            snap = node.snapshot()
+            sub.send(message("snapshot", snap))
+            snapshot_seq = snap["seq"]
+        elif isinstance(step, plans.Attach):
+            after = snapshot_seq if step.after is plans.After.SNAPSHOT else hub.seq
+            hub.attach(sub, step.rooms, after_seq=after)
+        elif isinstance(step, plans.Join):
+            hub.join(sub, step.rooms)
+        else:
+            sub.send(_message(node, sub, step))
+
+
+def _message(
+    node: Node,
+    sub: Subscriber,
+    step: plans.SendWelcome | plans.SendReset | plans.SendSubscribed | plans.SendError,
+) -> bytes:
+    """The message a sending step sends, filled in with the hub's current values."""
+    if isinstance(step, plans.SendWelcome):
+        return _welcome(node, sub, step)
+    if isinstance(step, plans.SendReset):
+        return message("reset", {"reason": step.reason, "seq": node.hub.seq, "epoch": node.epoch})
+    if isinstance(step, plans.SendSubscribed):
+        return _rooms_message("subscribed", node.hub.room_counts(step.rooms))
+    return error(step.code, step.message)
+
+
+def _welcome(node: Node, sub: Subscriber, step: plans.SendWelcome) -> bytes:
     return message(
         "welcome",
         {
@@ -121,70 +176,40 @@ def _welcome(node: Node, sub: Subscriber, params: p.ConnectParams, heartbeat_s: 
             "protocol": 1,
             "epoch": node.epoch,
             "seq": node.hub.seq,
-            "rooms": list(params.rooms),
-            "heartbeat_s": heartbeat_s,
+            "rooms": list(step.rooms),
+            "heartbeat_s": step.heartbeat_s,
         },
     )
 
 
-async def _start(
-    node: Node,
-    sub: Subscriber,
-    params: p.ConnectParams,
-    heartbeat_s: float,
-    writer: AbstractStreamWriter,
-) -> None:
-    """Welcome, then a replay (`since`) or a snapshot, then live: no gap, no duplicate."""
-    sub.send(_welcome(node, sub, params, heartbeat_s))
-    if params.since is not None:
-        await node.catch_up(params.since)
-        gap = node.replay_gap(params.since, params.epoch)
-        if gap is None:
-            await _replay(node, sub, params.rooms, params.since, writer, attach=True)
-            return
-        sub.send(message("reset", {"reason": gap, "seq": node.hub.seq, "epoch": node.epoch}))
-    if params.snapshot:
-        # The snapshot is committed state as of the last dispatched seq, and nothing is
-        # dispatched between taking it and attaching (no await): live starts right after it.
-        snap = node.snapshot()
-        sub.send(message("snapshot", snap))
-        node.hub.attach(sub, params.rooms, after_seq=snap["seq"])
-    else:
-        node.hub.attach(sub, params.rooms, after_seq=node.hub.seq)
-
-
 async def _replay(
-    node: Node,
-    sub: Subscriber,
-    rooms: tuple[str, ...],
-    since: int,
-    writer: AbstractStreamWriter,
-    *,
-    attach: bool,
+    node: Node, sub: Subscriber, step: plans.Replay, writer: AbstractStreamWriter
 ) -> None:
-    """Sends every event of `rooms` after `since`, then `replayed`, then what came meanwhile.
+    """Sends every event of the step's rooms after `since`, then `replayed`, then what came
+    meanwhile.
 
     Page by page: the next page is read once the client has taken the one before, so a
     replay holds one page (REPLAY_CHUNK events) whatever the history's length.
     """
     hub = node.hub
-    cut = max(hub.seq, since)
+    cut = step.cut(hub.seq)
     hub.hold(sub)
-    if attach:
-        hub.attach(sub, rooms, after_seq=cut)
+    if step.attach:
+        hub.attach(sub, step.rooms, after_seq=cut)
     else:
-        hub.join(sub, rooms)
+        hub.join(sub, step.rooms)
     try:
-        if attach:
-            sub.flushed_seq = since
+        if step.attach:
+            sub.flushed_seq = step.since
         count = 0
-        async for page in node.history_pages(since, cut, rooms, sub.types, page=REPLAY_CHUNK):
+        pages = node.history_pages(step.since, cut, step.rooms, sub.types, page=REPLAY_CHUNK)
+        async for page in pages:
             frame = text_frame(batch([item[2] for item in page]))
             if not await _write_drained(sub, writer, frame, page[-1][0]):
                 return
             count += len(page)
-        done = {"from_seq": since + 1, "to_seq": cut, "count": count}
-        await _write_drained(sub, writer, text_frame(message("replayed", done)), sub.flushed_seq)
+        done = message("replayed", step.done(cut, count))
+        await _write_drained(sub, writer, text_frame(done), sub.flushed_seq)
     finally:
         hub.release(sub)
 
@@ -260,34 +285,15 @@ async def _act(
         hub.leave(sub, action.rooms)
         sub.send(_rooms_message("unsubscribed", hub.room_counts(action.rooms)))
     elif isinstance(action, p.Subscribe):
-        if grant.allows_rooms(action.rooms):
-            await _subscribe(node, sub, action, writer, max_rooms)
-        else:
-            sub.send(error("forbidden", "a room is not allowed for this token"))
-
-
-async def _subscribe(
-    node: Node,
-    sub: Subscriber,
-    action: p.Subscribe,
-    writer: AbstractStreamWriter,
-    max_rooms: int,
-) -> None:
-    hub = node.hub
-    new = [r for r in action.rooms if r not in sub.rooms]  # O(1) a room: see SMALL_ROOMS
-    try:
-        p.check_room_limit(len(sub.rooms), len(new), max_rooms)
-    except p.BadRequest as exc:
-        sub.send(error(exc.code, exc.message))
-        return
-    gap = node.replay_gap(action.since, None) if action.since is not None else "no since"
-    if action.since is not None and gap is None and new:
-        await _replay(node, sub, tuple(new), action.since, writer, attach=False)
-    else:
-        if action.since is not None and gap is not None and new:
-            sub.send(message("reset", {"reason": gap, "seq": hub.seq, "epoch": node.epoch}))
-        hub.join(sub, new)
-    sub.send(_rooms_message("subscribed", hub.room_counts(action.rooms)))
+        plan = plans.plan_subscribe(
+            action.rooms,
+            action.since,
+            joined=sub.rooms,
+            max_rooms=max_rooms,
+            allowed=grant.allows_rooms(action.rooms),
+            history=node,
+        )
+        await _execute(node, sub, plan, writer)
 
 
 def _pong_frame(data: bytes) -> bytes:
