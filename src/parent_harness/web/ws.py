@@ -161,7 +161,7 @@ def _message(
     if isinstance(step, plans.SendWelcome):
         return _welcome(node, sub, step)
     if isinstance(step, plans.SendReset):
-        return message("reset", {"reason": step.reason, "seq": node.hub.seq, "epoch": node.epoch})
+        return message("reset", {"reason": step.reason, "seq": node.seq, "epoch": node.epoch})
     if isinstance(step, plans.SendSubscribed):
         return _rooms_message("subscribed", node.hub.room_counts(step.rooms))
     return error(step.code, step.message)
@@ -175,7 +175,7 @@ def _welcome(node: Node, sub: Subscriber, step: plans.SendWelcome) -> bytes:
             "server": f"parent-harness/{__version__}",
             "protocol": 1,
             "epoch": node.epoch,
-            "seq": node.hub.seq,
+            "seq": node.seq,
             "rooms": list(step.rooms),
             "heartbeat_s": step.heartbeat_s,
         },
