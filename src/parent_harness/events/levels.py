@@ -1,8 +1,9 @@
 """The level of every event, so the log can be filtered by it (`/api/events?level=`).
 
-A generic `event` has its own; for the others: failures are errors, trouble is a
-warning, heartbeats are debug, the rest is info. The dashboard's `levelOf`
-(web/static/js/describe.js) follows the same rules for live events.
+Each kind's rule is its descriptor's `Level` (events/kinds.py): a generic `event` has its
+own; for the others: failures are errors, trouble is a warning, heartbeats are debug, the
+rest is info. `GET /api/catalogue` gives the same rules as data; the dashboard's `levelOf`
+(web/static/js/describe.js) still follows them by hand for live events.
 """
 
 from __future__ import annotations
@@ -10,23 +11,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from parent_harness.events.kinds import KINDS, Level, lookup
+
+_Case = tuple[str, str, frozenset[str | None], bool, str]
+
+
+def _cases(level: Level) -> tuple[_Case, ...]:
+    """A level's cases, flattened for a check per event (each path is entity, field)."""
+    out = []
+    for case in level.cases:
+        key, attr = case.path  # every case names a field of the entity the event carries
+        out.append((key, attr, frozenset(case.values), case.op == "in", case.level))
+    return tuple(out)
+
+
+_LEVELS: dict[str, tuple[Level, tuple[_Case, ...]]] = {
+    type_: (kind.level, _cases(kind.level)) for type_, kind in KINDS.items()
+}
+
 
 def event_level(type_: str, payload: Mapping[str, Any]) -> str:
     """The level of one (merged) event."""
-    if type_ == "event":
-        return str(payload["event"]["level"])
-    if type_ == "task:failed":
-        return "error"
-    if type_ == "agent:status":
-        agent = payload["agent"]
-        if agent.get("health_status") == "crashed" or agent.get("status") == "error":
-            return "error"
-        if agent.get("health_status") in ("stuck", "stale"):
-            return "warning"
-    if type_ == "session:ended" and payload["session"].get("status") not in (None, "completed"):
-        return "warning"
-    if type_ == "test:completed" and payload["test_run"].get("status") not in (None, "passed"):
-        return "warning"
-    if type_.endswith(":heartbeat"):
-        return "debug"
-    return "info"
+    found = _LEVELS.get(type_)
+    if found is None:  # not a catalogue type
+        return "debug" if type_.endswith(":heartbeat") else "info"
+    level, cases = found
+    if level.fixed is not None:
+        return level.fixed
+    if level.field is not None:
+        return str(lookup(payload, level.field))
+    for key, attr, values, is_in, when in cases:
+        if (payload[key].get(attr) in values) is is_in:
+            return when
+    return level.default

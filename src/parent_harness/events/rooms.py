@@ -1,4 +1,8 @@
-"""Which rooms an event goes to: its class room and the room of every entity it names."""
+"""Which rooms an event goes to: its class room and the room of every entity it names.
+
+Both come from the event kind's descriptor (events/kinds.py): `room`, and `names`, the
+payload fields that name entity rooms.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-CLASS_ROOMS: frozenset[str] = frozenset(
-    {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events"}
-)
-ENTITY_KINDS: frozenset[str] = frozenset({"agent", "task", "session"})
+from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, EventKind
+
+__all__ = ["ALL", "CLASS_ROOMS", "ENTITY_KINDS", "event_rooms", "is_valid_room", "owner_rooms"]
+
+ENTITY_KINDS: frozenset[str] = ENTITY_ROOMS
 ALL = "*"
 
-_CLASS_OF = {
-    "agent": "agents",
-    "task": "tasks",
-    "session": "sessions",
-    "test": "tests",
-    "budget": "budget",
-    "telegram": "telegram",
-    "event": "events",
-}
-_ROOM_RE = re.compile(r"^(\*|[a-z]+|(agent|task|session):[^\s,]{1,200})$")
+_KINDS: dict[str, EventKind] = dict(KINDS)
+_FAMILY_ROOM = {type_.split(":", 1)[0]: kind.room for type_, kind in KINDS.items()}
+_ROOM_RE = re.compile(rf"^(\*|[a-z]+|({'|'.join(sorted(ENTITY_ROOMS))}):[^\s,]{{1,200}})$")
 
 
 def is_valid_room(name: str) -> bool:
@@ -33,53 +31,39 @@ def is_valid_room(name: str) -> bool:
 
 
 def event_rooms(type_: str, payload: Mapping[str, Any]) -> tuple[str, ...]:
-    """The rooms of one (merged) event, class room first."""
-    rooms = [_CLASS_OF[type_.split(":", 1)[0]]]
-    named = _named_entities(type_, payload)
-    rooms.extend(f"{kind}:{ident}" for kind, ident in named if ident)
+    """The rooms of one (merged, valid) event, class room first."""
+    kind = _KINDS.get(type_)
+    if kind is None:  # not a catalogue type: its family's class room
+        return (_FAMILY_ROOM[type_.split(":", 1)[0]],)
+    rooms = [kind.room]
+    for entity, path in kind.names:
+        value: Any = payload
+        for key in path:
+            value = value.get(key)
+            if value is None:
+                break
+        if value:
+            rooms.append(f"{entity}:{value}")
     return tuple(dict.fromkeys(rooms))
 
 
 def owner_rooms(type_: str, payload: Mapping[str, Any]) -> tuple[str, ...]:
     """The rooms of what an event is about: its class room and its own entity's room (an
     `agent:status` is about its agent, not the task that agent works on)."""
-    rooms = [_CLASS_OF.get(type_.split(":", 1)[0], "events")]
+    kind = _KINDS.get(type_)
+    if kind is None:
+        return (_FAMILY_ROOM.get(type_.split(":", 1)[0], "events"),)
+    if not kind.names:
+        return (kind.room,)
+    entity, path = kind.names[0]
+    value: Any = payload
     try:
-        named = _named_entities(type_, payload)
+        for key in path:
+            value = value.get(key)
+            if value is None:
+                break
     except AttributeError:  # not yet validated: an entity that is not an object
-        named = []
-    if named and isinstance(named[0][1], str) and named[0][1]:
-        rooms.append(f"{named[0][0]}:{named[0][1]}")
-    return tuple(rooms)
-
-
-def _named_entities(type_: str, payload: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    if "agent" in payload:
-        a = payload["agent"]
-        return [
-            ("agent", a.get("id")),
-            ("task", a.get("current_task_id")),
-            ("session", a.get("current_session_id")),
-        ]
-    if "task" in payload:
-        t = payload["task"]
-        return [
-            ("task", t.get("id")),
-            ("agent", t.get("agent_id")),
-            ("session", t.get("session_id")),
-        ]
-    if "session" in payload:
-        s = payload["session"]
-        return [("session", s.get("id")), ("agent", s.get("agent_id")), ("task", s.get("task_id"))]
-    if "test_run" in payload:
-        r = payload["test_run"]
-        return [("task", r.get("task_id")), ("session", r.get("session_id"))]
-    if type_ == "agent:heartbeat":
-        return [("agent", payload.get("agent_id")), ("session", payload.get("session_id"))]
-    if type_.startswith("session:"):
-        return [
-            ("session", payload.get("session_id")),
-            ("agent", payload.get("agent_id")),
-            ("task", payload.get("task_id")),
-        ]
-    return []
+        value = None
+    if isinstance(value, str) and value:
+        return (kind.room, f"{entity}:{value}")
+    return (kind.room,)

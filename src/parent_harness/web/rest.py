@@ -35,6 +35,7 @@ from parent_harness.events.catalogue import (
     Int64,
 )
 from parent_harness.events.envelope import now_iso
+from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, describe
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
 from parent_harness.problems import invalid, problem
@@ -519,6 +520,27 @@ async def rooms(request: web.Request) -> r200[dict[str, Any]]:
     return _json({"seq": node.seq, "rooms": counts})
 
 
+@functools.cache
+def _catalogue() -> dict[str, Any]:
+    """Every event kind as data (built once: the catalogue does not change while running)."""
+    return {
+        "class_rooms": sorted(CLASS_ROOMS),
+        "entities": sorted(ENTITY_ROOMS),
+        "kinds": [describe(kind) for kind in KINDS.values()],
+    }
+
+
+@inject.and_request
+async def catalogue(request: web.Request) -> r200[dict[str, Any]]:
+    """Every event type the hub accepts, from its descriptor (events/kinds.py): `type`, its
+    class `room`, the `entity` it carries, `rooms` (an event goes to its class room, then
+    to `<entity>:<value>` for each `{entity, path}` whose payload value is not empty, in order,
+    without repeats), `level` (`fixed`; else the value at `field`; else the first of
+    `cases` whose value at `path` is (`op` `in`) or is not (`not_in`) one of `values`, null
+    standing for absent; else `default`) and the payload's JSON `schema`."""
+    return _json(_catalogue())
+
+
 _ENVELOPE = frozenset({"type", "payload", "id"})
 
 
@@ -725,3 +747,4 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r.add_get("/api/stats/history", guard(whole_fleet(stats_history)))
     r.add_get("/api/errors/summary", guard(errors_summary))
     r.add_get("/api/rooms", guard(rooms))
+    r.add_get("/api/catalogue", guard(catalogue))
