@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
+import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +109,41 @@ class RunningHub:
         status, body = await self.post("/api/events", list(events))
         assert status == 200, body
         return list(body["items"])
+
+
+@contextmanager
+def refusing_writes(db: Path) -> Iterator[None]:
+    """SQLite itself refuses every new event (as on a full disk) until the block ends."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    try:
+        yield
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TRIGGER refuse_events")
+
+
+def raw_websocket(url: str, query: str) -> socket.socket:
+    """A WebSocket handshake on a raw socket with a tiny receive buffer (blocking): a client
+    that can be made to stop reading, which aiohttp's client cannot."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws?{query} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert b" 101 " in head.split(b"\r\n")[0]
+    return sock
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:

@@ -27,9 +27,9 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
-def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    """The problem document itself (for answers built by hand, such as a WebSocket close)."""
-    return {
+def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
+    """An error answer in the problem shape, with `status`."""
+    body = {
         "type": TYPE_PREFIX + code,
         "title": HTTPStatus(status).phrase,
         "status": status,
@@ -37,18 +37,10 @@ def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str,
         "code": code,
         **extra,
     }
+    return web.Response(body=orjson.dumps(body), status=status, content_type=MEDIA_TYPE)
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
-    """An error answer in the problem shape, with `status`."""
-    return web.Response(
-        body=orjson.dumps(problem_body(status, code, detail, **extra)),
-        status=status,
-        content_type=MEDIA_TYPE,
-    )
-
-
-def invalid(errors: Sequence[dict[str, Any]], *, code: str = "invalid_params") -> web.Response:
+def invalid(errors: Sequence[dict[str, Any]]) -> web.Response:
     """400 for request parameters or a body that do not validate; `errors` are pydantic's,
     each turned into {field, in, message}; the first one is the `detail` and the `field`."""
     listed = [
@@ -61,4 +53,4 @@ def invalid(errors: Sequence[dict[str, Any]], *, code: str = "invalid_params") -
     ]
     first = listed[0] if listed else {"field": "", "in": "body", "message": "invalid"}
     detail = f"{first['in']} {first['field']}: {first['message']}".replace(" :", ":")
-    return problem(400, code, detail, field=first["field"], errors=listed)
+    return problem(400, "invalid_params", detail, field=first["field"], errors=listed)

@@ -5,28 +5,10 @@ meanwhile gets them live, right after its snapshot's seq, none lost or doubled."
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import RunningHub
-
-
-@contextmanager
-def refusing_writes(db: Path) -> Iterator[None]:
-    """SQLite itself refuses every new event (as on a full disk) until the block ends."""
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
-            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
-    try:
-        yield
-    finally:
-        with sqlite3.connect(db) as conn:
-            conn.execute("DROP TRIGGER refuse_events")
+from tests.conftest import RunningHub, refusing_writes
 
 
 def agent(ident: str, status: str) -> dict[str, Any]:

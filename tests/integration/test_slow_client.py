@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import socket
 import struct
 from pathlib import Path
@@ -12,28 +10,14 @@ from pathlib import Path
 import aiohttp
 
 from parent_harness.client import HttpPublisher
-from tests.conftest import HubProcess, WsClient, generic
+from tests.conftest import HubProcess, WsClient, generic, raw_websocket
 
 BOUND = 256 * 1024
 
 
 def stalled_client(url: str) -> socket.socket:
-    """A WebSocket handshake over a raw socket with a tiny receive buffer, then no reading."""
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET /ws?client=stalled HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert b" 101 " in head.split(b"\r\n")[0]
-    return sock
+    """A WebSocket client that never reads."""
+    return raw_websocket(url, "client=stalled")
 
 
 def read_until_close(sock: socket.socket) -> tuple[int, str]:

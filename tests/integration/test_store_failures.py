@@ -6,30 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import RunningHub, generic
+from tests.conftest import RunningHub, generic, refusing_writes
 
 PUBLISHERS = 6
 BATCHES_EACH = 8
-
-
-@contextmanager
-def refusing_writes(db: Path) -> Iterator[None]:
-    """SQLite itself refuses every new event (as on a full disk) until the block ends."""
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
-            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
-    try:
-        yield
-    finally:
-        with sqlite3.connect(db) as conn:
-            conn.execute("DROP TRIGGER refuse_events")
 
 
 def stored(db: Path) -> list[tuple[int, str]]:

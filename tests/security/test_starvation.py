@@ -4,9 +4,7 @@ with a bystander that must still be answered while it runs."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import os
 import re
 import socket
 import struct
@@ -20,7 +18,14 @@ import pytest
 
 from parent_harness.client import HttpPublisher
 from parent_harness.web.app import HubServer
-from tests.conftest import HubProcess, RunningHub, WsClient, generic, settings_for
+from tests.conftest import (
+    HubProcess,
+    RunningHub,
+    WsClient,
+    generic,
+    raw_websocket,
+    settings_for,
+)
 
 WAIT_S = 30.0  # generous: these tests wait on conditions, never on the clock
 
@@ -104,21 +109,8 @@ async def test_a_flood_of_binary_frames_is_closed_4429_like_text(hub: RunningHub
 
 
 def stuck_client(url: str, query: str) -> socket.socket:
-    """A WebSocket handshake on a raw socket with a tiny receive buffer; then it reads nothing."""
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET /ws?{query} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert b" 101 " in head.split(b"\r\n")[0]
+    """A WebSocket client with a tiny receive buffer that reads nothing (non-blocking)."""
+    sock = raw_websocket(url, query)
     sock.setblocking(False)
     return sock
 

@@ -12,7 +12,7 @@ from parent_harness.brokers.base import (
     Outgoing,
     Sequenced,
 )
-from parent_harness.events.envelope import new_id, now_ms
+from parent_harness.events.clock import new_id, now_ms
 
 RECENT_KEYS = 100_000
 

@@ -38,7 +38,7 @@ from parent_harness.brokers.base import (
     Sequenced,
 )
 from parent_harness.credentials import mask_url, mask_urls
-from parent_harness.events.envelope import new_id
+from parent_harness.events.clock import new_id
 from parent_harness.exceptions import BrokerUnavailable
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from parent_harness.events.catalogue import EVENT_TYPES, PAYLOADS, SENT, first_error
-
-# Times and ids live in events/clock.py; these names stay importable from here.
-from parent_harness.events.clock import iso as iso
-from parent_harness.events.clock import new_id as new_id
-from parent_harness.events.clock import now_iso as now_iso
-from parent_harness.events.clock import now_ms as now_ms
-from parent_harness.events.clock import parse_iso as parse_iso
 from parent_harness.exceptions import InvalidEvent
 
 

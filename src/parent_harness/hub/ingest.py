@@ -47,7 +47,8 @@ import orjson
 
 from parent_harness.brokers import Broker, Outgoing, Sequenced, open_broker
 from parent_harness.events.catalogue import Unstorable, encode_payload
-from parent_harness.events.envelope import parse_iso, validate_payload
+from parent_harness.events.clock import parse_iso
+from parent_harness.events.envelope import validate_payload
 from parent_harness.events.levels import event_level
 from parent_harness.events.rooms import event_rooms
 from parent_harness.events.sink import Event, EventListener, PublishResult

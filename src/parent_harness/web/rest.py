@@ -34,7 +34,7 @@ from parent_harness.events.catalogue import (
     SAFE_TASK_ID_LENGTH,
     Int64,
 )
-from parent_harness.events.envelope import now_iso
+from parent_harness.events.clock import now_iso
 from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, describe
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
