@@ -3,6 +3,8 @@
 HarnessError
 ├── InvalidEvent        an event refused at ingest (names the field)
 ├── StoreUnavailable    the store could not commit a batch; nothing was acknowledged
+├── RowRefused          the store refused a row for what it holds (not for being down)
+├── EventRefused        a publish of which the store refused an event (the rest committed)
 ├── BrokerUnavailable   the broker could not order an event; nothing was acknowledged
 └── PublishError        the SDK could not get an event acknowledged by a hub
 """
@@ -34,6 +36,27 @@ class InvalidEvent(HarnessError):
 
 class StoreUnavailable(HarnessError):
     """The store failed to commit; the events of that batch were not acknowledged."""
+
+
+class RowRefused(HarnessError):
+    """The store refused a batch for a row's content (an integrity or data error of the
+    database), not for being down or full: writing it again will fail again."""
+
+
+class EventRefused(HarnessError):
+    """Events of a publish that the store refused for their content, found only when it
+    wrote them: each one's seq holds a tombstone (a hub `event` saying so), and the other
+    events of the publish were committed. Not worth retrying as it is."""
+
+    def __init__(self, refused: list[dict[str, object]], committed: list[dict[str, object]]):
+        self.refused = refused
+        """{index, id, seq, reason} of each refused event."""
+        self.committed = committed
+        """{index, id, seq} of each event of the publish that was committed."""
+        first = refused[0]
+        super().__init__(
+            f"the store refused event {first['index']} (seq {first['seq']}): {first['reason']}"
+        )
 
 
 class BrokerUnavailable(HarnessError):

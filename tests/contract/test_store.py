@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 
+from parent_harness.exceptions import RowRefused
 from parent_harness.store import schema as t
 from parent_harness.store.migrate import alembic_config
 from parent_harness.store.queries import Queries
@@ -335,3 +336,26 @@ def test_a_postgresql_store_without_its_driver_says_what_to_install(
     with pytest.raises(ModuleNotFoundError, match=r"asyncpg .*parent-harness\[cluster\]") as err:
         SqlStore("postgresql://harness:secret@127.0.0.1:5432/harness")
     assert "secret" not in str(err.value)
+
+
+async def test_a_row_the_database_refuses_for_its_content_is_told_apart_from_an_outage(
+    store: SqlStore, store_url: str
+) -> None:
+    """A constraint the hub knows nothing of refuses a row: the store says RowRefused (what
+    the ingest isolates and tombstones), and the batch leaves nothing behind."""
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            text("ALTER TABLE events ADD CONSTRAINT no_pills CHECK (body NOT LIKE '%pill%')")
+            if store_url.startswith("postgresql")
+            else text(
+                "CREATE TRIGGER no_pills BEFORE INSERT ON events WHEN NEW.body LIKE '%pill%' "
+                "BEGIN SELECT RAISE(ABORT, 'no_pills'); END"
+            )
+        )
+    log = EventLog()
+    good, pill = log.record(*generic("good")), log.record(*generic("a pill"))
+    with pytest.raises(RowRefused, match="no_pills"):
+        await store.write([good, pill])
+    assert (await reopened(store_url)).seq == 0, "a refused batch left rows behind"
+    await store.write([good])
+    assert (await reopened(store_url)).seq == 1

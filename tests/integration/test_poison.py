@@ -5,6 +5,8 @@ past 64 bits or a lone surrogate, only an in-process producer can send: tests/un
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -92,3 +94,45 @@ async def test_the_hub_still_answers_after_a_poison_batch(hub: RunningHub) -> No
     assert status == 400
     status, body = await hub.get("/api/health")
     assert status == 200, body
+
+
+async def test_an_event_sqlite_refuses_for_a_reason_the_hub_does_not_check_is_tombstoned(
+    hub: RunningHub, tmp_path: Path
+) -> None:
+    """A constraint the hub knows nothing of (a trigger) refuses one event of a batch: the
+    rest is committed, its seq holds a tombstone, its publisher gets 422, and the writer
+    carries on."""
+    with sqlite3.connect(tmp_path / "harness.db") as conn:
+        conn.execute(
+            "CREATE TRIGGER no_pills BEFORE INSERT ON events WHEN NEW.body LIKE '%poison-pill%' "
+            "BEGIN SELECT RAISE(ABORT, 'no poison pills here'); END"
+        )
+    ws = await hub.connect()
+    await ws.next_of("welcome")
+    batch = [
+        {**generic("good-1"), "id": "good-1"},
+        {**generic("poison-pill"), "id": "pill"},
+        {**generic("good-2"), "id": "good-2"},
+    ]
+    status, body = await hub.post("/api/events", batch)
+    assert (status, body["code"]) == (422, "refused_by_store"), body
+    assert [(r["index"], r["id"], r["seq"]) for r in body["refused"]] == [(1, "pill", 2)]
+    assert "no poison pills here" in body["refused"][0]["reason"]
+    assert [(c["id"], c["seq"]) for c in body["committed"]] == [("good-1", 1), ("good-2", 3)]
+
+    status, stone = await hub.get("/api/events/2")
+    assert (status, stone["type"]) == (200, "event"), stone
+    assert stone["payload"]["event"]["level"] == "error"
+    assert stone["payload"]["event"]["data"]["refused"]["id"] == "pill"
+    events = await ws.events_until(3)
+    assert [(e["seq"], e["type"]) for e in events] == [(1, "event"), (2, "event"), (3, "event")]
+    assert "refused" in events[1]["payload"]["event"]["data"]
+
+    (later,) = await hub.publish({**generic("later"), "id": "later"})
+    assert (later["seq"], later["duplicate"]) == (4, False), "the writer stopped"
+    status, again = await hub.post("/api/events", [{**generic("poison-pill"), "id": "pill"}])
+    assert (status, again["refused"][0]["seq"]) == (422, 2), "a retry was acknowledged"
+    status, health = await hub.get("/api/health")
+    assert status == 200, health
+    async with hub.session.get(hub.url + "/metrics") as response:
+        assert "harness_events_refused_total 1.0" in await response.text()

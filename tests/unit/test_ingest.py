@@ -13,7 +13,7 @@ import pytest
 
 from parent_harness.brokers import Outgoing, Sequenced
 from parent_harness.brokers.memory import MemoryBroker
-from parent_harness.exceptions import InvalidEvent, StoreUnavailable
+from parent_harness.exceptions import EventRefused, InvalidEvent, RowRefused, StoreUnavailable
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayWindow
@@ -38,7 +38,10 @@ class FakeStore:
 
     refuse: Callable[[int], bool] = lambda attempt: False
     down: bool = False
+    refuses_row: Callable[[Record], bool] = lambda record: False
+    """A row this store cannot hold (as a constraint of the database the hub knows nothing of)."""
     log: list[tuple[int, str]] = field(default_factory=list)
+    types: dict[int, str] = field(default_factory=dict)
     hidden: list[tuple[int, str, str]] = field(default_factory=list)
     attempts: int = 0
     failures: int = 0
@@ -59,10 +62,15 @@ class FakeStore:
         if self.down or self.refuse(self.attempts):
             self.failures += 1
             raise StoreDown(f"write {self.attempts} refused")
+        refused = [r.seq for r in batch if self.refuses_row(r)]
+        if refused:
+            self.failures += 1
+            raise RowRefused(f"CHECK constraint failed at seq {refused[0]}")
         at = dict(self.log)
         for r in batch:
             if r.seq not in at:
                 self.log.append((r.seq, r.id))
+                self.types[r.seq] = r.type
                 at[r.seq] = r.id
             elif at[r.seq] != r.id:
                 self.hidden.append((r.seq, r.id, at[r.seq]))
@@ -413,4 +421,80 @@ async def test_committed_state_stays_behind_while_the_store_refuses_writes() -> 
     await ingest.flushed()
     assert ingest.committed_state.seq == 2
     assert ingest.committed_state.agents["a1"]["status"] == "working"
+    await ingest.stop()
+
+
+def poisonous(record: Record) -> bool:
+    """What the fake store refuses: an event whose message is "poison"."""
+    return bool(record.payload.get("event", {}).get("message") == "poison")
+
+
+async def test_an_event_the_store_refuses_for_its_content_does_not_stop_the_writer() -> None:
+    store = FakeStore(refuses_row=poisonous)
+    ingest = await started(store)
+    dispatched: list[tuple[int, str]] = []
+    ingest.add_listener(lambda e: dispatched.append((e.seq, e.type)))
+    out = Outcome()
+    poison_of: dict[str, EventRefused] = {}
+
+    async def poisoner(n: int) -> None:
+        """Publishes [good, poison, good] batches among the other publishers."""
+        batch = [draft(f"x{n}-a"), Draft("event", {"event": {"message": "poison"}}, f"bad{n}")]
+        batch.append(draft(f"x{n}-b"))
+        try:
+            await ingest.publish_many(batch)
+        except EventRefused as exc:
+            poison_of[f"bad{n}"] = exc
+        await asyncio.sleep(0)
+
+    async def poisoners() -> None:
+        for n in range(6):
+            await poisoner(n)
+
+    publishers = run_publishers(ingest, store)
+    outcome, _ = await asyncio.gather(publishers, poisoners())
+    out = outcome
+    await ingest.flushed()
+
+    assert out.refused == [], "a publisher of good events was refused: the writer stopped"
+    assert ingest.store_error is None
+    assert sorted(poison_of) == [f"bad{n}" for n in range(6)], "a refused event was acknowledged"
+    at = {ident: seq for seq, ident in store.log}
+    for ident, exc in poison_of.items():
+        (refused,) = exc.refused
+        assert (refused["index"], refused["id"]) == (1, ident)
+        assert refused["seq"] == at[ident], "the refused event's seq holds no tombstone"
+        assert "CHECK constraint failed" in str(refused["reason"])
+        assert store.types[at[ident]] == "event"
+        assert [c["index"] for c in exc.committed] == [0, 2]
+        for c in exc.committed:
+            assert at[str(c["id"])] == c["seq"], "the rest of the batch is not committed"
+        (stone,) = [r for r in ingest.window.since(0, 10_000, 10_000) if r[0] == at[ident]]
+        data = orjson.loads(stone[2])["payload"]["event"]
+        assert (data["level"], data["source"]) == ("error", "hub")
+        assert data["data"]["refused"]["id"] == ident
+    assert set(ingest.refused) == {at[i] for i in poison_of}
+    assert_log_keeps_every_ack(store, out, [seq for seq, _ in dispatched])
+
+    # Retrying a refused id gets the same answer, not an acknowledgement.
+    with pytest.raises(EventRefused):
+        await ingest.publish("event", {"event": {"message": "poison"}}, id="bad0")
+    await ingest.stop()
+
+
+async def test_a_store_that_refuses_every_row_is_down_and_nothing_is_tombstoned() -> None:
+    refusing = [True]
+    store = FakeStore(refuses_row=lambda record: refusing[0])
+    ingest = await started(store)
+    with pytest.raises(StoreUnavailable):
+        await ingest.publish("event", {"event": {"message": "m"}}, id="e1")
+    assert ingest.store_error is not None, "health would not say the store refuses writes"
+    refusing[0] = False
+    await ingest.flushed()
+    again = await ingest.publish("event", {"event": {"message": "m"}}, id="e1")
+    assert (again.seq, again.duplicate) == (1, True)
+    assert store.types == {1: "event"} and ingest.refused == {}
+    ((_, _, body, _),) = ingest.window.since(0, 1, 10)
+    assert orjson.loads(body)["payload"]["event"]["message"] == "m", "the event was tombstoned"
+    assert ingest.store_error is None
     await ingest.stop()

@@ -29,6 +29,15 @@ events already ordered reach the log later at their seqs, so a publisher that re
 with the same id gets its first seq back. A batch written after a failure is read back
 by id: a different event at one of its seqs (another writer on the same log) stops
 the writer rather than acknowledge an event the log does not hold.
+
+No single event can stop the writer. A store refuses a batch either for being down
+(retried as above) or for a row's content, which the checks above did not foresee
+(RowRefused: a constraint, a value that database cannot hold). Then each event of the
+batch is written on its own; one the store refuses alone is replaced, at its seq, by a
+tombstone: a hub `event` (level error) naming the refused type, id and reason. The log
+stays gapless, everything else is committed, and the refused event's publisher gets
+EventRefused (not an acknowledgement). The state folded ahead of the store keeps what the
+refused event changed; committed state, snapshots and the store never had it.
 """
 
 from __future__ import annotations
@@ -52,7 +61,13 @@ from parent_harness.events.envelope import validate_payload
 from parent_harness.events.levels import event_level
 from parent_harness.events.rooms import event_rooms
 from parent_harness.events.sink import Event, EventListener, PublishResult
-from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
+from parent_harness.exceptions import (
+    BrokerUnavailable,
+    EventRefused,
+    InvalidEvent,
+    RowRefused,
+    StoreUnavailable,
+)
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.replay import ReplayWindow
 from parent_harness.hub.state import State
@@ -130,6 +145,9 @@ class Ingest:
         self.taken_over = 0
         self.store_error: str | None = None
         """Why the store refuses writes, while it does; None when it takes them."""
+        self.refused: dict[int, str] = {}
+        """Seqs whose event the store refused for its content (a tombstone holds each),
+        with the reason; kept while this process runs."""
         self._pending: deque[Pending] = deque()
         self._queue: list[Record] = []
         """This node's own events, waiting for the writer."""
@@ -226,7 +244,20 @@ class Ingest:
                 raise StoreUnavailable(
                     f"not committed within {self.publish_timeout_s:g} s; retry with the same id"
                 ) from None
+            if self.refused and any(a.seq in self.refused for a in appended):
+                raise self._event_refused(appended)
         return [PublishResult(a.id, a.seq, a.duplicate) for a in appended]
+
+    def _event_refused(self, appended: Sequence[Any]) -> EventRefused:
+        refused: list[dict[str, object]] = []
+        committed: list[dict[str, object]] = []
+        for index, a in enumerate(appended):
+            entry = {"index": index, "id": a.id, "seq": a.seq}
+            if a.seq in self.refused:
+                refused.append({**entry, "reason": self.refused[a.seq]})
+            else:
+                committed.append(entry)
+        return EventRefused(refused, committed)
 
     async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
         """The seqs of the ids already in the store (for the broker)."""
@@ -382,6 +413,7 @@ class Ingest:
         """Writes a batch; when the store refuses it, writes the same rows again (with
         backoff) until it takes them."""
         delay = COMMIT_RETRY_FIRST_S
+        isolated = False
         while True:
             try:
                 await self.store.write(batch)
@@ -390,6 +422,17 @@ class Ingest:
                 break
             except _OtherEventAtSeq:
                 raise
+            except RowRefused as exc:
+                if isolated:  # refused even with tombstones: the store is at fault
+                    self._refused(batch, exc)
+                else:  # a row's content: find the event, then write the rest
+                    try:
+                        batch[:] = await self._isolate(batch)
+                    except Exception as down:  # the store went down meanwhile
+                        self._refused(batch, down)
+                    else:
+                        isolated = True
+                        continue
             except Exception as exc:
                 self._refused(batch, exc)
             await asyncio.sleep(delay)  # backoff: the store is down or full
@@ -399,6 +442,32 @@ class Ingest:
             self.store_error = None
         self.commits += 1
         self.written += len(batch)
+
+    async def _isolate(self, batch: list[Record]) -> list[Record]:
+        """The store refused `batch` for a row's content: each event is written on its own
+        (the batch is written again whole after, idempotently), and one the store refuses
+        alone is replaced by its tombstone, here and on its way out. A store that refuses
+        the tombstone too refuses everything: that raises, as a store that is down."""
+        out = []
+        for record in batch:
+            if record.seq not in self.refused:
+                try:
+                    await self.store.write([record])
+                except RowRefused as exc:
+                    reason = str(exc)[:500]
+                    tombstone = _tombstone(record, reason)
+                    await self.store.write([tombstone])
+                    self._replace(record, tombstone, reason)
+                    record = tombstone
+            out.append(record)
+        return out
+
+    def _replace(self, record: Record, tombstone: Record, reason: str) -> None:
+        self.refused[record.seq] = reason
+        log.error("the store refused seq %d (%s): %s", record.seq, record.type, reason)
+        for pending in self._pending:
+            if pending.record is record:
+                pending.record = tombstone
 
     def _refused(self, batch: list[Record], exc: Exception) -> None:
         first = self.store_error is None
@@ -429,6 +498,32 @@ class Ingest:
                     fn(Event(r.seq, r.type, r.payload, r.ts, r.rooms))
                 except Exception:
                     log.exception("event listener %r failed on seq %d", fn, r.seq)
+
+
+def _tombstone(record: Record, reason: str) -> Record:
+    """What the log holds at `record`'s seq when the store refused it: a hub `event`
+    (level error) naming the refused event's type, id and the store's reason."""
+    refused = {"type": record.type, "id": record.id, "reason": reason}
+    payload: dict[str, Any] = {
+        "event": {
+            "level": "error",
+            "source": "hub",
+            "message": f"the store refused a {record.type} event at seq {record.seq}",
+            "data": {"refused": refused},
+        }
+    }
+    message = {"type": "event", "seq": record.seq, "payload": payload, "timestamp": record.ts}
+    return Record(
+        seq=record.seq,
+        id=record.id,
+        type="event",
+        ts=record.ts,
+        ts_ms=record.ts_ms,
+        level="error",
+        body=orjson.dumps(message),
+        rooms=event_rooms("event", payload),
+        payload=payload,
+    )
 
 
 class _OtherEventAtSeq(Exception):

@@ -16,16 +16,22 @@ from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Table, func, insert, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from parent_harness.credentials import mask_url
+from parent_harness.exceptions import RowRefused
 from parent_harness.store import schema as t
 from parent_harness.store.engine import set_sqlite_pragmas, snapshot_reader, store_engine
 from parent_harness.store.migrate import upgrade
 from parent_harness.store.records import Loaded, Record
 from parent_harness.store.urls import sqlite_path
+
+_REFUSALS = (sqlite3.IntegrityError, sqlite3.DataError, sa_exc.IntegrityError, sa_exc.DataError)
+"""What a database raises for a row's content (a constraint, a value it cannot hold), as
+opposed to being down, locked or full (OperationalError): the same rows fail again."""
 
 RECENT_IDS = 100_000
 RECENT_EVENTS = 10_000
@@ -140,14 +146,17 @@ class SqlStore:
         rows at once on PostgreSQL wait for each other instead of deadlocking.
         """
         steps = self._plan(batch)
-        if self.dialect == "sqlite":
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps)
-            return
-        async with self.engine.begin() as conn:
-            for step in steps:
-                rows = [dict(zip(step.columns, row, strict=True)) for row in step.rows]
-                await conn.execute(step.stmt, rows)
+        try:
+            if self.dialect == "sqlite":
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps)
+                return
+            async with self.engine.begin() as conn:
+                for step in steps:
+                    rows = [dict(zip(step.columns, row, strict=True)) for row in step.rows]
+                    await conn.execute(step.stmt, rows)
+        except _REFUSALS as exc:
+            raise RowRefused(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
     def _write_sqlite(self, steps: list[_Step]) -> None:
         """The whole batch in one hop to the writer thread: with aiosqlite every statement

@@ -56,6 +56,11 @@ class NodeCollector(Collector):
         yield GaugeMetricFamily(
             "harness_ingest_queue", "Events waiting to be in the store", node.ingest.waiting
         )
+        yield CounterMetricFamily(
+            "harness_events_refused",
+            "Events the store refused for their content: a tombstone holds each one's seq",
+            len(node.ingest.refused),
+        )
         yield GaugeMetricFamily(
             "harness_store_up",
             "1 while the store takes writes, 0 while it refuses them (publishes answer 503)",

@@ -5,7 +5,8 @@ guard (`app.guarded`) answers in front of every route is added here once, so tha
 status a route can answer is documented (checked by tests/fuzz/test_rest_fuzz.py):
 
 - every operation: 401 (token), 403 (site or token role), 500 (the hub failed);
-- one that changes state: 413 (body too large), 415 (not JSON), 503 (not acknowledged);
+- one that changes state: 413 (body too large), 415 (not JSON), 422 (the store refused an
+  event), 503 (not acknowledged);
 - one that takes parameters or a body: 400 (they do not validate).
 
 Every 4xx and 5xx is `application/problem+json`, a `Problem` (RFC 9457, problems.py).
@@ -43,6 +44,8 @@ EVERY_ROUTE = {
 STATE_CHANGING = {
     "413": "The body is larger than --max-body-bytes (`too_large`).",
     "415": "The body is not Content-Type: application/json (`unsupported_media_type`).",
+    "422": "The store refused an event for its content (`refused_by_store`): its seq holds "
+    "a tombstone; `refused` and `committed` list the events of the request.",
     "503": "Not acknowledged: the store or the broker is unavailable (`unavailable`); "
     "retry with the same ids.",
 }

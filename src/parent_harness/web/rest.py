@@ -36,7 +36,12 @@ from parent_harness.events.catalogue import (
 )
 from parent_harness.events.clock import now_iso
 from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, describe
-from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
+from parent_harness.exceptions import (
+    BrokerUnavailable,
+    EventRefused,
+    InvalidEvent,
+    StoreUnavailable,
+)
 from parent_harness.hub.ingest import Draft
 from parent_harness.problems import invalid, problem
 from parent_harness.problems import json_response as _json
@@ -200,8 +205,16 @@ def acknowledged(handler: Handler) -> Handler:
             return await handler(request)
         except (BrokerUnavailable, StoreUnavailable) as exc:
             return problem(503, "unavailable", str(exc))
+        except EventRefused as exc:
+            return refused_by_store(exc)
 
     return checked
+
+
+def refused_by_store(exc: EventRefused) -> web.Response:
+    """422: the store refused an event for its content (each refused one's seq holds a
+    tombstone); the problem lists what was refused and what was committed."""
+    return problem(422, "refused_by_store", str(exc), refused=exc.refused, committed=exc.committed)
 
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
@@ -614,6 +627,8 @@ async def publish_events(request: web.Request) -> web.Response:
     except (BrokerUnavailable, StoreUnavailable) as exc:
         # Not acknowledged: the publisher retries (with the same ids, safely).
         return problem(503, "unavailable", str(exc))
+    except EventRefused as exc:
+        return refused_by_store(exc)
     items = [{"id": r.id, "seq": r.seq, "duplicate": r.duplicate} for r in results]
     return _json({"items": items})
 
