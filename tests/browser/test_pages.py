@@ -128,3 +128,24 @@ def test_readable_on_a_phone_and_dark_when_the_system_is(
         assert red + green + blue < 150, f"not dark: {background}"
     finally:
         context.close()
+
+
+def test_each_event_row_shows_the_level_the_hub_filters_it_by(dashboard: Dashboard) -> None:
+    """The page applies the hub's catalogue (GET /api/catalogue): every row's level is the
+    one `GET /api/events?level=` finds it under, live events and backfilled ones alike."""
+    bare = {"type": "event", "payload": {"event": {"message": "a note with no level"}}}
+    dashboard.hub.publish(*fleet(), bare)
+    dashboard.open("#/events")
+    page = dashboard.page
+    rows = page.get_by_test_id("bus-list").get_by_test_id("event-row")
+    expect(rows).to_have_count(15)
+    shown = {
+        int(row.get_attribute("data-seq") or 0): row.get_attribute("data-level")
+        for row in rows.all()
+    }
+    hub: dict[int, str] = {}
+    for level in ("debug", "info", "warning", "error"):
+        for item in dashboard.hub.get(f"/api/events?level={level}&limit=1000")["items"]:
+            hub[item["seq"]] = level
+    assert shown == {seq: hub[seq] for seq in shown}
+    assert set(shown.values()) >= {"info", "warning", "error"}, "the fleet lacks a level"

@@ -208,6 +208,7 @@ SAMPLES: list[Sample] = [
         "debug",
     ),
     ("event", {"event": {"level": "info", "message": "m"}}, ("events",), ("events",), "info"),
+    ("event", {"event": {"message": "no level"}}, ("events",), ("events",), "info"),
 ]
 """(type, payload, event_rooms, owner_rooms, event_level) as the hand-written rules gave."""
 
@@ -271,7 +272,8 @@ def level_by_rule(kind: dict[str, Any], payload: dict[str, Any]) -> str:
         return value
 
     if level["field"] is not None:
-        return str(at(level["field"]))
+        own = at(level["field"])
+        return str(level["default"] if own is None else own)
     for case in level["cases"]:
         if (at(case["path"]) in case["values"]) == (case["op"] == "in"):
             return str(case["level"])

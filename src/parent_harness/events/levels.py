@@ -2,8 +2,8 @@
 
 Each kind's rule is its descriptor's `Level` (events/kinds.py): a generic `event` has its
 own; for the others: failures are errors, trouble is a warning, heartbeats are debug, the
-rest is info. `GET /api/catalogue` gives the same rules as data; the dashboard's `levelOf`
-(web/static/js/describe.js) still follows them by hand for live events.
+rest is info. `GET /api/catalogue` gives the same rules as data, which the dashboard's
+`levelOf` (web/static/js/catalogue.js) applies to live events.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def event_level(type_: str, payload: Mapping[str, Any]) -> str:
     if level.fixed is not None:
         return level.fixed
     if level.field is not None:
-        return str(lookup(payload, level.field))
+        own = lookup(payload, level.field)
+        return level.default if own is None else str(own)
     for key, attr, values, is_in, when in cases:
         if (payload[key].get(attr) in values) is is_in:
             return when

@@ -2,6 +2,7 @@
 // and the page on view, the router picks the page. Nothing here renders data.
 
 import { getJSON, onRefused, setAccessToken } from './api.js';
+import { loadCatalogue } from './catalogue.js';
 import { parseHash, startRouter } from './router.js';
 import { HubSocket } from './socket.js';
 import { Store } from './store.js';
@@ -111,9 +112,24 @@ onRefused((token) => {
   login.open({ refused: token !== null });
 });
 
+/** The event kinds (rooms and levels) before any event is shown; without them (the hub
+ *  refused the token, or is down) the page starts on its fallback and loads them later. */
+async function catalogueFirst() {
+  try {
+    await loadCatalogue();
+    return true;
+  } catch (error) {
+    console.warn('event catalogue unavailable:', error.message);
+    return false;
+  }
+}
+let catalogued = catalogueFirst();
+
 /** A token from the form: everything the hub refused is asked for again. */
-function signIn(token) {
+async function signIn(token) {
   setAccessToken(token);
+  if (!(await catalogued)) catalogued = catalogueFirst();
+  await catalogued;
   for (const view of Object.values(views)) missed.add(view);
   navigate(parseHash(location.hash));
   socket.resume();
@@ -128,8 +144,10 @@ setInterval(() => {
   current?.tick?.(now);
 }, 1000);
 
-startRouter(navigate);
-socket.start();
+catalogued.then(() => {
+  startRouter(navigate);
+  socket.start();
+});
 
 // For the operator's console and the benchmarks: read-only by convention.
 window.harness = { store, socket, views };

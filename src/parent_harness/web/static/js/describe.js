@@ -1,88 +1,10 @@
-// What an event says, in one line, and which filters it matches.
-// Rooms follow the hub's rule (events/rooms.py): the class room of the type,
-// then the room of every entity the payload names.
+// What an event says, in one line, and which filters it matches. Its rooms and
+// level come from the hub's catalogue (catalogue.js).
 
+import { levelOf, roomsOf } from './catalogue.js';
 import { money, percent } from './format.js';
 
-const CLASS_ROOM = {
-  agent: 'agents',
-  task: 'tasks',
-  session: 'sessions',
-  test: 'tests',
-  budget: 'budget',
-  telegram: 'telegram',
-  event: 'events',
-};
-
-/** The rooms an event message went to. */
-export function roomsOf(msg) {
-  const rooms = [CLASS_ROOM[msg.type.split(':', 1)[0]] ?? 'events'];
-  for (const [kind, id] of namedEntities(msg)) {
-    if (id) rooms.push(`${kind}:${id}`);
-  }
-  return [...new Set(rooms)];
-}
-
-function namedEntities({ type, payload: p }) {
-  if (p.agent)
-    return [
-      ['agent', p.agent.id],
-      ['task', p.agent.current_task_id],
-      ['session', p.agent.current_session_id],
-    ];
-  if (p.task)
-    return [
-      ['task', p.task.id],
-      ['agent', p.task.agent_id],
-      ['session', p.task.session_id],
-    ];
-  if (p.session)
-    return [
-      ['session', p.session.id],
-      ['agent', p.session.agent_id],
-      ['task', p.session.task_id],
-    ];
-  if (p.test_run)
-    return [
-      ['task', p.test_run.task_id],
-      ['session', p.test_run.session_id],
-    ];
-  if (type === 'agent:heartbeat')
-    return [
-      ['agent', p.agent_id],
-      ['session', p.session_id],
-    ];
-  if (type.startsWith('session:'))
-    return [
-      ['session', p.session_id],
-      ['agent', p.agent_id],
-      ['task', p.task_id],
-    ];
-  return [];
-}
-
-/**
- * The level the hub stores and filters on (`/api/events?level=`): only generic
- * `event`s carry one; every other type has none.
- */
-/** An event's level, as the hub stores it for `GET /api/events?level=` (events/levels.py):
- *  a generic event's own level; failures are errors, trouble a warning, heartbeats debug. */
-export function levelOf(msg) {
-  const p = msg.payload;
-  if (msg.type === 'event') return p.event?.level ?? 'info';
-  if (msg.type === 'task:failed') return 'error';
-  if (msg.type === 'agent:status') {
-    const health = p.agent?.health_status;
-    if (health === 'crashed' || p.agent?.status === 'error') return 'error';
-    if (health === 'stuck' || health === 'stale') return 'warning';
-  }
-  if (msg.type === 'session:ended' && p.session?.status && p.session.status !== 'completed')
-    return 'warning';
-  if (msg.type === 'test:completed' && p.test_run?.status && p.test_run.status !== 'passed')
-    return 'warning';
-  if (msg.type === 'agent:heartbeat' || msg.type === 'session:heartbeat') return 'debug';
-  return 'info';
-}
+export { levelOf, roomsOf };
 
 const SUMMARY = {
   'agent:status': ({ agent: a }) =>
