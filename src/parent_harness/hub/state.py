@@ -14,11 +14,12 @@ so both share the rows, and `apply` costs a dict assignment per row, not a secon
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from parent_harness.events.catalogue import Agent, Budget, Session, Strict, Task, TestRun
+from parent_harness.events.kinds import KINDS
 from parent_harness.store.records import Change
 
 Entity = dict[str, Any]
@@ -126,18 +127,8 @@ class State:
     def fold(self, type_: str, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         """Folds one validated event (seq already assigned) into state."""
         self.seq = seq
-        if "agent" in payload:
-            return self._entity("agent", payload, seq, ts)
-        if "task" in payload:
-            return self._task(payload, seq, ts)
-        if "session" in payload:
-            return self._entity("session", payload, seq, ts)
-        if "test_run" in payload:
-            return self._test_run(payload, seq, ts)
-        if "budget" in payload:
-            return self._budget(payload, seq)
-        handler = _OTHER.get(type_)
-        return handler(self, payload, seq, ts) if handler else Folded(payload)
+        fold = _FOLDS.get(type_)
+        return fold(self, payload, seq, ts) if fold else Folded(payload)
 
     def _entity(self, kind: str, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         update = payload[kind]
@@ -176,7 +167,7 @@ class State:
         _trim_test_runs(self.test_runs)
         return Folded({**payload, "test_run": merged}, [Change("test_run", merged)])
 
-    def _budget(self, payload: dict[str, Any], seq: int) -> Folded:
+    def _budget(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         update = payload["budget"]
         merged = merge(self.budgets.get(update["period"]), update, "budget")
         self.budgets[merged["period"]] = merged
@@ -236,10 +227,37 @@ def _trim_test_runs(runs: OrderedDict[str, Entity]) -> None:
         runs.popitem(last=False)
 
 
-_OTHER = {
+def _agent(state: State, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+    return state._entity("agent", payload, seq, ts)
+
+
+def _session(state: State, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+    return state._entity("session", payload, seq, ts)
+
+
+_Fold = Callable[[State, dict[str, Any], int, str], Folded]
+
+_BY_ENTITY: dict[str | None, _Fold] = {
+    "agent": _agent,
+    "task": State._task,
+    "session": _session,
+    "test_run": State._test_run,
+    "budget": State._budget,
+}
+"""How an event carrying each entity (its kind's `entity`, events/kinds.py) folds."""
+
+_BY_TYPE: dict[str, _Fold] = {
     "session:iteration": State._iteration,
     "session:heartbeat": State._session_heartbeat,
     "agent:heartbeat": State._agent_heartbeat,
     "telegram:message": State._telegram,
     "event": State._generic,
 }
+"""Kinds that fold in a way of their own."""
+
+_FOLDS: dict[str, _Fold] = {
+    type_: fold
+    for type_, kind in KINDS.items()
+    if (fold := _BY_TYPE.get(type_) or _BY_ENTITY.get(kind.entity)) is not None
+}
+"""Each event type's fold, by its kind's descriptor; a type with none passes through."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from parent_harness.events.kinds import KINDS
 from parent_harness.events.rooms import event_rooms, owner_rooms
 from parent_harness.problems import problem
 from parent_harness.web.auth import OPEN, Grant
@@ -26,7 +27,11 @@ from parent_harness.web.auth import OPEN, Grant
 GRANT = web.RequestKey("grant", Grant)
 """Where `app.guarded` leaves the request's grant."""
 
-_ENTITY_EVENT = {"agent": "agent:status", "task": "task:updated", "session": "session:updated"}
+_ENTITY_EVENT = {
+    kind.entity: type_ for type_, kind in reversed(list(KINDS.items())) if kind.entity is not None
+}
+"""For each entity, an event type that carries it (the first in the catalogue): an entity
+is seen where an event carrying it would go."""
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
