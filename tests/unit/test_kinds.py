@@ -209,6 +209,13 @@ SAMPLES: list[Sample] = [
     ),
     ("event", {"event": {"level": "info", "message": "m"}}, ("events",), ("events",), "info"),
     ("event", {"event": {"message": "no level"}}, ("events",), ("events",), "info"),
+    (
+        "plan:applied",
+        {"plan": {"id": "p", "task_ids": ["a", "b"], "edges": [{"parent": "a", "child": "b"}]}},
+        ("tasks",),
+        ("tasks",),
+        "info",
+    ),
 ]
 """(type, payload, event_rooms, owner_rooms, event_level) as the hand-written rules gave."""
 

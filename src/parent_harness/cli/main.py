@@ -220,6 +220,10 @@ def serve(
         int,
         typer.Option(envvar="HARNESS_MAX_BODY_BYTES", help="Bytes in one request body (413)."),
     ] = 4 * 1024 * 1024,
+    max_parents: Annotated[
+        int,
+        typer.Option(envvar="HARNESS_MAX_PARENTS", help="Parents one task may depend on."),
+    ] = 100,
     allowed_host: AllowedHostOpt = None,
     allowed_origin: AllowedOriginOpt = None,
     public_url: PublicUrlOpt = None,
@@ -239,6 +243,7 @@ def serve(
         http_timeout_s=http_timeout,
         max_batch_events=max_batch_events,
         max_body_bytes=max_body_bytes,
+        max_parents=max_parents,
     )
     settings = site_settings(settings, allowed_host, allowed_origin, public_url)
     refuse_unsafe(settings)

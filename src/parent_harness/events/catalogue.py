@@ -78,8 +78,29 @@ class Agent(Strict):
 
 
 TaskStatus = Literal[
-    "pending", "queued", "assigned", "running", "testing", "completed", "failed", "cancelled"
+    "pending",
+    "queued",
+    "blocked",
+    "assigned",
+    "running",
+    "testing",
+    "completed",
+    "failed",
+    "cancelled",
 ]
+EntityId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Dependency(Strict):
+    """An edge of the task graph (parent_harness/graph.py): run when task `id` ends as
+    `when` asks."""
+
+    id: EntityId
+    when: Literal["on_success", "on_failure", "always"] = "on_success"
+
+
+DependsOn = Annotated[list[EntityId | Dependency], Field(max_length=1000)]
+"""A task's parents: a bare id runs on its success; the number allowed is configured."""
 
 
 class Task(Strict):
@@ -101,6 +122,9 @@ class Task(Strict):
     test_suite: str | None = None
     test_command: str | None = None  # refused by the orchestrator unless its config opts in
     agent_name: str | None = None
+    depends_on: DependsOn | None = None
+    blocked_by: list[EntityId] | None = None
+    plan_id: EntityId | None = None
 
 
 SAFE_TASK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"
@@ -226,6 +250,26 @@ class ObservabilityEvent(Strict):
     event: GenericEvent
 
 
+class PlanEdge(Strict):
+    """Task `child` depends on task `parent`, and runs when `parent` ends as `when` asks."""
+
+    parent: EntityId
+    child: EntityId
+    when: Literal["on_success", "on_failure", "always"] = "on_success"
+
+
+class Plan(Strict):
+    id: EntityId
+    task_ids: list[EntityId]
+    edges: list[PlanEdge]
+    created: list[EntityId] | None = None
+    updated: list[EntityId] | None = None
+
+
+class PlanApplied(Strict):
+    plan: Plan
+
+
 PAYLOADS: dict[str, type[Strict]] = {
     "agent:status": AgentStatus,
     "agent:heartbeat": AgentHeartbeat,
@@ -244,6 +288,7 @@ PAYLOADS: dict[str, type[Strict]] = {
     "budget:updated": BudgetUpdated,
     "telegram:message": TelegramEvent,
     "event": ObservabilityEvent,
+    "plan:applied": PlanApplied,
 }
 """Every event type of protocol v1 and the model of its payload."""
 
@@ -426,6 +471,12 @@ def _sent_only(schema: Any) -> Any:
     if kind in _CONTAINERS:
         inner = {key: _sent_only(schema[key]) for key in _CONTAINERS[kind] if key in schema}
         return {**schema, **inner}
+    if kind == "union":
+        choices = [
+            (_sent_only(c[0]), c[1]) if isinstance(c, tuple) else _sent_only(c)
+            for c in schema["choices"]
+        ]
+        return {**schema, "choices": choices}
     if kind in _LEAVES:
         return schema
     raise Unsupported(kind)

@@ -144,6 +144,7 @@ _SPECS: dict[str, tuple[str, str | None, tuple[tuple[str, Path], ...], Level]] =
     "budget:updated": ("budget", "budget", (), INFO),
     "telegram:message": ("telegram", "message", (), INFO),
     "event": ("events", "event", (), Level(field=("event", "level"))),
+    "plan:applied": ("tasks", "plan", (), INFO),
 }
 """Per event type: class room, entity key, entity rooms, level (the payload model is the
 catalogue's)."""

@@ -30,6 +30,7 @@ from ..events.sink import Event
 from .admission import TaskRefused, admit
 from .budget import BudgetGuard, BudgetLevel, Crossing, utc_day
 from .config import HarnessConfig, TaskSpec
+from .dependencies import DependencyScheduler
 from .errors import Failure
 from .fleet import AgentSlot
 from .health import HealthMonitor, HealthStatus, Verdict, assess
@@ -65,6 +66,7 @@ class Orchestrator:
         self.budget = BudgetGuard(config.budget, today=today)
         self.publisher = FleetPublisher(hub)
         self.outcomes = TaskOutcomes(self.publisher, config.retry, self.budget)
+        self.dependencies = DependencyScheduler(self.queue, self.publisher)
         self._hub, self._clock = hub, clock
         self.slots = {name: AgentSlot(agent) for name, agent in config.agents.items()}
         self._drives: dict[str, asyncio.Task[None]] = {}
@@ -96,9 +98,11 @@ class Orchestrator:
         for spec in self.config.tasks:
             await self._seed(spec)
         await self._publish_budget()
+        self.dependencies.note_all_blocked()  # parents may have ended while it was down
         self._loops = [
             asyncio.create_task(self._schedule_loop(), name="orchestrator-schedule"),
             asyncio.create_task(self._watch_loop(), name="orchestrator-watch"),
+            asyncio.create_task(self.dependencies.run(), name="orchestrator-dependencies"),
         ]
         self.started = True
 
@@ -228,6 +232,7 @@ class Orchestrator:
         if not isinstance(task, Mapping) or "id" not in task:
             return
         self.queue.apply(task)
+        self.dependencies.on_task(task)
         if task.get("status") == "cancelled" and self.queue.is_claimed(str(task["id"])):
             for run in self._runs_of(str(task["id"])):
                 run.request_stop(StopRequest("cancelled", "the task was cancelled"))

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ..events.clock import read_iso
+from ..graph import edges_of
 
 RUNNABLE = frozenset({"pending", "queued"})
 ACTIVE = frozenset({"assigned", "running", "testing"})
@@ -33,6 +34,9 @@ class TaskQueue:
         self._claimed: set[str] = set()
         self._arrival: dict[str, int] = {}
         self._counter = itertools.count()
+        self._parents: dict[str, tuple[str, ...]] = {}
+        self._children: dict[str, set[str]] = {}
+        self._blocked: set[str] = set()
 
     def rebuild(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Load every task the hub knows (at start, before any is claimed)."""
@@ -48,6 +52,26 @@ class TaskQueue:
             self._runnable.add(task_id)
         else:
             self._runnable.discard(task_id)
+        if task.get("status") == "blocked":
+            self._blocked.add(task_id)
+        else:
+            self._blocked.discard(task_id)
+        parents = tuple(edge.parent for edge in edges_of(task))
+        if parents != self._parents.get(task_id, ()):
+            for parent in self._parents.pop(task_id, ()):
+                self._children.get(parent, set()).discard(task_id)
+            if parents:
+                self._parents[task_id] = parents
+                for parent in parents:
+                    self._children.setdefault(parent, set()).add(task_id)
+
+    def children_of(self, task_id: str) -> list[str]:
+        """The tasks that depend on ``task_id``."""
+        return sorted(self._children.get(task_id, ()))
+
+    def blocked(self) -> list[str]:
+        """The tasks waiting on their parents."""
+        return sorted(self._blocked)
 
     def get(self, task_id: str) -> Mapping[str, Any] | None:
         """The task's last known state."""

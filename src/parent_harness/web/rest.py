@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 import orjson
 from aiohttp import web
 from aiohttp_pydantic.decorator import inject_params
-from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r503
+from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r409, r503
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -32,6 +32,8 @@ from parent_harness.events.catalogue import (
     PAYLOADS,
     SAFE_TASK_ID,
     SAFE_TASK_ID_LENGTH,
+    DependsOn,
+    EntityId,
     Int64,
 )
 from parent_harness.events.clock import now_iso
@@ -42,7 +44,9 @@ from parent_harness.exceptions import (
     InvalidEvent,
     StoreUnavailable,
 )
+from parent_harness.graph import GraphError, check, edges_of
 from parent_harness.hub.ingest import Draft
+from parent_harness.hub.plans import apply_plan, new_task, rearm_dependents
 from parent_harness.problems import invalid, problem
 from parent_harness.problems import json_response as _json
 from parent_harness.protocol.connection import MAX_TYPES
@@ -129,6 +133,24 @@ class NewTask(BaseModel):
         description="A plain name: letters, digits, '_', '-' and single dots between them, "
         "starting with a letter or a digit (none: one is made).",
     )
+    depends_on: DependsOn | None = Field(
+        default=None,
+        description="Parents: a task id (runs when it completes) or {id, when: on_success | "
+        "on_failure | always}. Blocked until they end; cancelled when they cannot allow it.",
+    )
+
+
+class PlanTask(NewTask):
+    """A task of a plan: its id is required (a plan is applied again by task id)."""
+
+    id: str = Field(pattern=SAFE_TASK_ID, max_length=SAFE_TASK_ID_LENGTH)
+
+
+class PlanIn(BaseModel):
+    """A set of tasks and their edges, applied in one step (idempotent by task id)."""
+
+    id: EntityId
+    tasks: list[PlanTask] = Field(min_length=1, max_length=100_000)
 
 
 def _page(page: Any, items: list[dict[str, Any]] | None = None) -> web.Response:
@@ -684,25 +706,38 @@ publish_events.is_aiohttp_pydantic_handler = True  # type: ignore[attr-defined]
 @acknowledged
 @json_body
 @inject.and_request
-async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]]:
-    """Adds a task to the queue (a `task:created` event with status queued)."""
-    task_id = new.id or f"task-{int(time.time() * 1000):x}-{request.app[NODE].state.seq + 1}"
-    entity = {
-        "id": task_id,
-        "title": new.title,
-        "description": new.description,
-        "priority": new.priority,
-        "max_attempts": new.max_attempts,
-        "status": "queued",
-        "agent_name": new.agent_name,
-        "test_suite": new.test_suite,
-        "test_command": new.test_command,
-        "attempts": 0,
-    }
-    if not may_publish(grant_of(request), "task:created", {"task": entity}):
+async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]] | r409[Problem]:
+    """Adds a task to the queue (a `task:created` event): queued, or blocked by the parents
+    it names in `depends_on` until they end (cancelled when they cannot allow it)."""
+    node = request.app[NODE]
+    task_id = new.id or f"task-{int(time.time() * 1000):x}-{node.state.seq + 1}"
+    fields = new.model_dump(exclude={"id"})
+    fields["status"] = "queued"
+    tasks = node.state.tasks
+    try:
+        check_edges({task_id: edges_of(fields)}, request)
+    except GraphError as exc:
+        return bad_dependencies(exc)
+    draft = new_task(task_id, fields, lambda t: tasks[t]["status"] if t in tasks else None)
+    if not may_publish(grant_of(request), draft.type, draft.payload):
         return _not_yours(f"task {task_id!r}")
-    result = await request.app[NODE].publish("task:created", {"task": entity})
-    return _json({"seq": result.seq, "task": request.app[NODE].state.tasks[task_id]}, 201)
+    result = await node.publish(draft.type, draft.payload)
+    return _json({"seq": result.seq, "task": node.state.tasks[task_id]}, 201)
+
+
+def check_edges(changed: dict[str, Any], request: web.Request) -> None:
+    """Refuses (GraphError) edges that name an unknown task, the task itself, too many
+    parents, or make a cycle, against the hub's tasks."""
+    tasks = request.app[NODE].state.tasks
+    max_parents = request.app[SETTINGS].max_parents
+    check(changed, lambda t: edges_of(tasks[t]) if t in tasks else None, max_parents=max_parents)
+
+
+def bad_dependencies(exc: GraphError) -> web.Response:
+    """409 `bad_dependencies`: edges the task graph cannot take, with the `reason` (cycle,
+    unknown_parent, self_dependency, too_many_parents, duplicate_parent) and the `tasks`
+    at fault."""
+    return problem(409, "bad_dependencies", exc.message, reason=exc.code, tasks=exc.tasks)
 
 
 async def _task_transition(
@@ -729,8 +764,11 @@ async def cancel_task(
 
 @acknowledged
 @inject.and_request
-async def retry_task(request: web.Request, task_id: str, /) -> r200[dict[str, Any]] | r404[Problem]:
-    """Puts a task back in the queue with a fresh count of attempts."""
+async def retry_task(
+    request: web.Request, task_id: str, /, with_dependents: bool = False
+) -> r200[dict[str, Any]] | r404[Problem]:
+    """Puts a task back in the queue with a fresh count of attempts; `with_dependents`
+    also re-arms the tasks cancelled because it failed (blocked again, down the chain)."""
     change = {
         "status": "queued",
         "attempts": 0,
@@ -738,7 +776,52 @@ async def retry_task(request: web.Request, task_id: str, /) -> r200[dict[str, An
         "progress_percent": 0.0,
         "error_details": None,
     }
-    return await _task_transition(request, task_id, change)
+    if not with_dependents:
+        return await _task_transition(request, task_id, change)
+    node = request.app[NODE]
+    if task_id not in node.state.tasks:
+        return problem(404, "not_found", f"no task {task_id!r}")
+    drafts = [Draft("task:updated", {"task": {"id": task_id, **change}})]
+    drafts += rearm_dependents(task_id, node.state.tasks)
+    refused = _outside_scope(grant_of(request), drafts)
+    if refused is not None:
+        return refused
+    results = await node.publish_many(drafts)
+    rearmed = [d.payload["task"]["id"] for d in drafts[1:]]
+    return _json({"seq": results[-1].seq, "task": node.state.tasks[task_id], "rearmed": rearmed})
+
+
+@acknowledged
+@json_body
+@inject.and_request
+async def apply_plan_route(
+    request: web.Request, plan: PlanIn
+) -> r200[dict[str, Any]] | r409[Problem]:
+    """Creates and updates the plan's tasks with their edges in one step, then
+    `plan:applied`; idempotent by task id: applying it again publishes nothing."""
+    node = request.app[NODE]
+    tasks = [t.model_dump(exclude_unset=True) for t in plan.tasks]
+    try:
+        drafts = apply_plan(
+            plan.id, tasks, node.state.tasks, max_parents=request.app[SETTINGS].max_parents
+        )
+    except GraphError as exc:
+        return bad_dependencies(exc)
+    except ValueError as exc:  # a task given twice
+        return problem(409, "duplicate_task", str(exc))
+    refused = _outside_scope(grant_of(request), drafts)
+    if refused is not None:
+        return refused
+    seq = node.seq
+    if drafts:
+        seq = (await node.publish_many(drafts))[-1].seq
+        summary = drafts[-1].payload["plan"]
+        created, updated = summary["created"], summary["updated"]
+    else:
+        created, updated = [], []
+    unchanged = len(tasks) - len(created) - len(updated)
+    body = {"seq": seq, "plan_id": plan.id, "created": created, "updated": updated}
+    return _json({**body, "unchanged": unchanged})
 
 
 def add_routes(app: web.Application, guard: Guard) -> None:
@@ -753,6 +836,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r.add_get("/api/tasks/{task_id}", guard(task))
     r.add_post("/api/tasks/{task_id}/cancel", guard(cancel_task))
     r.add_post("/api/tasks/{task_id}/retry", guard(retry_task))
+    r.add_post("/api/plans", guard(apply_plan_route))
     r.add_get("/api/sessions", guard(sessions))
     r.add_get("/api/sessions/{session_id}", guard(session))
     r.add_get("/api/events", guard(events))

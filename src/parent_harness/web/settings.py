@@ -36,6 +36,8 @@ class Settings:
     """Origins of pages allowed to publish and subscribe besides the hub's own."""
     max_batch_events: int = 1000
     """Events in one POST /api/events (413 past it)."""
+    max_parents: int = 100
+    """Parents one task may depend on (`bad_dependencies` past it)."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Bytes in one request body (413 past it)."""
     extra: dict[str, object] = field(default_factory=dict)

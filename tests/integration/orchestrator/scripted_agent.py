@@ -2,7 +2,8 @@
 
 Scenarios: success, fail, flaky (fails on attempt 1), hang (heartbeats, no progress),
 silent (one heartbeat then nothing), spend COST (one costly iteration every 0.1 s,
-forever), claude (Claude Code stream-json lines), agent-tests (reports its own test run).
+forever), claude (Claude Code stream-json lines), agent-tests (reports its own test run),
+unless-file PATH (fails until PATH exists).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def main() -> int:
         return fail() if os.environ["HARNESS_ATTEMPT"] == "1" else success()
     if scenario == "spend":
         return spend(float(sys.argv[2]))
+    if scenario == "unless-file":  # fails until the file exists
+        return success() if os.path.exists(sys.argv[2]) else fail()
     return {
         "success": success,
         "fail": fail,

@@ -10,7 +10,14 @@ const PENDING_EVENTS = 2000;
 const TELEGRAM_RING = 500;
 const TERMINAL_KEEP = 2000; // finished tasks / sessions kept beside the active ones
 const TERMINAL_TASK = new Set(['completed', 'failed', 'cancelled']);
-export const ACTIVE_TASK = new Set(['pending', 'queued', 'assigned', 'running', 'testing']);
+export const ACTIVE_TASK = new Set([
+  'pending',
+  'queued',
+  'blocked',
+  'assigned',
+  'running',
+  'testing',
+]);
 
 /** What changed since the last signal. `reset`: everything may have changed. */
 function noChanges() {

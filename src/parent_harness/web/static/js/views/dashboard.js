@@ -11,7 +11,7 @@ import { createEventRow, updateEventRow } from './event_row.js';
 import { budgetLevel } from './header.js';
 
 const IN_FLIGHT = new Set(['assigned', 'running', 'testing']);
-const WAITING = new Set(['pending', 'queued']);
+const WAITING = new Set(['pending', 'queued', 'blocked']);
 const STREAM_ROWS = 50;
 const HEARTBEATS = new Set(['agent:heartbeat', 'session:heartbeat']);
 const ACTIVE_ROWS = 12;

@@ -23,6 +23,7 @@ export function createTaskCard(onError) {
     cost: h('span', { testid: 'task-cost' }),
     test: h('span', { class: 'test-result', testid: 'task-test' }),
     agent: h('span', { class: 'muted', testid: 'task-agent' }),
+    deps: h('span', { class: 'task-deps', testid: 'task-deps' }),
     updated: h('span', { class: 'muted' }),
   };
   const card = h(
@@ -39,6 +40,7 @@ export function createTaskCard(onError) {
       parts.cost,
       parts.test,
       parts.agent,
+      parts.deps,
       parts.updated,
     ),
   );
@@ -68,9 +70,18 @@ export function updateTaskCard(card, task, session, testRun, now = Date.now()) {
   setText(p.cost, money(task.token_usage?.cost_usd ?? 0));
   setTestResult(p.test, testRun);
   setText(p.agent, task.agent_id ?? task.agent_name ?? 'unassigned');
+  setText(p.deps, dependencyText(task));
   setText(p.updated, ago(task.updated_at, now));
   p.errorBadge.hidden = !task.error_details;
   if (task.error_details) setText(p.errorBadge, task.error_details.kind || 'error');
+}
+
+/** "waits for a, b" while blocked; "after a, b" for a task with parents; else nothing. */
+export function dependencyText(task) {
+  if (task.status === 'blocked' && task.blocked_by?.length)
+    return `waits for ${task.blocked_by.join(', ')}`;
+  const parents = (task.depends_on ?? []).map((d) => (typeof d === 'string' ? d : d.id));
+  return parents.length ? `after ${parents.join(', ')}` : '';
 }
 
 /** "iteration 3 of 10" from the task's session, or "—" before one started. */

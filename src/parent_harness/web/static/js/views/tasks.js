@@ -10,6 +10,7 @@ import { createTaskCard, updateTaskCard } from './task_card.js';
 const STATUSES = [
   'pending',
   'queued',
+  'blocked',
   'assigned',
   'running',
   'testing',
