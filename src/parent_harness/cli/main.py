@@ -268,6 +268,7 @@ def db_upgrade(store: Store = "sqlite:///./harness.db") -> None:
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "parent_harness.cli.orchestrate": ("run", "demo", "task"),
     "parent_harness.cli.notify_cmd": ("notify",),
+    "parent_harness.cli.plan_cmd": ("plan",),
 }
 """The modules that add commands to `harness` (their `register`), and the commands each adds."""
 

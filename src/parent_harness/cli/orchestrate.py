@@ -221,6 +221,13 @@ def task_add(
         str | None,
         typer.Option("--id", help="An id of your own: letters, digits, _ - and single dots."),
     ] = None,
+    after: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A task it depends on (repeatable): ID runs it when ID completes; "
+            "ID:on_failure or ID:always for the other conditions."
+        ),
+    ] = None,
     url: Url = "http://127.0.0.1:3333",
     token: Token = None,
 ) -> None:
@@ -233,13 +240,49 @@ def task_add(
         "test_command": test_command,
     }
     body.update({k: v for k, v in {**optional, "id": task_id}.items() if v is not None})
+    if after:
+        body["depends_on"] = [_edge(item) for item in after]
     status, answer = asyncio.run(_post(url.rstrip("/") + "/api/tasks", body, token))
     if status != 201:
         detail = answer.get("detail", answer) if isinstance(answer, dict) else answer
         typer.echo(f"error: {detail} (HTTP {status})", err=True)
         raise typer.Exit(1)
     task = answer["task"]
-    typer.echo(f"queued {task['id']}: {task['title']} (priority {task['priority']})")
+    waits = f", waits for {', '.join(task['blocked_by'])}" if task.get("blocked_by") else ""
+    typer.echo(
+        f"{task['status']} {task['id']}: {task['title']} (priority {task['priority']}{waits})"
+    )
+
+
+def _edge(item: str) -> str | dict[str, str]:
+    """`ID` or `ID:on_failure` / `ID:always`, as an item of depends_on."""
+    parent, _, when = item.partition(":")
+    if when in ("", "on_success"):
+        return parent
+    if when not in ("on_failure", "always"):
+        raise typer.BadParameter(f"{item!r}: the condition is on_success, on_failure or always")
+    return {"id": parent, "when": when}
+
+
+def task_retry(
+    task_id: Annotated[str, typer.Argument(help="The task to run again.")],
+    with_dependents: Annotated[
+        bool, typer.Option(help="Also re-arm the tasks cancelled because it failed.")
+    ] = False,
+    url: Url = "http://127.0.0.1:3333",
+    token: Token = None,
+) -> None:
+    """Put a task back in the queue (POST /api/tasks/ID/retry)."""
+    query = "?with_dependents=true" if with_dependents else ""
+    path = f"{url.rstrip('/')}/api/tasks/{task_id}/retry{query}"
+    status, answer = asyncio.run(_post(path, {}, token))
+    if status != 200:
+        detail = answer.get("detail", answer) if isinstance(answer, dict) else answer
+        typer.echo(f"error: {detail} (HTTP {status})", err=True)
+        raise typer.Exit(1)
+    rearmed = answer.get("rearmed") or []
+    also = f"; re-armed {', '.join(rearmed)}" if rearmed else ""
+    typer.echo(f"queued {task_id} again{also}")
 
 
 async def _post(url: str, body: dict[str, Any], token: str | None) -> tuple[int, Any]:
@@ -256,9 +299,10 @@ async def _post(url: str, body: dict[str, Any], token: str | None) -> tuple[int,
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``demo`` and ``task add`` to the ``harness`` command."""
+    """Add ``run``, ``demo``, ``task add`` and ``task retry`` to the ``harness`` command."""
     app.command()(run)
     app.command()(demo)
     task_app = typer.Typer(help="The task queue.", no_args_is_help=True)
     task_app.command("add")(task_add)
+    task_app.command("retry")(task_retry)
     app.add_typer(task_app, name="task")
