@@ -58,14 +58,18 @@ class DependencyScheduler:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._todo:
-                noted = sorted(self._todo, key=self._priority)  # released at once: by priority
-                self._todo.clear()
-                for task_id in noted:
-                    try:
-                        await self.check(task_id)
-                    except Exception:  # one task's publish must not stop the others'
-                        log.exception("could not move task %s on from its dependencies", task_id)
+            await self.drain()
+
+    async def drain(self) -> None:
+        """Checks every noted task, and those noted meanwhile, until none is left."""
+        while self._todo:
+            noted = sorted(self._todo, key=self._priority)  # released at once: by priority
+            self._todo.clear()
+            for task_id in noted:
+                try:
+                    await self.check(task_id)
+                except Exception:  # one task's publish must not stop the others'
+                    log.exception("could not move task %s on from its dependencies", task_id)
 
     async def check(self, task_id: str) -> None:
         """Publishes the task's new status if its parents changed it."""
