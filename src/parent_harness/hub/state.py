@@ -239,6 +239,7 @@ def _trim_test_runs(runs: OrderedDict[str, Entity]) -> None:
 _OTHER = {
     "session:iteration": State._iteration,
     "session:heartbeat": State._session_heartbeat,
+    "session:tool": State._session_heartbeat,  # names its session: the owner is added alike
     "agent:heartbeat": State._agent_heartbeat,
     "telegram:message": State._telegram,
     "event": State._generic,
