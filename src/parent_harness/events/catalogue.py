@@ -105,6 +105,8 @@ class Task(Strict):
     test_suite: str | None = None
     test_command: str | None = None  # refused by the orchestrator unless its config opts in
     agent_name: str | None = None
+    limit_usd: float | None = Field(default=None, gt=0)
+    """The task's own spending cap (over `budget.limit_usd_per_task`), set by an operator."""
 
 
 SAFE_TASK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"

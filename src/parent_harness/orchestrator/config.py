@@ -169,6 +169,10 @@ class BudgetConfig(_Section):
     limit_usd_per_task: float | None = Field(None, gt=0)
     warn_at: float = Field(0.8, gt=0, le=1)
     on_limit: Literal["pause", "stop"] = "pause"
+    """At the daily limit: pause spawning (``pause``), or also stop running sessions."""
+    on_task_limit: Literal["pause", "stop"] = "stop"
+    """At a task's limit: stop its session (``stop``, a hard cap), or let it run on and
+    only refuse to retry it (``pause``)."""
     burn_window_s: float = Field(900.0, gt=0)
 
 

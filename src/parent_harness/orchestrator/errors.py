@@ -102,6 +102,14 @@ RULES: list[Rule] = [
     ),
     (_kind("signal"), _signal_advice),
     (
+        lambda f: f.kind == "budget_exceeded" and "task" in _ctx(f, "limit"),
+        lambda f: (
+            "The task reached its spending cap: raise it for this task "
+            '(POST /api/tasks/ID/limit {"limit_usd": ...}) or budget.limit_usd_per_task in '
+            "harness.toml, then retry the task."
+        ),
+    ),
+    (
         _kind("budget_exceeded"),
         lambda f: (
             f"Spending reached {_ctx(f, 'limit', 'the budget limit')}: raise it in "
