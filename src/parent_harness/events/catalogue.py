@@ -105,7 +105,7 @@ class Task(Strict):
     test_suite: str | None = None
     test_command: str | None = None  # refused by the orchestrator unless its config opts in
     agent_name: str | None = None
-    limit_usd: float | None = Field(default=None, gt=0)
+    limit_usd: float | None = Field(default=None, ge=0.01)
     """The task's own spending cap (over `budget.limit_usd_per_task`), set by an operator."""
 
 

@@ -730,7 +730,7 @@ class TaskLimit(BaseModel):
     """A task's own spending cap."""
 
     limit_usd: float = Field(
-        gt=0,
+        ge=0.01,  # a cent at least (and an OpenAPI 3.0 minimum, which exclusiveMinimum is not)
         le=1_000_000,
         allow_inf_nan=False,
         description="USD over all the task's attempts; replaces budget.limit_usd_per_task "

@@ -150,7 +150,7 @@ class ClaudeStreamAdapter:
         if kind == "system":
             return self._system(obj)
         if kind == "assistant":
-            return self._assistant(obj)
+            return self._assistant(obj) if isinstance(obj.get("message"), dict) else [Output(line)]
         if kind == "user":
             return self._user(obj)
         if kind == "result":
@@ -168,9 +168,7 @@ class ClaudeStreamAdapter:
         return [Log(text + (f" with {self._model}" if self._model else ""), level="debug")]
 
     def _assistant(self, obj: dict[str, Any]) -> list[Signal]:
-        message = obj.get("message")
-        if not isinstance(message, dict):
-            return [Output(str(obj))] if message is not None else [Heartbeat()]
+        message = obj["message"]
         model = message.get("model")
         model = model if isinstance(model, str) and not model.startswith("<") else self._model
         usage = claude_usage(message.get("usage"), model)
