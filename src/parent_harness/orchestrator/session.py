@@ -286,6 +286,8 @@ class SessionRun:
     async def _final_usage(self, signal: Usage) -> None:
         """The CLI's own totals replace what was booked, downwards as well as upwards."""
         final = signal.usage
+        if final.input == final.output == 0:  # a total of cost only: the tokens stand
+            final = self.usage.with_cost(final.cost_usd)
         if not (signal.cost_reported or final.cost_usd):
             final = await self._priced(final)
         delta = final.minus(self.usage)

@@ -93,6 +93,13 @@ CASES: dict[str, Expect] = {
         tokens=(12004, 30, 12000, 0),
         cost=0.00411,
     ),
+    # A real result with a cost but no usage: the cost is booked, the reason is the CLI's.
+    "claude/max_turns_live": Expect(
+        exit_code=1,
+        kind="max_iterations",
+        reason="Reached maximum number of turns (1)",
+        cost=0.254125,
+    ),
     "claude/auth_invalid_key": Expect(
         exit_code=1, kind="auth", reason="Invalid API key", iterations=1
     ),

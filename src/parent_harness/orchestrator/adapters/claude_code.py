@@ -247,6 +247,8 @@ class ClaudeStreamAdapter:
         totals = model_usage(obj.get("modelUsage"))
         if totals is None and isinstance(obj.get("usage"), dict):
             totals = claude_usage(obj.get("usage"), self._model)
+        if totals is None and cost is not None:  # a cost without tokens: the tokens stand
+            totals = TokenUsage(model=self._model)
         if totals is not None:
             if cost is not None:
                 totals = totals.with_cost(cost)
