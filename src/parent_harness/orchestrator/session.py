@@ -329,7 +329,9 @@ class SessionRun:
     async def _tool(self, call: ToolCall, now: float) -> None:
         self._advance(now)
         self.last_tool = call
-        await self._pub.session_tool(self.id, self.agent.name, call.tool, call.target, call.status)
+        tool = call.tool.strip()[:200] or "tool"
+        target = call.target[:2000] if call.target else None
+        await self._pub.session_tool(self.id, self.agent.name, tool, target, call.status)
 
     async def _log(self, signal: Log) -> None:
         data = {**signal.data, "session_id": self.id, "task_id": self.task_id}
