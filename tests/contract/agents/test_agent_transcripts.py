@@ -54,6 +54,9 @@ class Expect:
     unpriced: bool = False
     """True when the model is not in the price table: a warning, cost 0."""
     agent: dict[str, Any] = field(default_factory=dict)
+    """The agent's configuration beyond its command and adapter."""
+    transcript: str | None = None
+    """Another case's transcript, replayed with another configuration."""
 
 
 SONNET_FLAT = {"price": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}}
@@ -194,7 +197,16 @@ CASES: dict[str, Expect] = {
             ("edit_file", "/work/app/src/login.py", "completed"),
         ),
         tokens=(27424, 152, 18200, 9200),
-        cost=(24 * 3.0 + 18200 * 0.3 + 9200 * 3.75 + 152 * 15.0) / 1e6,
+        unpriced=True,  # Amp names no model: without the agent's own, no price
+    ),
+    "amp/two_plus_two": Expect(iterations=1, tokens=(14019, 13, 14009, 3), unpriced=True),
+    # With the agent's model named, the price table prices Amp's tokens.
+    "amp/priced_by_agent_model": Expect(
+        iterations=1,
+        tokens=(14019, 13, 14009, 3),
+        cost=(7 * 3.0 + 14009 * 0.3 + 3 * 3.75 + 13 * 15.0) / 1e6,
+        agent={"model": "claude-sonnet-4-5"},
+        transcript="amp/two_plus_two",
     ),
     "amp/error_during_execution": Expect(
         exit_code=1,
@@ -206,7 +218,7 @@ CASES: dict[str, Expect] = {
             ("Read", "/work/app/README.md", "failed"),
         ),
         tokens=(10, 20, 0, 0),
-        cost=(10 * 3.0 + 20 * 15.0) / 1e6,
+        unpriced=True,
     ),
     "amp/max_turns": Expect(
         exit_code=1,
@@ -214,7 +226,7 @@ CASES: dict[str, Expect] = {
         reason="Reached the maximum number of turns",
         iterations=1,
         tokens=(4006, 9, 4000, 0),
-        cost=(6 * 3.0 + 4000 * 0.3 + 9 * 15.0) / 1e6,
+        unpriced=True,
     ),
     "opencode/bash_two_steps": Expect(
         iterations=2,
@@ -237,7 +249,7 @@ CASES: dict[str, Expect] = {
 
 def test_every_transcript_has_a_case_and_a_source() -> None:
     found = {f"{p.parent.name}/{p.stem}" for p in FIXTURES.glob("*/*.jsonl")}
-    assert found == set(CASES)
+    assert found == {case.transcript or name for name, case in CASES.items()}
     for name in found:
         source = (FIXTURES / f"{name}.source").read_text()
         assert "kind:" in source and "source:" in source and "edit:" in source, name
@@ -259,7 +271,7 @@ async def replay(name: str, expect: Expect, tmp_path: Path) -> Run:
     """The transcript printed by a real process, read by a real session."""
     cli = name.split("/")[0]
     script = "import sys; sys.stdout.write(open(sys.argv[1]).read()); sys.exit(int(sys.argv[2]))"
-    transcript = str(FIXTURES / f"{name}.jsonl")
+    transcript = str(FIXTURES / f"{expect.transcript or name}.jsonl")
     agent = AgentConfig.model_validate(
         {
             "name": cli,
