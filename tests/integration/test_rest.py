@@ -169,6 +169,25 @@ async def test_tasks_added_cancelled_and_retried(hub: RunningHub) -> None:
     assert status == 400
 
 
+async def test_an_operator_sets_a_tasks_spending_cap(hub: RunningHub) -> None:
+    _, created = await hub.post("/api/tasks", {"title": "Costly"})
+    task_id = created["task"]["id"]
+    status, body = await hub.post(f"/api/tasks/{task_id}/limit", {"limit_usd": 2.5})
+    assert status == 200, body
+    assert body["task"]["limit_usd"] == 2.5
+    assert hub.node.state.tasks[task_id]["limit_usd"] == 2.5
+    for bad in ({"limit_usd": 0}, {"limit_usd": -1}, {"limit_usd": "lots"}, {}):
+        status, problem = await hub.post(f"/api/tasks/{task_id}/limit", bad)
+        assert status == 400, (bad, problem)
+        assert "limit_usd" in str(problem)
+    assert hub.node.state.tasks[task_id]["limit_usd"] == 2.5  # refused changes lose nothing
+    status, _ = await hub.post("/api/tasks/nope/limit", {"limit_usd": 1.0})
+    assert status == 404
+    _, spec = await hub.get("/docs/spec")
+    operation = spec["paths"]["/api/tasks/{task_id}/limit"]["post"]
+    assert {"200", "400", "404"} <= set(operation["responses"])
+
+
 async def test_openapi_document(hub: RunningHub) -> None:
     status, spec = await hub.get("/docs/spec")
     assert status == 200

@@ -129,6 +129,9 @@ async def test_a_tasks_writer_publishes_tasks_only(hub: RunningHub) -> None:
 
 async def test_a_task_writer_acts_on_its_task_only(hub: RunningHub) -> None:
     assert (await hub.post("/api/tasks/t2/cancel", {}, headers=T1_WRITER))[0] == 403
+    limit = {"limit_usd": 9.0}
+    assert (await hub.post("/api/tasks/t2/limit", limit, headers=T1_WRITER))[0] == 403
+    assert hub.node.state.tasks["t2"].get("limit_usd") is None
     assert hub.node.state.tasks["t2"]["status"] == "failed"
     status, body = await hub.post("/api/tasks/t1/cancel", {}, headers=T1_WRITER)
     assert status == 200, body

@@ -68,6 +68,7 @@ def test_catalogue_is_complete() -> None:
         "session:ended",
         "session:iteration",
         "session:heartbeat",
+        "session:tool",
         "test:started",
         "test:completed",
         "budget:updated",
@@ -81,6 +82,8 @@ def test_rooms_name_every_entity() -> None:
     payload = {"task": {"id": "t1", "agent_id": "a1", "session_id": "s1"}}
     assert event_rooms("task:failed", payload) == ("tasks", "task:t1", "agent:a1", "session:s1")
     assert event_rooms("budget:updated", {"budget": {"period": "day"}}) == ("budget",)
+    tool = {"session_id": "s1", "agent_id": "a1", "tool": "Bash", "status": "started"}
+    assert event_rooms("session:tool", tool) == ("sessions", "session:s1", "agent:a1")
     assert event_rooms("test:started", {"test_run": {"id": "r", "task_id": "t"}}) == (
         "tests",
         "task:t",
@@ -97,6 +100,7 @@ def test_rooms_name_every_entity() -> None:
         ("session:ended", {"session": {"id": "s", "status": "killed"}}, "warning"),
         ("test:completed", {"test_run": {"id": "r", "status": "failed"}}, "warning"),
         ("session:heartbeat", {"session_id": "s"}, "debug"),
+        ("session:tool", {"session_id": "s", "agent_id": "a", "tool": "Bash"}, "info"),
         ("event", {"event": {"level": "warning", "message": "m"}}, "warning"),
     ],
 )
@@ -126,7 +130,7 @@ def test_every_integer_a_client_sends_fits_in_64_bits(type_: str) -> None:
         or schema.get("le", INT64_MAX + 1) > INT64_MAX
     ]
     assert not unbounded
-    if type_ not in ("event", "plan:applied"):  # the two without an integer field
+    if type_ not in ("event", "plan:applied", "session:tool"):  # those carry no integer
         assert found
 
 

@@ -163,6 +163,13 @@ SAMPLES: list[Sample] = [
         "debug",
     ),
     (
+        "session:tool",
+        {"session_id": "s", "agent_id": "a", "tool": "Bash", "target": "ls", "status": "started"},
+        ("sessions", "session:s", "agent:a"),
+        ("sessions", "session:s"),
+        "info",
+    ),
+    (
         "test:started",
         {"test_run": {"id": "r", "task_id": "t"}},
         ("tests", "task:t"),

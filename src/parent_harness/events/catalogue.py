@@ -47,6 +47,10 @@ class TokenUsage(Strict):
     output: Count | None = None
     cost_usd: float | None = Field(default=None, ge=0)
     model: str | None = None
+    cache_read: Count | None = None
+    """The part of `input` read from the prompt cache."""
+    cache_write: Count | None = None
+    """The part of `input` written to the prompt cache."""
 
 
 class ErrorDetails(Strict):
@@ -125,6 +129,8 @@ class Task(Strict):
     depends_on: DependsOn | None = None
     blocked_by: list[EntityId] | None = None
     plan_id: EntityId | None = None
+    limit_usd: float | None = Field(default=None, ge=0.01)
+    """The task's own spending cap (over `budget.limit_usd_per_task`), set by an operator."""
 
 
 SAFE_TASK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"
@@ -225,6 +231,17 @@ class SessionIteration(Strict):
     token_usage: TokenUsage | None = None
 
 
+class SessionTool(Strict):
+    """An agent's tool call started, completed or failed (DESIGN.md, second wave)."""
+
+    session_id: str = Field(min_length=1, max_length=200)
+    agent_id: str = Field(min_length=1, max_length=200)
+    tool: str = Field(min_length=1, max_length=200)
+    target: str | None = Field(default=None, max_length=2000)
+    status: Literal["started", "completed", "failed"]
+    at: str | None = None
+
+
 class SessionHeartbeat(Strict):
     session_id: str = Field(min_length=1, max_length=200)
     iteration: Count | None = None
@@ -283,6 +300,7 @@ PAYLOADS: dict[str, type[Strict]] = {
     "session:ended": SessionEvent,
     "session:iteration": SessionIteration,
     "session:heartbeat": SessionHeartbeat,
+    "session:tool": SessionTool,
     "test:started": TestEvent,
     "test:completed": TestEvent,
     "budget:updated": BudgetUpdated,

@@ -134,6 +134,7 @@ _SPECS: dict[str, tuple[str, str | None, tuple[tuple[str, Path], ...], Level]] =
     ),
     "session:iteration": ("sessions", None, _BY_SESSION_ID, INFO),
     "session:heartbeat": ("sessions", None, _BY_SESSION_ID, DEBUG),
+    "session:tool": ("sessions", None, _BY_SESSION_ID, INFO),
     "test:started": ("tests", "test_run", _TEST_RUN, INFO),
     "test:completed": (
         "tests",

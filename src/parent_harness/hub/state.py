@@ -249,6 +249,7 @@ _BY_ENTITY: dict[str | None, _Fold] = {
 _BY_TYPE: dict[str, _Fold] = {
     "session:iteration": State._iteration,
     "session:heartbeat": State._session_heartbeat,
+    "session:tool": State._session_heartbeat,  # names its session: the owner is added alike
     "agent:heartbeat": State._agent_heartbeat,
     "telegram:message": State._telegram,
     "event": State._generic,

@@ -71,6 +71,7 @@ class BudgetGuard:
         self.spent = TokenUsage()
         self.by_agent: dict[str, float] = {}
         self._by_task: dict[str, float] = {}
+        self._task_limits: dict[str, float] = {}
         self._recent: deque[tuple[float, float]] = deque()
         self._since = clock()
 
@@ -80,6 +81,9 @@ class BudgetGuard:
             cost = TokenUsage.from_payload(task.get("token_usage")).cost_usd
             if cost:
                 self._by_task[str(task["id"])] = cost
+            limit = task.get("limit_usd")
+            if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0:
+                self._task_limits[str(task["id"])] = float(limit)
         if not budget or budget.get("period") != self.period:
             return
         self.spent = TokenUsage(
@@ -103,7 +107,7 @@ class BudgetGuard:
         crossings = [
             self._crossing("day", day_before, self.spent.cost_usd, self.config.limit_usd_per_day),
             self._crossing(
-                "task", task_before, self._by_task[task_id], self.config.limit_usd_per_task, task_id
+                "task", task_before, self._by_task[task_id], self.task_limit(task_id), task_id
             ),
         ]
         return [c for c in crossings if c is not None]
@@ -121,9 +125,17 @@ class BudgetGuard:
         """USD spent on ``task_id`` over all its attempts."""
         return self._by_task.get(task_id, 0.0)
 
+    def task_limit(self, task_id: str) -> float | None:
+        """The task's cap: its own ``limit_usd`` if an operator set one, else the config's."""
+        return self._task_limits.get(task_id, self.config.limit_usd_per_task)
+
+    def set_task_limit(self, task_id: str, limit_usd: float) -> None:
+        """An operator raised (or lowered) one task's cap."""
+        self._task_limits[task_id] = limit_usd
+
     def task_over_limit(self, task_id: str) -> bool:
         """Whether the task's own limit is reached."""
-        limit = self.config.limit_usd_per_task
+        limit = self.task_limit(task_id)
         return limit is not None and self.task_spent(task_id) >= limit
 
     @property

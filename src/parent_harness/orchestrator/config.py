@@ -53,7 +53,16 @@ END_OF_OPTIONS = "--"
 
 SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
-AdapterName = Literal["harness", "claude-stream-json", "codex-json", "plain"]
+AdapterName = Literal[
+    "harness",
+    "claude-stream-json",
+    "codex-json",
+    "gemini-stream-json",
+    "cursor-stream-json",
+    "amp-stream-json",
+    "opencode-json",
+    "plain",
+]
 
 
 class ConfigError(ValueError):
@@ -80,13 +89,18 @@ class HealthThresholds(_Section):
 
 
 class PriceTable(_Section):
-    """USD per million tokens, used only when an agent reports tokens without cost."""
+    """USD per million tokens, used only when an agent reports tokens without cost.
+
+    Cache reads and writes are priced at their own rates, the input rate when unset.
+    """
 
     input_per_mtok: float = Field(0.0, ge=0)
     output_per_mtok: float = Field(0.0, ge=0)
+    cache_read_per_mtok: float | None = Field(None, ge=0)
+    cache_write_per_mtok: float | None = Field(None, ge=0)
 
     def cost_usd(self, tokens_in: int, tokens_out: int) -> float:
-        """What these tokens cost at these prices."""
+        """What these tokens cost at these prices (all input uncached)."""
         return (tokens_in * self.input_per_mtok + tokens_out * self.output_per_mtok) / 1e6
 
 
@@ -108,6 +122,10 @@ class AgentConfig(_Section):
     stop_grace_s: float = Field(5.0, ge=0)
     health: HealthThresholds = Field(default_factory=HealthThresholds)
     price: PriceTable | None = None
+    prices: dict[str, PriceTable] = Field(default_factory=dict)
+    """Prices by model id (prefix), over the shipped table (orchestrator/prices.toml)."""
+    model: str | None = None
+    """The model this agent runs, to price usage when its CLI does not name one."""
 
     @property
     def words(self) -> list[str]:
@@ -151,6 +169,10 @@ class BudgetConfig(_Section):
     limit_usd_per_task: float | None = Field(None, gt=0)
     warn_at: float = Field(0.8, gt=0, le=1)
     on_limit: Literal["pause", "stop"] = "pause"
+    """At the daily limit: pause spawning (``pause``), or also stop running sessions."""
+    on_task_limit: Literal["pause", "stop"] = "stop"
+    """At a task's limit: stop its session (``stop``, a hard cap), or let it run on and
+    only refuse to retry it (``pause``)."""
     burn_window_s: float = Field(900.0, gt=0)
 
 

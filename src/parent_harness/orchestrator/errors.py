@@ -18,7 +18,14 @@ from ..events.clock import now_iso
 TAIL_CHARS = 4000
 
 FINAL_KINDS = frozenset(
-    {"command_not_found", "permission_denied", "budget_exceeded", "cancelled", "invalid_task"}
+    {
+        "command_not_found",
+        "permission_denied",
+        "budget_exceeded",
+        "cancelled",
+        "invalid_task",
+        "auth",
+    }
 )
 """Failures a retry cannot fix: the task fails at once, whatever attempts remain."""
 
@@ -95,6 +102,14 @@ RULES: list[Rule] = [
     ),
     (_kind("signal"), _signal_advice),
     (
+        lambda f: f.kind == "budget_exceeded" and "task" in _ctx(f, "limit"),
+        lambda f: (
+            "The task reached its spending cap: raise it for this task "
+            '(POST /api/tasks/ID/limit {"limit_usd": ...}) or budget.limit_usd_per_task in '
+            "harness.toml, then retry the task."
+        ),
+    ),
+    (
         _kind("budget_exceeded"),
         lambda f: (
             f"Spending reached {_ctx(f, 'limit', 'the budget limit')}: raise it in "
@@ -122,6 +137,20 @@ RULES: list[Rule] = [
         ),
     ),
     (_kind("invalid_task"), lambda f: _ctx(f, "advice", "Correct the task and add it again.")),
+    (
+        _kind("auth"),
+        lambda f: (
+            f"The agent's CLI could not authenticate: log it in (or set its API key in "
+            f"agents.{_ctx(f, 'agent')}.env), then retry the task."
+        ),
+    ),
+    (
+        _kind("usage_limit"),
+        lambda f: (
+            "The provider refused for a usage or rate limit: the task is retried after its "
+            "backoff; raise the plan's limit or lower max_instances if it keeps happening."
+        ),
+    ),
     (
         _kind("nonzero_exit", "agent_error"),
         lambda f: (

@@ -49,6 +49,10 @@ STOP_TIMEOUT_S = 30.0
 UNHEALTHY = (HealthStatus.STALE, HealthStatus.STUCK, HealthStatus.CRASHED)
 
 
+TASK_LIMIT = "budget.limit_usd_per_task (or the task's own limit_usd: POST /api/tasks/ID/limit)"
+"""Where a task's cap is set, for the failure's advice."""
+
+
 class Orchestrator:
     """Runs tasks on agents and publishes every change of state; see the module docstring."""
 
@@ -233,6 +237,9 @@ class Orchestrator:
             return
         self.queue.apply(task)
         self.dependencies.on_task(task)
+        limit = task.get("limit_usd")
+        if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0:
+            self.budget.set_task_limit(str(task["id"]), float(limit))
         if task.get("status") == "cancelled" and self.queue.is_claimed(str(task["id"])):
             for run in self._runs_of(str(task["id"])):
                 run.request_stop(StopRequest("cancelled", "the task was cancelled"))
@@ -275,7 +282,7 @@ class Orchestrator:
             failure = Failure(
                 "budget_exceeded",
                 "the task's budget is already spent",
-                context={"limit": "budget.limit_usd_per_task"},
+                context={"limit": TASK_LIMIT},
             )
             await self._refuse(task, failure)
             return
@@ -410,16 +417,16 @@ class Orchestrator:
         if crossing.level is BudgetLevel.WARNING:
             await self.publisher.note("warning", crossing.message, data, source="budget")
             return
-        stopping = self.config.budget.on_limit == "stop"
         if crossing.scope == "task":
+            stopping = self.config.budget.on_task_limit == "stop"
             message = crossing.message + (
                 "; its session is stopped" if stopping else "; it will not be retried if it fails"
             )
             await self.publisher.note("error", message, data, source="budget")
             if stopping:
-                context = {"limit": "budget.limit_usd_per_task"}
-                run.request_stop(StopRequest("budget_exceeded", message, context))
+                run.request_stop(StopRequest("budget_exceeded", message, {"limit": TASK_LIMIT}))
             return
+        stopping = self.config.budget.on_limit == "stop"
         self._budget_pause = crossing.message + ": spawning paused"
         if stopping:
             self._budget_pause += " and running sessions stopped"

@@ -70,6 +70,15 @@ class FleetPublisher:
             "session:heartbeat", {**payload, "progress_percent": progress_percent, "at": now_iso()}
         )
 
+    async def session_tool(
+        self, session_id: str, agent_id: str, tool: str, target: str | None, status: str
+    ) -> None:
+        """``session:tool``: a tool call of the agent started, completed or failed."""
+        payload = {"session_id": session_id, "agent_id": agent_id, "tool": tool}
+        await self.publish(
+            "session:tool", {**payload, "target": target, "status": status, "at": now_iso()}
+        )
+
     async def test_run(self, type: str, test_run: Mapping[str, Any]) -> None:
         """``test:<type>`` (started, completed)."""
         await self.publish(f"test:{type}", {"test_run": dict(test_run)})

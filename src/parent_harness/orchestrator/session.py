@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ..events.clock import now_iso, short_id
-from .adapters import make_adapter
+from .adapters import exit_error, make_adapter
 from .admission import TaskRefused
 from .config import AgentConfig, RunnerConfig, SuiteConfig
 from .errors import Failure, signal_name
 from .health import Vitals
+from .prices import Pricer
 from .publisher import FleetPublisher
 from .signals import (
     AgentError,
@@ -38,6 +39,7 @@ from .signals import (
     Signal,
     TestReport,
     TokenUsage,
+    ToolCall,
     Usage,
 )
 from .spawner import AgentProcess, Invocation, build_invocation
@@ -94,6 +96,9 @@ class SessionRun:
         self._pub, self._on_usage, self._suite, self._runner = publisher, on_usage, suite, runner
         self._clock = clock
         self._adapter = make_adapter(agent.adapter)
+        self._pricer = Pricer(agent)
+        self._unpriced: set[str] = set()
+        self.last_tool: ToolCall | None = None
         now = clock()
         self.vitals = Vitals(last_heartbeat=now, last_progress=now)
         self.iteration = 0
@@ -233,10 +238,15 @@ class SessionRun:
                 self._advance(now, percent)
             case Iteration():
                 await self._iteration(signal, now)
-            case Usage(usage=usage, cumulative=cumulative):
-                spent = usage.beyond(self.usage) if cumulative else self._priced(usage)
+            case Usage(final=True):
+                await self._final_usage(signal)
+            case Usage(usage=usage, cumulative=cumulative, cost_reported=reported):
+                spent = usage.beyond(self.usage) if cumulative else usage
+                spent = await self._priced(spent, reported)
                 if not spent.empty:
                     await self._book(spent, "usage reported by the agent")
+            case ToolCall():
+                await self._tool(signal, now)
             case Log():
                 await self._log(signal)
             case TestReport():
@@ -258,8 +268,8 @@ class SessionRun:
     async def _iteration(self, signal: Iteration, now: float) -> None:
         self._advance(now)
         self.iteration = signal.number if signal.number is not None else self.iteration + 1
-        spent = self._priced(signal.usage) if signal.usage else TokenUsage()
-        await self._book(spent, signal.summary)
+        spent = await self._priced(signal.usage, signal.cost_reported) if signal.usage else None
+        await self._book(spent or TokenUsage(), signal.summary)
         if self.iteration > self.agent.max_iterations:
             limit = self.agent.max_iterations
             self.request_stop(
@@ -273,12 +283,55 @@ class SessionRun:
         if not spent.empty:
             await self._on_usage(self, spent)
 
-    def _priced(self, usage: TokenUsage) -> TokenUsage:
-        price = self.agent.price
-        if usage.cost_usd or price is None:
+    async def _final_usage(self, signal: Usage) -> None:
+        """The CLI's own totals replace what was booked, downwards as well as upwards."""
+        final = signal.usage
+        if final.input == final.output == 0:  # a total of cost only: the tokens stand
+            final = self.usage.with_cost(final.cost_usd)
+        if not (signal.cost_reported or final.cost_usd):
+            final = await self._priced(final)
+        delta = final.minus(self.usage)
+        if delta.empty and not delta.negative and delta.cache_read == delta.cache_write == 0:
+            return
+        if not delta.negative:
+            await self._book(delta, "usage reported by the agent")
+            return
+        # A correction downwards: it is booked against the budget, but it is not an
+        # API call (api_calls keep the calls as they were reported).
+        self.usage = self.usage + delta
+        await self._pub.session_iteration(
+            self.id,
+            self.iteration,
+            f"the agent's own total corrects the estimate to ${self.usage.cost_usd:.4f}",
+            None,
+        )
+        await self._on_usage(self, delta)
+
+    async def _priced(self, usage: TokenUsage, reported: bool = False) -> TokenUsage:
+        """``usage`` with its cost: the agent's own, else the price table's estimate."""
+        if reported or usage.cost_usd or (usage.input == 0 and usage.output == 0):
             return usage
-        cost = price.cost_usd(usage.input, usage.output)
-        return TokenUsage(usage.input, usage.output, cost, usage.model)
+        priced = self._pricer.price(usage)
+        if priced is not None:
+            return priced
+        model = usage.model or self.agent.model or "(not named by the agent)"
+        if model not in self._unpriced:
+            self._unpriced.add(model)
+            await self._pub.note(
+                "warning",
+                f"No price for model {model} in the price table: its tokens are booked "
+                "without cost. Set price or prices on the agent in harness.toml.",
+                {"session_id": self.id, "task_id": self.task_id, "model": model},
+                source=f"agent:{self.agent.name}",
+            )
+        return usage
+
+    async def _tool(self, call: ToolCall, now: float) -> None:
+        self._advance(now)
+        self.last_tool = call
+        tool = call.tool.strip()[:200] or "tool"
+        target = call.target[:2000] if call.target else None
+        await self._pub.session_tool(self.id, self.agent.name, tool, target, call.status)
 
     async def _log(self, signal: Log) -> None:
         data = {**signal.data, "session_id": self.id, "task_id": self.task_id}
@@ -312,6 +365,9 @@ class SessionRun:
         if code is not None and code < 0:
             self.vitals.gone = f"killed by {signal_name(-code)}"  # not by us: a crash
             return RunOutcome(self._failure("signal", f"the agent was {self.vitals.gone}", code))
+        error = self._agent_error or (exit_error(self._adapter, code) if code else None)
+        if code and error is not None:  # the CLI said why: its words, its kind
+            return RunOutcome(self._failure(error.kind, error.message, code))
         if code:
             message = f"the agent exited with {code}"
             if self._last_error_log:

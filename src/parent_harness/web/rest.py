@@ -824,6 +824,28 @@ async def apply_plan_route(
     return _json({**body, "unchanged": unchanged})
 
 
+class TaskLimit(BaseModel):
+    """A task's own spending cap."""
+
+    limit_usd: float = Field(
+        ge=0.01,  # a cent at least (and an OpenAPI 3.0 minimum, which exclusiveMinimum is not)
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="USD over all the task's attempts; replaces budget.limit_usd_per_task "
+        "for this task. Raise it so a task stopped at its cap can be retried and finish.",
+    )
+
+
+@acknowledged
+@json_body
+@inject.and_request
+async def set_task_limit(
+    request: web.Request, task_id: str, /, change: TaskLimit
+) -> r200[dict[str, Any]] | r404[Problem]:
+    """Sets a task's own spending cap (`limit_usd` on the task, read by the orchestrator)."""
+    return await _task_transition(request, task_id, {"limit_usd": change.limit_usd})
+
+
 def add_routes(app: web.Application, guard: Guard) -> None:
     """Every REST route, each handler wrapped by `guard` (the hub's tokens)."""
     r = app.router
@@ -837,6 +859,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r.add_post("/api/tasks/{task_id}/cancel", guard(cancel_task))
     r.add_post("/api/tasks/{task_id}/retry", guard(retry_task))
     r.add_post("/api/plans", guard(apply_plan_route))
+    r.add_post("/api/tasks/{task_id}/limit", guard(set_task_limit))
     r.add_get("/api/sessions", guard(sessions))
     r.add_get("/api/sessions/{session_id}", guard(session))
     r.add_get("/api/events", guard(events))

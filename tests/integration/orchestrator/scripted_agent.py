@@ -52,12 +52,13 @@ def silent() -> int:
     return 0
 
 
-def spend(cost: float) -> int:
+def spend(cost: float, times: int | None = None) -> int:
     number = 0
-    while True:
+    while times is None or number < times:
         number += 1
         say(type="iteration", iteration=number, input_tokens=100, output_tokens=10, cost_usd=cost)
         time.sleep(0.1)
+    return 0
 
 
 def claude() -> int:
@@ -90,7 +91,7 @@ def main() -> int:
     if scenario == "flaky":
         return fail() if os.environ["HARNESS_ATTEMPT"] == "1" else success()
     if scenario == "spend":
-        return spend(float(sys.argv[2]))
+        return spend(float(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)
     if scenario == "unless-file":  # fails until the file exists
         return success() if os.path.exists(sys.argv[2]) else fail()
     return {

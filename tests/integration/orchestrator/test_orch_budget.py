@@ -57,6 +57,42 @@ async def test_the_task_limit_fails_the_task(fake_hub: FakeHub, make_config: Mak
     assert fake_hub.tasks[task_id]["token_usage"]["cost_usd"] >= 0.5
 
 
+async def test_the_task_limit_is_a_hard_cap_by_default(
+    fake_hub: FakeHub, make_config: MakeConfig
+) -> None:
+    # Measured before: with limit_usd_per_task = 0.10 and the default on_limit, a task booked
+    # $0.60 and completed. The per-task cap now stops its session by default.
+    budget = {"limit_usd_per_task": 0.10}
+    config = make_config("spend 0.05 12", budget=budget, retry={"max_attempts": 3})
+    async with fleet(config, fake_hub) as orchestrator:
+        task_id = await orchestrator.submit("Too expensive")
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "failed")
+        (session,) = fake_hub.sessions.values()
+        assert session["status"] == "killed"
+        details = fake_hub.tasks[task_id]["error_details"]
+        assert details["kind"] == "budget_exceeded"
+        assert any("/api/tasks/ID/limit" in s for s in details["suggestions"])
+        assert fake_hub.tasks[task_id]["token_usage"]["cost_usd"] < 0.3
+
+        # The operator raises this task's cap (what POST /api/tasks/{id}/limit publishes)
+        # and retries it: it runs again and finishes.
+        await fake_hub.publish("task:updated", {"task": {"id": task_id, "limit_usd": 5.0}})
+        retry = {"id": task_id, "status": "queued", "attempts": 0, "error_details": None}
+        await fake_hub.publish("task:updated", {"task": retry})
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
+        assert fake_hub.tasks[task_id]["token_usage"]["cost_usd"] >= 0.6
+
+
+async def test_on_task_limit_pause_lets_the_session_run_on(
+    fake_hub: FakeHub, make_config: MakeConfig
+) -> None:
+    budget = {"limit_usd_per_task": 0.10, "on_task_limit": "pause"}
+    async with fleet(make_config("spend 0.05 6", budget=budget), fake_hub) as orchestrator:
+        task_id = await orchestrator.submit("Runs past its cap")
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
+    assert fake_hub.tasks[task_id]["token_usage"]["cost_usd"] >= 0.3
+
+
 async def test_a_restart_keeps_todays_spending(fake_hub: FakeHub, make_config: MakeConfig) -> None:
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     await fake_hub.publish("budget:updated", {"budget": {"period": today, "spent_usd": 2.5}})

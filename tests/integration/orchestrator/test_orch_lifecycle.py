@@ -225,6 +225,7 @@ async def test_claude_code_adapter_end_to_end(fake_hub: FakeHub, make_config: Ma
         await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
     assert fake_hub.tasks[task_id]["token_usage"] == {
         "input": 1010, "output": 50, "cost_usd": 0.0421, "model": "claude-sonnet-4-5",
+        "cache_read": 1000,
     }  # fmt: skip
     (session,) = fake_hub.sessions.values()
     assert session["iteration"] == 1

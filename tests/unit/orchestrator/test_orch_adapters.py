@@ -21,6 +21,7 @@ from parent_harness.orchestrator.signals import (
     Progress,
     TestReport,
     TokenUsage,
+    ToolCall,
     Usage,
 )
 
@@ -126,33 +127,63 @@ def test_claude_stream_json_session() -> None:
     adapter = ClaudeStreamAdapter()
     (init,) = adapter.feed(CLAUDE_INIT)
     assert isinstance(init, Log) and "claude-sonnet-4-5" in init.message
+    first_usage = TokenUsage(12004, 120, 0.0, "claude-sonnet-4-5", 10000, 2000)
     assert adapter.feed(CLAUDE_TEXT) == [
-        Iteration(
-            None,
-            "I'll start by reading the failing test.",
-            TokenUsage(12004, 120, 0.0, "claude-sonnet-4-5"),
-        )
+        Iteration(None, "I'll start by reading the failing test.", first_usage)
     ]
-    # The same message printed again with its tool call: no new iteration, only the extra tokens.
+    # The same message printed again with its tool call: no new iteration, the extra
+    # tokens, and the tool call itself.
     assert adapter.feed(CLAUDE_TOOL_SAME_MESSAGE) == [
-        Usage(TokenUsage(0, 30, 0.0, "claude-sonnet-4-5"))
+        Usage(TokenUsage(0, 30, 0.0, "claude-sonnet-4-5")),
+        ToolCall("Bash", "pytest -q tests/test_login.py", "started", "toolu_1"),
     ]
-    iteration, progress = adapter.feed(CLAUDE_TODO)
+    iteration, tool, progress = adapter.feed(CLAUDE_TODO)
     assert isinstance(iteration, Iteration) and iteration.summary == "TodoWrite"
+    assert tool == ToolCall("TodoWrite", None, "started", "toolu_2")
     assert progress == Progress(25.0, "Fixing bug")
-    assert adapter.feed(CLAUDE_TOOL_RESULT) == [Heartbeat()]
+    assert adapter.feed(CLAUDE_TOOL_RESULT) == [
+        ToolCall("Bash", "pytest -q tests/test_login.py", "completed", "toolu_1")
+    ]
     usage, done = adapter.feed(CLAUDE_RESULT)
-    assert usage == Usage(TokenUsage(24010, 230, 0.0873, "claude-sonnet-4-5"), cumulative=True)
+    totals = TokenUsage(24010, 230, 0.0873, "claude-sonnet-4-5", 22000, 2000)
+    assert usage == Usage(totals, final=True, cost_reported=True)
     assert done == Progress(100.0)
+
+
+def test_claude_message_opening_with_thinking_is_summarised_by_what_follows() -> None:
+    adapter = ClaudeStreamAdapter()
+    thinking = line(type="assistant", message={"id": "m1", "content": [
+        {"type": "thinking", "thinking": "Let me look", "signature": "x"}],
+        "usage": {"input_tokens": 5, "output_tokens": 1}})  # fmt: skip
+    text = line(type="assistant", message={"id": "m1", "content": [
+        {"type": "text", "text": "Reading the config."}],
+        "usage": {"input_tokens": 5, "output_tokens": 9}})  # fmt: skip
+    assert adapter.feed(thinking) == []
+    (iteration,) = adapter.feed(text)
+    assert iteration == Iteration(None, "Reading the config.", TokenUsage(5, 9))
+    # A message that only thought is reported when the next one (or the result) comes.
+    adapter.feed(line(type="assistant", message={"id": "m2", "content": [
+        {"type": "thinking", "thinking": "hmm"}]}))  # fmt: skip
+    first, *_ = adapter.feed(line(type="result", subtype="success", total_cost_usd=0.1))
+    assert isinstance(first, Iteration) and first.summary == "thinking"
 
 
 def test_claude_error_results_and_noise() -> None:
     adapter = ClaudeStreamAdapter()
     usage, error = adapter.feed(CLAUDE_MAX_TURNS)
-    assert isinstance(usage, Usage) and usage.usage.cost_usd == 1.2
-    assert error == AgentError("Claude Code ended with error_max_turns", kind="max_iterations")
+    assert isinstance(usage, Usage) and usage.final and usage.usage.cost_usd == 1.2
+    assert error == AgentError(
+        "Claude Code stopped at its turn limit (30 turns)", kind="max_iterations"
+    )
     assert adapter.feed("npm WARN deprecated") == [Output("npm WARN deprecated")]
     assert adapter.feed(line(type="stream_event", event={"type": "ping"})) == [Heartbeat()]
+    unknown = line(type="brand_new", x=1)
+    assert adapter.feed(unknown) == [Output(unknown)]
+    errors = line(type="result", subtype="error_during_execution", is_error=True,
+                  errors=["Tool permission request failed", "second"])  # fmt: skip
+    assert adapter.feed(errors) == [
+        AgentError("Tool permission request failed; second", "agent_error")
+    ]
 
 
 # -- Codex: codex exec --json ----------------------------------------------------------------
@@ -185,27 +216,40 @@ CODEX = [
 def test_codex_exec_json_run() -> None:
     adapter = CodexJsonAdapter()
     signals = [s for text in CODEX for s in adapter.feed(text)]
+    command = "bash -lc 'pytest -q'"
     assert signals == [
         Heartbeat(),
         Heartbeat(),
         Progress(0.0),
         Heartbeat(),
-        Heartbeat(),
+        ToolCall("command", command, "started", "item_2"),
         Iteration(summary="$ bash -lc 'pytest -q' → exit 1"),
+        ToolCall("command", command, "failed", "item_2"),
         Progress(50.0),
         Iteration(summary="edited src/login.py"),
+        ToolCall("edit", "src/login.py", "started", "item_3"),
+        ToolCall("edit", "src/login.py", "completed", "item_3"),
         Iteration(summary="Fixed the off-by-one in login."),
-        Usage(TokenUsage(24763, 122, 0.0)),
+        # A thread total: cumulative, its cached part priced as cache reads.
+        Usage(TokenUsage(24763, 122, 0.0, None, 24448), cumulative=True),
     ]
 
 
 def test_codex_failures() -> None:
     adapter = CodexJsonAdapter()
-    assert adapter.feed(line(type="turn.failed", error={"message": "stream disconnected"})) == [
-        AgentError("stream disconnected")
-    ]
-    assert adapter.feed(line(type="error", message="Reconnecting... 1/5")) == [
-        AgentError("Reconnecting... 1/5")
+    # Codex retrying is not a verdict (a run that recovers and exits 0 succeeded).
+    reconnect = adapter.feed(line(type="error", message="Reconnecting... 2/5 (timed out)"))
+    assert not any(isinstance(s, AgentError) for s in reconnect)
+    assert reconnect == [Log("Codex: Reconnecting... 2/5 (timed out)", "warning")]
+    failed = line(type="turn.failed", error={"message": "unexpected status 401 Unauthorized"})
+    assert adapter.feed(failed) == [AgentError("unexpected status 401 Unauthorized", "auth")]
+    # What follows restates the failure: the first reason stays the CLI's.
+    assert adapter.feed(line(type="error", message="exited after turn.failed")) == [
+        Log("exited after turn.failed", "warning")
     ]
     warning = line(type="item.completed", item={"id": "i", "type": "error", "message": "slow"})
-    assert adapter.feed(warning) == [Log("slow", "warning")]
+    assert adapter.feed(warning) == [Log("Codex: slow", "warning")]
+    usage = line(type="item.completed", item={"id": "i", "type": "error", "message": "slow"})
+    assert adapter.feed(usage) == [Log("Codex: slow", "warning")]
+    limit = CodexJsonAdapter().feed(line(type="error", message="You've hit your usage limit."))
+    assert limit == [AgentError("You've hit your usage limit.", "usage_limit")]

@@ -2,8 +2,14 @@
 
 ``harness`` is the project's own JSON-lines protocol (docs/agents.md);
 ``claude-stream-json`` reads Claude Code's ``--output-format stream-json``;
-``codex-json`` reads Codex's ``exec --json``; ``plain`` treats every line as
-output. Pick one per agent with ``adapter = "..."`` in ``harness.toml``.
+``codex-json`` reads Codex's ``exec --json``; ``gemini-stream-json`` Gemini CLI's
+``--output-format stream-json``; ``cursor-stream-json`` Cursor CLI's
+``cursor-agent -p --output-format stream-json``; ``amp-stream-json`` Amp's
+``--stream-json``; ``opencode-json`` OpenCode's ``run --format json``; ``plain``
+treats every line as output. Pick one per agent with ``adapter = "..."`` in
+``harness.toml``.
+
+An adapter may also say what its CLI's exit codes mean (``on_exit``).
 """
 
 from __future__ import annotations
@@ -11,10 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..signals import Output, Signal
-from .claude_code import ClaudeStreamAdapter
+from ..signals import AgentError, Output, Signal
+from .claude_code import AmpStreamAdapter, ClaudeStreamAdapter
 from .codex import CodexJsonAdapter
+from .cursor import CursorStreamAdapter
+from .gemini import GeminiStreamAdapter
 from .harness import HarnessAdapter
+from .opencode import OpenCodeJsonAdapter
 
 
 class LineAdapter(Protocol):
@@ -23,6 +32,13 @@ class LineAdapter(Protocol):
     def feed(self, line: str) -> list[Signal]:
         """The signals one line holds; an unrecognised line comes back as :class:`Output`."""
         ...
+
+
+def exit_error(adapter: LineAdapter, code: int) -> AgentError | None:
+    """What the adapter's CLI means by exiting with ``code`` (None: nothing particular)."""
+    on_exit = getattr(adapter, "on_exit", None)
+    result = on_exit(code) if callable(on_exit) else None
+    return result if isinstance(result, AgentError) else None
 
 
 class PlainAdapter:
@@ -37,6 +53,10 @@ ADAPTERS: dict[str, Callable[[], LineAdapter]] = {
     "harness": HarnessAdapter,
     "claude-stream-json": ClaudeStreamAdapter,
     "codex-json": CodexJsonAdapter,
+    "gemini-stream-json": GeminiStreamAdapter,
+    "cursor-stream-json": CursorStreamAdapter,
+    "amp-stream-json": AmpStreamAdapter,
+    "opencode-json": OpenCodeJsonAdapter,
     "plain": PlainAdapter,
 }
 
@@ -52,10 +72,15 @@ def make_adapter(name: str) -> LineAdapter:
 
 __all__ = [
     "ADAPTERS",
+    "AmpStreamAdapter",
     "ClaudeStreamAdapter",
     "CodexJsonAdapter",
+    "CursorStreamAdapter",
+    "GeminiStreamAdapter",
     "HarnessAdapter",
     "LineAdapter",
+    "OpenCodeJsonAdapter",
     "PlainAdapter",
+    "exit_error",
     "make_adapter",
 ]

@@ -1,0 +1,68 @@
+"""What every CLI adapter shares: the kind of an error message, a tool call's target."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..signals import AgentError
+from ._json import first_line
+
+_AUTH = re.compile(
+    r"\b401\b|\b403\b|unauthori[sz]ed|forbidden|invalid[ _]api[ _]key|api_key_invalid|"
+    r"incorrect api key|authenticat|not logged in|please run /login|codex login|"
+    r"credentials",
+    re.IGNORECASE,
+)
+_USAGE_LIMIT = re.compile(
+    r"usage limit|rate[ _-]?limit|\b429\b|quota|resource_exhausted|insufficient_quota|"
+    r"out of (free )?credits|limit reached|too many requests|billing",
+    re.IGNORECASE,
+)
+
+
+def error_kind(message: str) -> str:
+    """``auth``, ``usage_limit`` or ``agent_error``: what a CLI's failure message says."""
+    if _AUTH.search(message):
+        return "auth"
+    if _USAGE_LIMIT.search(message):
+        return "usage_limit"
+    return "agent_error"
+
+
+def failed(message: Any, fallback: str, kind: str | None = None) -> AgentError:
+    """The run failed with the CLI's own words (``fallback`` when it gave none)."""
+    text = first_line(message, 500) if isinstance(message, str) else ""
+    text = text or fallback
+    return AgentError(text, kind=kind or error_kind(text))
+
+
+TARGET_KEYS = (
+    "command",
+    "cmd",
+    "file_path",
+    "absolute_path",
+    "filePath",
+    "path",
+    "notebook_path",
+    "pattern",
+    "globPattern",
+    "query",
+    "url",
+    "prompt",
+    "description",
+)
+"""The arguments that name what a tool works on, most telling first."""
+
+
+def tool_target(args: Any) -> str | None:
+    """The file, command, pattern or URL a tool call's arguments name (one line)."""
+    if not isinstance(args, dict):
+        return None
+    for key in TARGET_KEYS:
+        value = args.get(key)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            value = " ".join(value)
+        if isinstance(value, str) and value.strip():
+            return first_line(value, 300)
+    return None

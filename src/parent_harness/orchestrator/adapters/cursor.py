@@ -1,0 +1,105 @@
+"""Cursor CLI's ``cursor-agent -p --output-format stream-json`` output.
+
+Claude Code-like lines (``system`` init with ``model``, ``user``, ``assistant`` with
+``message.content``, a final ``result`` with ``subtype``, ``is_error``, ``result`` and,
+in recent versions, ``usage`` with ``inputTokens``, ``outputTokens``,
+``cacheReadTokens``, ``cacheWriteTokens``) plus ``thinking`` (``delta`` /
+``completed``) and ``tool_call`` lines (``subtype`` ``started`` / ``completed``,
+``call_id``, ``tool_call`` holding one ``<name>ToolCall`` object with ``args`` and,
+once completed, ``result``).
+
+Each ``assistant`` line is one iteration (run it without ``--stream-partial-output``,
+which splits a message into many lines); each ``tool_call`` is a tool call named
+after its key (``readToolCall`` is ``read``, ``shellToolCall`` is ``shell``). Cursor
+prints no cost: the price table prices the result's tokens (``inputTokens`` taken
+as all input, its cache reads included).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..signals import Heartbeat, Iteration, Log, Output, Progress, Signal, TokenUsage, ToolCall
+from ..signals import Usage as UsageSignal
+from ._common import failed, tool_target
+from ._json import as_int, first_line, json_object
+from .claude_code import message_summary
+
+
+def cursor_tool(tool_call: Any) -> tuple[str, dict[str, Any]]:
+    """A ``tool_call`` object's tool name and its inner object."""
+    if not isinstance(tool_call, dict) or not tool_call:
+        return "tool", {}
+    key, inner = next(iter(tool_call.items()))
+    inner = inner if isinstance(inner, dict) else {}
+    if key == "function":
+        return str(inner.get("name") or "function"), inner
+    name = key[: -len("ToolCall")] if key.endswith("ToolCall") else key
+    return name or "tool", inner
+
+
+class CursorStreamAdapter:
+    """Reads one ``cursor-agent --output-format stream-json`` run."""
+
+    def __init__(self) -> None:
+        self._model: str | None = None
+        self._tools: dict[str, tuple[str, str | None]] = {}
+
+    def feed(self, line: str) -> list[Signal]:
+        """The signals one JSON line holds."""
+        obj = json_object(line)
+        kind = obj.get("type") if obj else None
+        if obj is None or not isinstance(kind, str):
+            return [Output(line)]
+        if kind == "system":
+            model = obj.get("model")
+            self._model = model if isinstance(model, str) else None
+            text = f"Cursor CLI session {obj.get('session_id', '?')} started"
+            return [Log(text + (f" with {self._model}" if self._model else ""), level="debug")]
+        if kind in ("user", "thinking"):
+            return [Heartbeat()]
+        if kind == "assistant":
+            message = obj.get("message")
+            content = message.get("content") if isinstance(message, dict) else None
+            return [Iteration(summary=message_summary(content))]
+        if kind == "tool_call":
+            return self._tool_call(obj)
+        if kind == "result":
+            return self._result(obj)
+        return [Output(line)]
+
+    def _tool_call(self, obj: dict[str, Any]) -> list[Signal]:
+        name, inner = cursor_tool(obj.get("tool_call"))
+        call_id = obj.get("call_id")
+        call_id = call_id if isinstance(call_id, str) else None
+        if obj.get("subtype") == "started":
+            target = tool_target(inner.get("args"))
+            if call_id:
+                self._tools[call_id] = (name, target)
+            return [ToolCall(name, target, "started", call_id)]
+        known = self._tools.pop(call_id, None) if call_id else None
+        name, target = known or (name, tool_target(inner.get("args")))
+        result = inner.get("result")
+        status = "failed" if isinstance(result, dict) and "error" in result else "completed"
+        return [ToolCall(name, target, status, call_id)]
+
+    def _result(self, obj: dict[str, Any]) -> list[Signal]:
+        signals: list[Signal] = []
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            read = as_int(usage.get("cacheReadTokens"))
+            write = as_int(usage.get("cacheWriteTokens"))
+            tokens = TokenUsage(
+                input=max(as_int(usage.get("inputTokens")), read + write),
+                output=as_int(usage.get("outputTokens")),
+                model=self._model,
+                cache_read=read,
+                cache_write=write,
+            )
+            signals.append(UsageSignal(tokens, final=True))
+        if obj.get("is_error") is True or obj.get("subtype") not in (None, "success"):
+            message = first_line(obj.get("result"), 500) or first_line(obj.get("error"), 500)
+            signals.append(failed(message, "Cursor CLI ended with an error"))
+        else:
+            signals.append(Progress(100.0))
+        return signals

@@ -1,0 +1,102 @@
+"""OpenCode's ``opencode run --format json`` output.
+
+One JSON object per line, by ``type``, each with a ``part``:
+
+- ``step_start``: a model step begins;
+- ``text`` (``part.text``): the model's text;
+- ``tool_use`` (``part.tool``, ``part.callID``, ``part.state`` with ``status``
+  ``pending`` / ``running`` / ``completed`` / ``error`` and ``input``): a tool call;
+- ``step_finish`` (``part.cost``, ``part.tokens`` with ``input``, ``output``,
+  ``reasoning``, ``cache.read``, ``cache.write``): the step is one iteration, with
+  the cost OpenCode computed for it (its own price list, zero included);
+- ``error`` (``error.name``, ``error.data.message``): the run failed, in OpenCode's words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..signals import Heartbeat, Iteration, Output, Signal, TokenUsage, ToolCall
+from ._common import failed, tool_target
+from ._json import as_float, as_int, first_line, json_object
+
+
+def _part(obj: dict[str, Any]) -> dict[str, Any]:
+    part = obj.get("part")
+    return part if isinstance(part, dict) else {}
+
+
+class OpenCodeJsonAdapter:
+    """Reads one ``opencode run --format json`` run."""
+
+    def __init__(self) -> None:
+        self._text = ""
+        self._tools: list[str] = []
+        self._open: dict[str, tuple[str, str | None]] = {}
+
+    def feed(self, line: str) -> list[Signal]:
+        """The signals one JSON line holds."""
+        obj = json_object(line)
+        kind = obj.get("type") if obj else None
+        if obj is None or not isinstance(kind, str):
+            return [Output(line)]
+        if kind == "step_start":
+            self._text, self._tools = "", []
+            return [Heartbeat()]
+        if kind == "text":
+            text = _part(obj).get("text")
+            if isinstance(text, str):
+                self._text += text
+            return [Heartbeat()]
+        if kind == "tool_use":
+            return self._tool_use(_part(obj))
+        if kind == "step_finish":
+            return [self._step(_part(obj))]
+        if kind == "error":
+            return [self._error(obj.get("error"))]
+        return [Output(line)]
+
+    def _tool_use(self, part: dict[str, Any]) -> list[Signal]:
+        name = str(part.get("tool") or "tool")
+        state = part.get("state")
+        state = state if isinstance(state, dict) else {}
+        target = tool_target(state.get("input"))
+        call_id = part.get("callID")
+        call_id = call_id if isinstance(call_id, str) else None
+        status = state.get("status")
+        if status in ("pending", "running"):
+            if call_id and call_id not in self._open:
+                self._open[call_id] = (name, target)
+                return [ToolCall(name, target, "started", call_id)]
+            return [Heartbeat()]
+        if call_id:
+            self._open.pop(call_id, None)
+        self._tools.append(f"{name}({first_line(target, 80)})" if target else name)
+        return [ToolCall(name, target, "failed" if status == "error" else "completed", call_id)]
+
+    def _step(self, part: dict[str, Any]) -> Signal:
+        tokens = part.get("tokens")
+        tokens = tokens if isinstance(tokens, dict) else {}
+        cache = tokens.get("cache")
+        cache = cache if isinstance(cache, dict) else {}
+        read, write = as_int(cache.get("read")), as_int(cache.get("write"))
+        cost = as_float(part.get("cost"))
+        usage = TokenUsage(
+            input=as_int(tokens.get("input")) + read + write,
+            output=as_int(tokens.get("output")),
+            cost_usd=cost or 0.0,
+            cache_read=read,
+            cache_write=write,
+        )
+        summary = first_line(self._text) or " · ".join(self._tools) or "step"
+        self._text, self._tools = "", []
+        return Iteration(summary=summary, usage=usage, cost_reported=cost is not None)
+
+    def _error(self, error: Any) -> Signal:
+        if not isinstance(error, dict):
+            return failed(error, "OpenCode reported an error")
+        data = error.get("data")
+        message = data.get("message") if isinstance(data, dict) else None
+        return failed(
+            message or error.get("message") or error.get("name"), "OpenCode reported an error"
+        )
