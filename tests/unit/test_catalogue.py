@@ -68,6 +68,7 @@ def test_catalogue_is_complete() -> None:
         "session:ended",
         "session:iteration",
         "session:heartbeat",
+        "session:output",
         "test:started",
         "test:completed",
         "budget:updated",

@@ -130,6 +130,10 @@ class Session(Strict):
     output_tail: str | None = None
     pid: Int64 | None = None
     agent_name: str | None = None
+    output_lines: Count | None = None
+    """The number of the last line of output it printed (`session:output`)."""
+    output_bytes: Count | None = None
+    """Bytes of output text it printed, in all (what retention counts)."""
 
 
 class TestRun(Strict):
@@ -208,6 +212,32 @@ class SessionHeartbeat(Strict):
     at: str | None = None
 
 
+OUTPUT_LINES_MAX = 10_000
+"""Lines in one `session:output` event (a producer coalesces at most 64 KB: far fewer)."""
+
+
+class OutputLine(Strict):
+    """One line an agent printed, redacted: its number in the session (from 1), its stream,
+    its text (without the newline) and when it was read."""
+
+    n: Positive
+    stream: Literal["stdout", "stderr"]
+    text: str
+    at: str | None = None
+
+
+class SessionOutput(Strict):
+    """Lines of a session's output, in order and numbered without gaps from `from_line`;
+    `dropped`: lines the producer dropped just before these (over its rate bound)."""
+
+    session_id: str = Field(min_length=1, max_length=200)
+    agent_id: str | None = None
+    task_id: str | None = None
+    from_line: Positive
+    lines: list[OutputLine] = Field(min_length=1, max_length=OUTPUT_LINES_MAX)
+    dropped: Count | None = None
+
+
 class TestEvent(Strict):
     __test__ = False
 
@@ -239,6 +269,7 @@ PAYLOADS: dict[str, type[Strict]] = {
     "session:ended": SessionEvent,
     "session:iteration": SessionIteration,
     "session:heartbeat": SessionHeartbeat,
+    "session:output": SessionOutput,
     "test:started": TestEvent,
     "test:completed": TestEvent,
     "budget:updated": BudgetUpdated,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parent_harness.brokers import open_broker
-from parent_harness.events.rooms import ALL
+from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.ingest import Draft, Ingest
@@ -156,6 +156,8 @@ class Node:
         wanted = None if ALL in asked else asked
         while after < upto:
             found, after = await self._history_page(after, upto, wanted, page)
+            if wanted is None:
+                found = [i for i in found if i[1] not in NOT_IN_ALL or reaches(i[1], i[3], asked)]
             if types is not None:
                 found = [i for i in found if types(i[1])]
             if found:

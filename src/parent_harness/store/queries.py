@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from parent_harness.store import schema as t
 from parent_harness.store.engine import snapshot_reader
+from parent_harness.store.output import OutputPage, read_output
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,13 @@ class Queries:
             seq = await _watermark(conn)
             data = await conn.scalar(select(table.c.data).where(table.c.id == ident))
         return seq, orjson.loads(data) if data else None
+
+    async def output(
+        self, session_id: str, *, after: int, limit: int, q: str | None = None
+    ) -> OutputPage:
+        """A page of a session's kept output (see store/output.py)."""
+        async with self.engine.connect() as conn:
+            return await read_output(conn, session_id, after=after, limit=limit, q=q)
 
     async def test_runs(self, task_id: str) -> list[dict[str, Any]]:
         query = (
