@@ -46,14 +46,15 @@ def _p(name: str, regex: str, flags: int = 0) -> Pattern:
 
 
 _KEY_EDGE = r"(?<![A-Za-z0-9_-])"
-"""A key starts a word: `task-sk-1` is not an OpenAI key."""
+"""The generic `sk-` key starts a word (`risk-assessment-...` is not one); the prefixes
+that cannot be words are found anywhere, even glued to other text."""
 
 BUILT_IN: tuple[Pattern, ...] = (
     _p("private_key", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----"),
-    _p("anthropic_key", _KEY_EDGE + r"sk-ant-[A-Za-z0-9_-]{20,}"),
+    _p("anthropic_key", r"sk-ant-[A-Za-z0-9_-]{20,}"),
     _p("openai_key", _KEY_EDGE + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-    _p("google_key", _KEY_EDGE + r"AIza[0-9A-Za-z_-]{35}"),
-    _p("github_token", _KEY_EDGE + r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+    _p("google_key", r"AIza[0-9A-Za-z_-]{35}"),
+    _p("github_token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
     _p("aws_access_key", r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Z0-9])"),
     _p(
         "aws_secret_key",

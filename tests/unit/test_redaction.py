@@ -125,7 +125,7 @@ def test_a_bad_pattern_is_named_by_place_not_text() -> None:
 
 def test_words_that_look_like_prefixes_are_kept() -> None:
     redactor = Redactor()
-    text = "task-sk-1 ask-ant-you ghp_short AKIA bearer x"
+    text = "task-sk-1 risk-assessment-of-the-new-parser ghp_short AKIA bearer x"
     assert redactor.redact(text) == text
     assert redactor.total == 0
 

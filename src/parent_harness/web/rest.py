@@ -395,6 +395,55 @@ async def session(request: web.Request, session_id: str, /) -> r200[dict[str, An
     return _json({"seq": seq, "session": found, "iterations": iterations, "heartbeats": heartbeats})
 
 
+class OutputOut(BaseModel):
+    """A page of a session's output: lines numbered after `after`, in order."""
+
+    seq: int
+    session_id: str
+    first_line: int | None
+    """The oldest line still kept (older ones were dropped by retention); None: none kept."""
+    last_line: int
+    """The number of the last line the session printed so far."""
+    lines: list[dict[str, Any]]
+    next_after: int | None
+    """`after` for the next page; None: nothing more for now (follow `session:output`)."""
+
+
+LineParam = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(_decimal)]
+OUTPUT_LIMIT: Any = Field(default=500, ge=1, le=5000)
+QUERY: Any = Field(default="", max_length=500)
+
+
+@inject.and_request
+async def session_output(
+    request: web.Request,
+    session_id: str,
+    /,
+    after: LineParam = 0,
+    limit: IntParam = OUTPUT_LIMIT,
+    q: str = QUERY,
+) -> r200[OutputOut] | r404[Problem]:
+    """A session's kept output: the lines after line `after`, at most `limit`; with `q`,
+    only the lines holding it (case-insensitive). Secrets were redacted before storing."""
+    queries = _q(request)
+    _seq, found = await queries.entity("session", session_id)
+    if found is None:
+        return problem(404, "not_found", f"no session {session_id!r}")
+    if not sees_entity(grant_of(request), "session", found):
+        return _not_yours(f"session {session_id!r}")
+    page = await queries.output(session_id, after=after, limit=limit, q=q or None)
+    return _json(
+        {
+            "seq": page.seq,
+            "session_id": session_id,
+            "first_line": page.first_line,
+            "last_line": found.get("output_lines") or 0,
+            "lines": page.lines,
+            "next_after": page.next_after,
+        }
+    )
+
+
 @answers_bad_params
 @inject.and_request
 async def events(
@@ -740,6 +789,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r.add_post("/api/tasks/{task_id}/retry", guard(retry_task))
     r.add_get("/api/sessions", guard(sessions))
     r.add_get("/api/sessions/{session_id}", guard(session))
+    r.add_get("/api/sessions/{session_id}/output", guard(session_output))
     r.add_get("/api/events", guard(events))
     r.add_post("/api/events", guard(publish_events))
     r.add_get("/api/events/{seq}", guard(event))
