@@ -24,15 +24,16 @@ from pydantic_core import SchemaValidator, core_schema
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX, strict=True)]
 """Every integer a client sends: within the signed 64-bit range of SQLite's INTEGER and
 PostgreSQL's BIGINT, which orjson also encodes. A bigger one (Python takes any) would be
-folded into state and then fail to encode, answering 500 to every snapshot after it."""
+folded into state and then fail to encode, answering 500 to every snapshot after it.
+Strict: a JSON integer, not `true` (which lax pydantic takes as 1), `"1"` or `1.0`."""
 
-Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX, strict=True)]
 """A non-negative `Int64`: attempts, iterations, tokens, test counts."""
 
-Positive = Annotated[int, Field(ge=1, le=INT64_MAX)]
+Positive = Annotated[int, Field(ge=1, le=INT64_MAX, strict=True)]
 """A positive `Int64`."""
 
 

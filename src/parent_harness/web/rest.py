@@ -32,7 +32,6 @@ from parent_harness.events.catalogue import (
     PAYLOADS,
     SAFE_TASK_ID,
     SAFE_TASK_ID_LENGTH,
-    Int64,
 )
 from parent_harness.events.clock import now_iso
 from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, describe
@@ -217,7 +216,7 @@ def _decimal(value: Any) -> Any:
 
 
 IntParam = Annotated[int, BeforeValidator(_decimal)]
-Int64Param = Annotated[Int64, BeforeValidator(_decimal)]
+Int64Param = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX), BeforeValidator(_decimal)]
 LIMIT: Any = Field(default=100, ge=1, le=1000)
 MINUTES: Any = Field(default=60, ge=1, le=24 * 60)
 
