@@ -3,11 +3,15 @@ a follower that reconnects getting exactly the lines it missed."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
+from parent_harness.client.output import OutputUnavailable, follow_output
 from parent_harness.web.app import HubServer
 from tests.conftest import RunningHub, settings_for
 
@@ -94,3 +98,52 @@ async def test_a_follower_that_reconnects_gets_exactly_the_lines_it_missed(
 
     seen = await everything.events_until(marker["seq"])
     assert "session:output" not in {m.get("type") for m in seen}
+
+
+def ended(session_id: str) -> dict[str, Any]:
+    return {
+        "type": "session:ended",
+        "payload": {"session": {"id": session_id, "status": "completed"}},
+    }
+
+
+async def test_the_sdk_follows_kept_then_live_lines_until_the_session_ends(hub: RunningHub) -> None:
+    await hub.publish(started("s1"), output("s1", 1, ["one", "two"]))
+    got: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def follow() -> None:
+        async for line in follow_output(hub.url, "s1"):
+            got.put_nowait(line)
+
+    follower = asyncio.create_task(follow())
+    assert [(await asyncio.wait_for(got.get(), 10))["text"] for _ in range(2)] == ["one", "two"]
+    await hub.publish(output("s1", 3, ["three"]), output("s2", 1, ["not mine"]))
+    assert (await asyncio.wait_for(got.get(), 10))["text"] == "three"
+    await hub.publish(output("s1", 4, ["four"]), ended("s1"))
+    await asyncio.wait_for(follower, 10)  # the session ended: so does the follower
+    assert [got.get_nowait()["n"] for _ in range(got.qsize())] == [4]
+    done = [line["n"] async for line in follow_output(hub.url, "s1")]  # ended: kept lines only
+    assert done == [1, 2, 3, 4]
+    with pytest.raises(OutputUnavailable, match="404"):
+        [line async for line in follow_output(hub.url, "nope")]
+
+
+async def test_harness_tail_session_prints_the_output(hub: RunningHub) -> None:
+    red = "\x1b[31mred\x1b[0m"
+    await hub.publish(started("s1"), output("s1", 1, [f"plain {red} text"]))
+    err = {"n": 2, "stream": "stderr", "text": "warning: careful"}
+    payload = {"session_id": "s1", "from_line": 2, "lines": [err]}
+    await hub.publish({"type": "session:output", "payload": payload})
+    tail = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "parent_harness", "tail", "--url", hub.url, "--session", "s1",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert tail.stdout is not None
+    first = await asyncio.wait_for(tail.stdout.readline(), 20)
+    second = await asyncio.wait_for(tail.stdout.readline(), 20)
+    await hub.publish(output("s1", 3, ["last words"]), ended("s1"))
+    rest = await asyncio.wait_for(tail.stdout.read(), 20)
+    assert await asyncio.wait_for(tail.wait(), 20) == 0
+    assert first.decode().rstrip() == "plain red text"  # not a terminal: colours rendered off
+    assert second.decode().rstrip() == "! warning: careful"
+    assert rest.decode() == "last words\n"
