@@ -45,6 +45,16 @@ async def test_output_is_paged_and_searched(hub: RunningHub) -> None:
     assert tail["lines"] == [] and tail["next_after"] is None
 
 
+async def test_the_event_log_lists_output_only_when_asked(hub: RunningHub) -> None:
+    await hub.publish(started("s1"), output("s1", 1, ["x"]))
+    _, everything = await hub.get("/api/events")
+    assert [e["type"] for e in everything["items"]] == ["session:started"]
+    _, by_type = await hub.get("/api/events?type=session:*")
+    assert [e["type"] for e in by_type["items"]] == ["session:output", "session:started"]
+    _, by_room = await hub.get("/api/events?room=session:s1")
+    assert [e["type"] for e in by_room["items"]] == ["session:output", "session:started"]
+
+
 async def test_bad_parameters_and_unknown_sessions(hub: RunningHub) -> None:
     await hub.publish(started("s1"))
     for query in ("after=-1", "after=1.5", "limit=0", "limit=5001", "q=" + "x" * 501):

@@ -220,6 +220,20 @@ def serve(
         int,
         typer.Option(envvar="HARNESS_MAX_BODY_BYTES", help="Bytes in one request body (413)."),
     ] = 4 * 1024 * 1024,
+    output_keep_mb: Annotated[
+        float,
+        typer.Option(
+            envvar="HARNESS_OUTPUT_KEEP_MB",
+            min=0.0625,
+            help="Agent output kept per session, in MB (its oldest lines dropped past it).",
+        ),
+    ] = 5.0,
+    output_keep_days: Annotated[
+        float,
+        typer.Option(
+            envvar="HARNESS_OUTPUT_KEEP_DAYS", min=0.001, help="Days agent output is kept."
+        ),
+    ] = 7.0,
     allowed_host: AllowedHostOpt = None,
     allowed_origin: AllowedOriginOpt = None,
     public_url: PublicUrlOpt = None,
@@ -239,6 +253,8 @@ def serve(
         http_timeout_s=http_timeout,
         max_batch_events=max_batch_events,
         max_body_bytes=max_body_bytes,
+        output_keep_bytes=int(output_keep_mb * 1024 * 1024),
+        output_keep_days=output_keep_days,
     )
     settings = site_settings(settings, allowed_host, allowed_origin, public_url)
     refuse_unsafe(settings)

@@ -34,6 +34,7 @@ from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
 from parent_harness.protocol.types import TypeFilter
+from parent_harness.store.output import OutputRetention
 from parent_harness.store.sql import SqlStore
 
 SNAPSHOT_RECENT_TASKS = 200
@@ -52,9 +53,14 @@ class Node:
     """One hub process: publish into it, subscribe to it, ask it for state and history."""
 
     def __init__(
-        self, store_url: str, *, broker_url: str = "memory://", replay_window: int = 10_000
+        self,
+        store_url: str,
+        *,
+        broker_url: str = "memory://",
+        replay_window: int = 10_000,
+        output: OutputRetention | None = None,
     ) -> None:
-        self.store = SqlStore(store_url)
+        self.store = SqlStore(store_url, output=output)
         self.hub = Hub()
         self.window = ReplayWindow(replay_window)
         self.broker = open_broker(broker_url)

@@ -37,6 +37,8 @@ class EventFilter:
     descending: bool = True
     within: Sequence[str] | None = None
     """Only events in at least one of these rooms (a token limited to some rooms)."""
+    hidden: Sequence[str] = ()
+    """Types left out (agent output, unless a type or room asks for it)."""
 
 
 def _like_glob(glob: str) -> str:
@@ -145,6 +147,8 @@ class Queries:
             # Types are lower case; PostgreSQL's LIKE is case-sensitive where SQLite's is not.
             globs = (_like_glob(g.lower()) for g in flt.types)
             query = query.where(or_(*(ev.c.type.like(g, escape="\\") for g in globs)))
+        if flt.hidden:
+            query = query.where(ev.c.type.not_in(list(flt.hidden)))
         if flt.level:
             query = query.where(ev.c.level == flt.level)
         if flt.text:

@@ -34,7 +34,7 @@ from parent_harness.events.catalogue import (
     SAFE_TASK_ID_LENGTH,
 )
 from parent_harness.events.clock import now_iso
-from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, describe
+from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, NOT_IN_ALL, describe
 from parent_harness.exceptions import BrokerUnavailable, InvalidEvent, StoreUnavailable
 from parent_harness.hub.ingest import Draft
 from parent_harness.problems import invalid, problem
@@ -457,7 +457,8 @@ async def events(
     limit: IntParam = LIMIT,
     cursor: str = CURSOR,
 ) -> r200[ListOut]:
-    """The event log, filtered (type globs, room, level, text) before the limit; seq cursors."""
+    """The event log, filtered (type globs, room, level, text) before the limit; seq cursors.
+    Agent output (`session:output`) is listed only when `type` or `room` is given."""
     grant = grant_of(request)
     if room and not sees_room(grant, room):
         return _not_yours(f"room {room!r}")
@@ -477,6 +478,8 @@ async def events(
         text=q or None,
         descending=descending,
         within=None if grant.rooms is None or room else tuple(grant.rooms),
+        # Like /ws for `*`: agent output only when a type or a room asks for it.
+        hidden=() if type or room else sorted(NOT_IN_ALL),
     )
     return _page(await _q(request).events(flt, limit=limit))
 
