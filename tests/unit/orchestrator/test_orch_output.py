@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from parent_harness.orchestrator.config import ConfigError, parse_config
 from parent_harness.orchestrator.output import (
     LineSplitter,
     OutputCapture,
@@ -132,3 +137,17 @@ def test_splitter_shows_a_line_past_its_limit_without_giving_it_to_the_adapter()
     out = split.feed(b"x" * 150)
     assert out == [(None, "x" * 150)]
     assert split.feed(b"yy\nnext\n") == [(None, "yy"), ("next", "next")]
+
+
+def test_configured_patterns_are_checked_and_used(tmp_path: Path) -> None:
+    base = {"agents": {"a": {"command": ["true"]}}}
+    config = parse_config(
+        {**base, "orchestrator": {"output": {"redact": ["corp-[0-9a-f]{8}"]}}}, tmp_path
+    )
+    redactor = config.orchestrator.output.redactor()
+    assert redactor.redact("id corp-0123abcd") == "id [REDACTED:custom_0]"
+    with pytest.raises(ConfigError, match=r"redact: pattern 1 is not a valid") as info:
+        parse_config(
+            {**base, "orchestrator": {"output": {"redact": ["ok", "sk-live-(oops"]}}}, tmp_path
+        )
+    assert "sk-live" not in str(info.value)
