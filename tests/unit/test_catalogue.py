@@ -69,6 +69,7 @@ def test_catalogue_is_complete() -> None:
         "session:iteration",
         "session:heartbeat",
         "session:tool",
+        "session:output",
         "test:started",
         "test:completed",
         "budget:updated",

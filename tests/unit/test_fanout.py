@@ -212,3 +212,26 @@ def test_a_subscriber_in_one_room_weighs_what_it_did() -> None:
     assert sys.getsizeof(sub.rooms) == sys.getsizeof(("events",))
     hub.detach(sub)
     assert hub.room_counts() == {}
+
+
+def test_agent_output_goes_only_to_who_names_its_rooms() -> None:
+    hub = Hub()
+    everything, watcher, both, filtered = (FakeTransport() for _ in range(4))
+    hub.attach(Subscriber(everything), ["*"], after_seq=0)
+    hub.attach(Subscriber(watcher), ["session:s1"], after_seq=0)
+    hub.attach(Subscriber(both), ["*", "session:s1"], after_seq=0)
+    hub.attach(Subscriber(filtered, types=TypeFilter(("session:*",))), ["*"], after_seq=0)
+    output = ("output", "session:s1")
+    hub.dispatch(
+        [
+            record(1, "session:iteration", ("sessions", "session:s1")),
+            record(2, "session:output", output),
+            record(3, "session:output", ("output", "session:s2")),
+        ]
+    )
+    assert everything.writes == [text_frame(b'{"seq":1}')]
+    assert filtered.writes == [text_frame(b'{"seq":1}')]
+    assert watcher.writes == [text_frame(b'[{"seq":1},{"seq":2}]')]
+    assert both.writes == [text_frame(b'[{"seq":1},{"seq":2}]')]
+    hub.dispatch([record(4, "session:output", output)])
+    assert len(everything.writes) == 1

@@ -498,3 +498,16 @@ async def test_a_store_that_refuses_every_row_is_down_and_nothing_is_tombstoned(
     assert orjson.loads(body)["payload"]["event"]["message"] == "m", "the event was tombstoned"
     assert ingest.store_error is None
     await ingest.stop()
+
+
+def test_the_replay_window_is_bounded_in_bytes_too() -> None:
+    window = ReplayWindow(size=100, max_bytes=1000)
+    window.extend((seq, "session:output", b"x" * 300, ("output",)) for seq in range(1, 6))
+    assert window.bytes <= 1000
+    assert [item[0] for item in window.since(0, 10)] == [3, 4, 5]
+    assert window.covers(2) and not window.covers(1)
+    window.extend([(6, "event", b"y", ("events",))])
+    assert [item[0] for item in window.since(0, 10)] == [3, 4, 5, 6]
+    small = ReplayWindow(size=2)
+    small.extend((seq, "event", b"z", ("events",)) for seq in range(1, 5))
+    assert [item[0] for item in small.since(0, 10)] == [3, 4] and small.bytes == 2

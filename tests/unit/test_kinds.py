@@ -15,7 +15,7 @@ import pytest
 from parent_harness.events import EVENT_TYPES, KINDS, PAYLOADS, validate_payload
 from parent_harness.events.kinds import CLASS_ROOMS, describe
 from parent_harness.events.levels import event_level
-from parent_harness.events.rooms import ENTITY_KINDS, event_rooms, owner_rooms
+from parent_harness.events.rooms import ENTITY_KINDS, event_rooms, owner_rooms, reaches
 
 Sample = tuple[str, dict[str, Any], tuple[str, ...], tuple[str, ...], str]
 
@@ -170,6 +170,18 @@ SAMPLES: list[Sample] = [
         "info",
     ),
     (
+        "session:output",
+        {
+            "session_id": "s",
+            "agent_id": "a",
+            "from_line": 1,
+            "lines": [{"n": 1, "stream": "stdout", "text": "hi"}],
+        },
+        ("output", "session:s"),
+        ("output", "session:s"),
+        "debug",
+    ),
+    (
         "test:started",
         {"test_run": {"id": "r", "task_id": "t"}},
         ("tests", "task:t"),
@@ -304,7 +316,8 @@ def test_every_catalogue_type_has_one_descriptor() -> None:
 
 
 def test_class_rooms_and_entities_are_the_published_ones() -> None:
-    assert {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events"} == CLASS_ROOMS
+    rooms = {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events", "output"}
+    assert rooms == CLASS_ROOMS
     assert {"agent", "task", "session"} == ENTITY_KINDS
 
 
@@ -359,3 +372,13 @@ def test_each_kind_describes_itself_as_json_data() -> None:
         assert data["type"] == kind.type
         assert data["schema"] == kind.payload.model_json_schema()
         assert data["entity"] == kind.entity
+
+
+def test_agent_output_is_not_for_every_room_only_for_its_own() -> None:
+    assert {t for t, kind in KINDS.items() if not kind.in_all} == {"session:output"}
+    rooms = ("output", "session:s")
+    assert not reaches("session:output", rooms, ("*",))
+    assert reaches("session:output", rooms, ("*", "session:s"))
+    assert reaches("session:output", rooms, ("output",))
+    assert reaches("session:iteration", ("sessions", "session:s"), ("*",))
+    assert not reaches("session:iteration", ("sessions", "session:s"), ("tasks",))

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from parent_harness.client import HttpPublisher, Subscriber, SubscribeRefused
+from parent_harness.client.output import follow_output
 from parent_harness.exceptions import HarnessError
 
 Url = Annotated[str, typer.Option(envvar="HARNESS_URL", help="The hub's URL.")]
@@ -69,9 +70,16 @@ def register(app: typer.Typer) -> None:
         ] = None,
         token: Token = None,
         json: Annotated[bool, typer.Option("--json", help="One JSON message per line.")] = False,
+        session: Annotated[
+            str | None,
+            typer.Option(help="Follow this session's output instead (its kept lines first)."),
+        ] = None,
     ) -> None:
         """Show the hub's live stream; reconnects and resumes by itself."""
         console = Console()
+        if session is not None:
+            _tail_output(console, url, session, token, json)
+            return
         sub = Subscriber(
             url,
             rooms=room,
@@ -130,3 +138,29 @@ def register(app: typer.Typer) -> None:
         except HarnessError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
+
+
+def _tail_output(
+    console: Console, url: str, session_id: str, token: str | None, json: bool
+) -> None:
+    """`harness tail --session ID`: the session's output as it printed it, colours and all,
+    until it ends (stderr lines marked)."""
+
+    async def run() -> None:
+        async for line in follow_output(url, session_id, token=token):
+            if json:
+                sys.stdout.write(orjson.dumps(line).decode() + "\n")
+                sys.stdout.flush()
+                continue
+            text = Text.from_ansi(line["text"])
+            if line["stream"] == "stderr":
+                text = Text("! ", style="red") + text
+            console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    try:
+        asyncio.run(run())
+    except (HarnessError, SubscribeRefused) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass

@@ -224,6 +224,20 @@ def serve(
         int,
         typer.Option(envvar="HARNESS_MAX_PARENTS", help="Parents one task may depend on."),
     ] = 100,
+    output_keep_mb: Annotated[
+        float,
+        typer.Option(
+            envvar="HARNESS_OUTPUT_KEEP_MB",
+            min=0.0625,
+            help="Agent output kept per session, in MB (its oldest lines dropped past it).",
+        ),
+    ] = 5.0,
+    output_keep_days: Annotated[
+        float,
+        typer.Option(
+            envvar="HARNESS_OUTPUT_KEEP_DAYS", min=0.001, help="Days agent output is kept."
+        ),
+    ] = 7.0,
     allowed_host: AllowedHostOpt = None,
     allowed_origin: AllowedOriginOpt = None,
     public_url: PublicUrlOpt = None,
@@ -244,6 +258,8 @@ def serve(
         max_batch_events=max_batch_events,
         max_body_bytes=max_body_bytes,
         max_parents=max_parents,
+        output_keep_bytes=int(output_keep_mb * 1024 * 1024),
+        output_keep_days=output_keep_days,
     )
     settings = site_settings(settings, allowed_host, allowed_origin, public_url)
     refuse_unsafe(settings)

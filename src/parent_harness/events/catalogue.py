@@ -24,15 +24,16 @@ from pydantic_core import SchemaValidator, core_schema
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX, strict=True)]
 """Every integer a client sends: within the signed 64-bit range of SQLite's INTEGER and
 PostgreSQL's BIGINT, which orjson also encodes. A bigger one (Python takes any) would be
-folded into state and then fail to encode, answering 500 to every snapshot after it."""
+folded into state and then fail to encode, answering 500 to every snapshot after it.
+Strict: a JSON integer, not `true` (which lax pydantic takes as 1), `"1"` or `1.0`."""
 
-Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX, strict=True)]
 """A non-negative `Int64`: attempts, iterations, tokens, test counts."""
 
-Positive = Annotated[int, Field(ge=1, le=INT64_MAX)]
+Positive = Annotated[int, Field(ge=1, le=INT64_MAX, strict=True)]
 """A positive `Int64`."""
 
 
@@ -160,6 +161,10 @@ class Session(Strict):
     output_tail: str | None = None
     pid: Int64 | None = None
     agent_name: str | None = None
+    output_lines: Count | None = None
+    """The number of the last line of output it printed (`session:output`)."""
+    output_bytes: Count | None = None
+    """Bytes of output text it printed, in all (what retention counts)."""
 
 
 class TestRun(Strict):
@@ -249,6 +254,32 @@ class SessionHeartbeat(Strict):
     at: str | None = None
 
 
+OUTPUT_LINES_MAX = 10_000
+"""Lines in one `session:output` event (a producer coalesces at most 64 KB: far fewer)."""
+
+
+class OutputLine(Strict):
+    """One line an agent printed, redacted: its number in the session (from 1), its stream,
+    its text (without the newline) and when it was read."""
+
+    n: Positive
+    stream: Literal["stdout", "stderr"]
+    text: str
+    at: str | None = None
+
+
+class SessionOutput(Strict):
+    """Lines of a session's output, in order and numbered without gaps from `from_line`;
+    `dropped`: lines the producer dropped just before these (over its rate bound)."""
+
+    session_id: str = Field(min_length=1, max_length=200)
+    agent_id: str | None = None
+    task_id: str | None = None
+    from_line: Positive
+    lines: list[OutputLine] = Field(min_length=1, max_length=OUTPUT_LINES_MAX)
+    dropped: Count | None = None
+
+
 class TestEvent(Strict):
     __test__ = False
 
@@ -301,6 +332,7 @@ PAYLOADS: dict[str, type[Strict]] = {
     "session:iteration": SessionIteration,
     "session:heartbeat": SessionHeartbeat,
     "session:tool": SessionTool,
+    "session:output": SessionOutput,
     "test:started": TestEvent,
     "test:completed": TestEvent,
     "budget:updated": BudgetUpdated,

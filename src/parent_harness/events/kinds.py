@@ -66,6 +66,9 @@ class EventKind:
     the merged payload (what the state's fold gives) when that value is set; the first is
     the event's own entity."""
     level: Level
+    in_all: bool = True
+    """Whether a subscriber of every room (`*`) gets it. A kind as heavy as agent output is
+    only sent to those who join one of its rooms by name (issue 16)."""
 
 
 def lookup(payload: Mapping[str, Any], path: Path) -> Any:
@@ -135,6 +138,7 @@ _SPECS: dict[str, tuple[str, str | None, tuple[tuple[str, Path], ...], Level]] =
     "session:iteration": ("sessions", None, _BY_SESSION_ID, INFO),
     "session:heartbeat": ("sessions", None, _BY_SESSION_ID, DEBUG),
     "session:tool": ("sessions", None, _BY_SESSION_ID, INFO),
+    "session:output": ("output", None, (("session", ("session_id",)),), DEBUG),
     "test:started": ("tests", "test_run", _TEST_RUN, INFO),
     "test:completed": (
         "tests",
@@ -150,11 +154,17 @@ _SPECS: dict[str, tuple[str, str | None, tuple[tuple[str, Path], ...], Level]] =
 """Per event type: class room, entity key, entity rooms, level (the payload model is the
 catalogue's)."""
 
+_NOT_IN_ALL = frozenset({"session:output"})
+"""Kinds a `*` subscriber does not get (`EventKind.in_all`)."""
+
 
 def _kinds() -> dict[str, EventKind]:
     if set(_SPECS) != set(PAYLOADS):
         raise RuntimeError(f"kinds and payload models differ: {set(_SPECS) ^ set(PAYLOADS)}")
-    return {type_: EventKind(type_, model, *_SPECS[type_]) for type_, model in PAYLOADS.items()}
+    return {
+        type_: EventKind(type_, model, *_SPECS[type_], in_all=type_ not in _NOT_IN_ALL)
+        for type_, model in PAYLOADS.items()
+    }
 
 
 KINDS: Mapping[str, EventKind] = MappingProxyType(_kinds())
@@ -168,6 +178,9 @@ ENTITY_ROOMS: frozenset[str] = frozenset(
 )
 """Every entity with rooms of its own (`agent:<id>`, ...)."""
 
+NOT_IN_ALL: frozenset[str] = frozenset(t for t, kind in KINDS.items() if not kind.in_all)
+"""Event types a subscriber of every room (`*`) does not get: only a room named."""
+
 
 def describe(kind: EventKind) -> dict[str, Any]:
     """One kind as data (`GET /api/catalogue`): the same rules `rooms.py` and `levels.py`
@@ -177,6 +190,7 @@ def describe(kind: EventKind) -> dict[str, Any]:
         "type": kind.type,
         "room": kind.room,
         "entity": kind.entity,
+        "in_all": kind.in_all,
         "rooms": [{"entity": entity, "path": list(path)} for entity, path in kind.names],
         "level": {
             "fixed": level.fixed,

@@ -1,18 +1,28 @@
 """Which rooms an event goes to: its class room and the room of every entity it names.
 
 Both come from the event kind's descriptor (events/kinds.py): `room`, and `names`, the
-payload fields that name entity rooms.
+payload fields that name entity rooms. A subscriber of `*` gets every event but the kinds
+in `NOT_IN_ALL` (agent output), which go only to those who name one of their rooms.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, EventKind
+from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, NOT_IN_ALL, EventKind
 
-__all__ = ["ALL", "CLASS_ROOMS", "ENTITY_KINDS", "event_rooms", "is_valid_room", "owner_rooms"]
+__all__ = [
+    "ALL",
+    "CLASS_ROOMS",
+    "ENTITY_KINDS",
+    "NOT_IN_ALL",
+    "event_rooms",
+    "is_valid_room",
+    "owner_rooms",
+    "reaches",
+]
 
 ENTITY_KINDS: frozenset[str] = ENTITY_ROOMS
 ALL = "*"
@@ -45,6 +55,13 @@ def event_rooms(type_: str, payload: Mapping[str, Any]) -> tuple[str, ...]:
         if value:
             rooms.append(f"{entity}:{value}")
     return tuple(dict.fromkeys(rooms))
+
+
+def reaches(type_: str, rooms: tuple[str, ...], joined: Collection[str]) -> bool:
+    """Whether an event of `type_` in `rooms` goes to a subscriber of the rooms `joined`."""
+    if ALL in joined and type_ not in NOT_IN_ALL:
+        return True
+    return any(room in joined for room in rooms)
 
 
 def owner_rooms(type_: str, payload: Mapping[str, Any]) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from parent_harness.events.rooms import ALL
+from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.protocol.frames import batch, text_frame
 from parent_harness.protocol.types import TypeFilter
 from parent_harness.store.records import Record
@@ -193,7 +193,10 @@ class Hub:
         """
         if not records:
             return
-        by_room: dict[str, list[Record]] = {ALL: list(records)}
+        wide = list(records)
+        if any(r.type in NOT_IN_ALL for r in records):
+            wide = [r for r in records if r.type not in NOT_IN_ALL]
+        by_room: dict[str, list[Record]] = {ALL: wide} if wide else {}
         for record in records:
             for room in record.rooms:
                 found = by_room.get(room)
@@ -240,14 +243,13 @@ class Hub:
         fit (several rooms, a type filter, held, or partly served already)."""
         delivered = 0
         for sub in subs:
-            everything = ALL in sub.rooms
             had_pending = bool(sub.pending)
             for record in records:
                 if sub.last_seq >= record.seq or (
                     sub.types is not None and not sub.types(record.type)
                 ):
                     continue
-                if everything or any(room in sub.rooms for room in record.rooms):
+                if reaches(record.type, record.rooms, sub.rooms):
                     sub.last_seq = record.seq
                     sub.pending.append(record.body)
                     delivered += 1

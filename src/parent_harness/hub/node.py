@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from parent_harness.brokers import open_broker
-from parent_harness.events.rooms import ALL
+from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
 from parent_harness.protocol.types import TypeFilter
+from parent_harness.store.output import OutputRetention
 from parent_harness.store.sql import SqlStore
 
 SNAPSHOT_RECENT_TASKS = 200
@@ -52,9 +53,14 @@ class Node:
     """One hub process: publish into it, subscribe to it, ask it for state and history."""
 
     def __init__(
-        self, store_url: str, *, broker_url: str = "memory://", replay_window: int = 10_000
+        self,
+        store_url: str,
+        *,
+        broker_url: str = "memory://",
+        replay_window: int = 10_000,
+        output: OutputRetention | None = None,
     ) -> None:
-        self.store = SqlStore(store_url)
+        self.store = SqlStore(store_url, output=output)
         self.hub = Hub()
         self.window = ReplayWindow(replay_window)
         self.broker = open_broker(broker_url)
@@ -156,6 +162,8 @@ class Node:
         wanted = None if ALL in asked else asked
         while after < upto:
             found, after = await self._history_page(after, upto, wanted, page)
+            if wanted is None:
+                found = [i for i in found if i[1] not in NOT_IN_ALL or reaches(i[1], i[3], asked)]
             if types is not None:
                 found = [i for i in found if types(i[1])]
             if found:

@@ -11,16 +11,29 @@ ReplayItem = tuple[int, str, bytes, tuple[str, ...]]
 
 
 class ReplayWindow:
-    """The last `size` dispatched events, oldest first."""
+    """The last `size` dispatched events, oldest first, and at most `max_bytes` of them.
 
-    def __init__(self, size: int = 10_000) -> None:
-        self._items: deque[ReplayItem] = deque(maxlen=size)
+    The byte bound keeps the window's memory bounded whatever the events weigh: agent
+    output (`session:output`, up to 64 KB an event) would make 10,000 events hundreds of
+    MB. A replay older than the window reads the store (`covers`)."""
+
+    def __init__(self, size: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._items: deque[ReplayItem] = deque()
+        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
 
     def clear(self) -> None:
         self._items.clear()
+        self.bytes = 0
 
     def extend(self, items: Iterable[ReplayItem]) -> None:
-        self._items.extend(items)
+        kept = self._items
+        for item in items:
+            kept.append(item)
+            self.bytes += len(item[2])
+        while kept and (len(kept) > self.size or self.bytes > self.max_bytes):
+            self.bytes -= len(kept.popleft()[2])
 
     def covers(self, after: int) -> bool:
         """Whether every event with seq > after (that was dispatched) is still here."""

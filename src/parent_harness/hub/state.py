@@ -196,6 +196,37 @@ class State:
     def _session_heartbeat(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         return Folded({"at": ts, **payload, **self._session_owner(payload["session_id"])})
 
+    def _output(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        """Lines of output: counted on their session (made if unknown: output means it
+        runs), kept as one chunk row that the store bounds per session (issue 16)."""
+        session_id = payload["session_id"]
+        session = self.sessions.get(session_id)
+        if session is None:
+            known = {k: payload[k] for k in ("agent_id", "task_id") if payload.get(k)}
+            session = merge(None, {"id": session_id, "started_at": ts, **known}, "session")
+        owner = {k: session[k] for k in ("agent_id", "task_id") if session.get(k)}
+        lines = [line if "at" in line else {**line, "at": ts} for line in payload["lines"]]
+        out = {**payload, **owner, "lines": lines}
+        last = payload["from_line"] + len(lines) - 1
+        size = sum(len(line["text"].encode()) for line in lines)
+        total = (session.get("output_bytes") or 0) + size
+        session = {
+            **session,
+            "output_lines": max(session.get("output_lines") or 0, last),
+            "output_bytes": total,
+        }
+        self.sessions[session_id] = session
+        chunk = {
+            "session_id": session_id,
+            "from_line": payload["from_line"],
+            "to_line": last,
+            "at": ts,
+            "total_bytes": total,
+            "dropped": payload.get("dropped") or 0,
+            "lines": lines,
+        }
+        return Folded(out, [Change("session", session), Change("session_output", chunk)])
+
     def _agent_heartbeat(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         out = {"at": ts, **payload}
         agent = self.agents.get(payload["agent_id"])
@@ -250,6 +281,7 @@ _BY_TYPE: dict[str, _Fold] = {
     "session:iteration": State._iteration,
     "session:heartbeat": State._session_heartbeat,
     "session:tool": State._session_heartbeat,  # names its session: the owner is added alike
+    "session:output": State._output,
     "agent:heartbeat": State._agent_heartbeat,
     "telegram:message": State._telegram,
     "event": State._generic,

@@ -28,7 +28,9 @@ from pydantic import (
     model_validator,
 )
 
+from ..redaction import Redactor, compile_pattern
 from .commands import command_argv
+from .output import OutputLimits
 from .task_ids import SAFE_ID_RULE, is_safe_task_id
 
 TEMPLATE_FIELDS = frozenset(
@@ -246,12 +248,46 @@ class RetryConfig(_Section):
     on_interrupted: Literal["requeue", "retry", "fail"] = "requeue"
 
 
+class OutputConfig(_Section):
+    """How agent output is streamed (``[orchestrator.output]``, issue 16)."""
+
+    enabled: bool = True
+    lines_per_s: int = Field(2000, ge=1)
+    """Lines a session may stream per second; more are dropped, and the drop said."""
+    flush_interval_s: float = Field(0.1, gt=0)
+    flush_bytes: int = Field(64 * 1024, ge=1024)
+    max_line_bytes: int = Field(64 * 1024, ge=1024)
+    """A longer line is cut there (and said so)."""
+    redact: list[str] = Field(default_factory=list)
+    """Regular expressions of secrets to redact, besides the built-in ones."""
+
+    @field_validator("redact")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for index, source in enumerate(value):
+            compile_pattern(index, source)  # raises ValueError naming the pattern's place
+        return value
+
+    def limits(self) -> OutputLimits:
+        return OutputLimits(
+            lines_per_s=self.lines_per_s,
+            flush_interval_s=self.flush_interval_s,
+            flush_bytes=self.flush_bytes,
+            max_line_bytes=self.max_line_bytes,
+            piece_bytes=min(16 * 1024, self.max_line_bytes),
+        )
+
+    def redactor(self) -> Redactor:
+        return Redactor([compile_pattern(i, source) for i, source in enumerate(self.redact)])
+
+
 class RunnerConfig(_Section):
     """How often the orchestrator checks health and publishes coalesced updates."""
 
     publish_interval_s: float = Field(2.0, gt=0)
     health_interval_s: float = Field(1.0, gt=0)
     output_tail_lines: int = Field(40, ge=1)
+    output: OutputConfig = Field(default_factory=OutputConfig)
 
 
 class TaskSpec(_Section):

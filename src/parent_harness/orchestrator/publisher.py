@@ -79,6 +79,27 @@ class FleetPublisher:
             "session:tool", {**payload, "target": target, "status": status, "at": now_iso()}
         )
 
+    async def session_output(
+        self,
+        session_id: str,
+        agent_id: str,
+        task_id: str,
+        from_line: int,
+        lines: list[dict[str, Any]],
+        dropped: int,
+    ) -> None:
+        """``session:output``: numbered lines of the agent's output (issue 16)."""
+        payload: dict[str, Any] = {
+            "session_id": session_id,
+            "agent_id": agent_id,
+            "task_id": task_id,
+            "from_line": from_line,
+            "lines": lines,
+        }
+        await self.publish(
+            "session:output", {**payload, "dropped": dropped} if dropped else payload
+        )
+
     async def test_run(self, type: str, test_run: Mapping[str, Any]) -> None:
         """``test:<type>`` (started, completed)."""
         await self.publish(f"test:{type}", {"test_run": dict(test_run)})

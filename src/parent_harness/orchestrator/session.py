@@ -27,6 +27,7 @@ from .admission import TaskRefused
 from .config import AgentConfig, RunnerConfig, SuiteConfig
 from .errors import Failure, signal_name
 from .health import Vitals
+from .output import OutputCapture
 from .prices import Pricer
 from .publisher import FleetPublisher
 from .signals import (
@@ -118,6 +119,9 @@ class SessionRun:
         self._beats = 0
         self._flushed: dict[str, dict[str, Any]] = {}
         self._invocation: Invocation | None = None
+        out = runner.output
+        self.output = OutputCapture(out.redactor(), out.limits(), clock, now_iso)
+        self._output_due = asyncio.Event()
 
     # -- control ---------------------------------------------------------------------------
 
@@ -186,6 +190,7 @@ class SessionRun:
     async def _supervise(self, proc: AgentProcess) -> None:
         reader = asyncio.create_task(self._read(proc))
         flusher = asyncio.create_task(self._flush_every(self._runner.publish_interval_s))
+        streamer = asyncio.create_task(self._stream_output())
         deadline = asyncio.get_running_loop().call_later(self.agent.timeout_s, self._time_out)
         try:
             await self._until_exit_or_stop(proc)
@@ -197,7 +202,9 @@ class SessionRun:
             deadline.cancel()
             flusher.cancel()
             reader.cancel()
-            await asyncio.gather(flusher, reader, return_exceptions=True)
+            streamer.cancel()
+            await asyncio.gather(flusher, reader, streamer, return_exceptions=True)
+            await self._publish_output()
 
     async def _until_exit_or_stop(self, proc: AgentProcess) -> None:
         exited = asyncio.create_task(proc.wait())
@@ -217,15 +224,47 @@ class SessionRun:
     # -- signals ---------------------------------------------------------------------------
 
     async def _read(self, proc: AgentProcess) -> None:
-        async for stream, text in proc.lines():
+        async for stream, whole, fresh in proc.lines():
             now = self._clock()
             self._beat(now)
-            if stream == "stderr":
-                self._stderr.append(text)
-                self._tail.append(text)
+            if whole is None:  # a line still waiting for its newline, or one too long
+                self._show(stream, fresh)
                 continue
-            for signal in self._adapter.feed(text):
+            if stream == "stderr":
+                self._stderr.append(whole)
+                self._tail.append(whole)
+                self._show(stream, fresh)
+                continue
+            for signal in self._adapter.feed(whole):
+                if isinstance(signal, Output):
+                    self._show(stream, fresh if signal.text == whole else signal.text)
                 await self._handle(signal, now)
+
+    def _show(self, stream: str, text: str) -> None:
+        """Into the output stream (issue 16): what the agent prints that is not protocol."""
+        if not text or not self._runner.output.enabled:
+            return
+        self.output.add(stream, text)
+        if self.output.due:
+            self._output_due.set()
+
+    async def _stream_output(self) -> None:
+        """Publishes the output every flush interval, or as soon as enough is waiting;
+        never in the reader's way (the reader only appends)."""
+        interval = self._runner.output.flush_interval_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._output_due.wait(), interval)
+            self._output_due.clear()
+            await self._publish_output()
+
+    async def _publish_output(self) -> None:
+        batch = self.output.take()
+        if batch is None:
+            return
+        await self._pub.session_output(
+            self.id, self.agent.name, self.task_id, batch.from_line, batch.lines, batch.dropped
+        )
 
     async def _handle(self, signal: Signal, now: float) -> None:
         match signal:
@@ -498,6 +537,12 @@ class SessionRun:
 
     async def _end(self, outcome: RunOutcome, exit_code: int | None) -> RunOutcome:
         await self.flush()
+        await self._publish_output()
+        redacted = self.output.redactor.counts
+        if redacted:  # by pattern name only: never the secret
+            message = f"{sum(redacted.values())} secrets redacted from the agent's output"
+            data = {"session_id": self.id, "task_id": self.task_id, "redacted": dict(redacted)}
+            await self._pub.note("info", message, data, source=f"agent:{self.agent.name}")
         if outcome.succeeded:
             status = "completed"
         elif self._stop is not None:

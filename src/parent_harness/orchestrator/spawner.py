@@ -23,15 +23,31 @@ import signal
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from .admission import check_task_id, contained_workdir
 from .config import AgentConfig
+from .output import LineSplitter
 
 LINE_LIMIT = 16 * 1024 * 1024
 """Longest line read whole; Claude Code prints whole tool results on one line."""
+READ_CHUNK = 64 * 1024
+PARTIAL_AFTER_S = 0.1
+"""A line that waits this long for its newline is shown as far as it goes (issue 16)."""
+
+
+class Line(NamedTuple):
+    """What the agent printed on one stream: a whole line, or the start of one still
+    waiting for its newline (`whole` is None: only for the output view)."""
+
+    stream: str
+    whole: str | None
+    """The whole line, for the adapter; None for a partial line or one too long to parse."""
+    fresh: str
+    """What the output view has not shown of it yet."""
+
 
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TERM")
 
@@ -125,7 +141,7 @@ class AgentProcess:
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = proc
-        self._lines: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
+        self._lines: asyncio.Queue[Line | None] = asyncio.Queue()
         self._pumps = [
             asyncio.create_task(self._pump("stdout", proc.stdout)),
             asyncio.create_task(self._pump("stderr", proc.stderr)),
@@ -145,7 +161,7 @@ class AgentProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
-            limit=LINE_LIMIT,
+            limit=16 * READ_CHUNK,
         )
         agent = cls(proc)
         if invocation.stdin is not None:
@@ -162,8 +178,9 @@ class AgentProcess:
         """The exit status once it ended; negative when a signal killed it."""
         return self._proc.returncode
 
-    async def lines(self) -> AsyncIterator[tuple[str, str]]:
-        """Each line from stdout and stderr as it arrives, until both close."""
+    async def lines(self) -> AsyncIterator[Line]:
+        """Each line from stdout and stderr as it arrives, until both close; a line that
+        waits `PARTIAL_AFTER_S` for its newline comes as far as it goes."""
         while self._open:
             item = await self._lines.get()
             if item is None:
@@ -206,14 +223,23 @@ class AgentProcess:
         stdin.close()
 
     async def _pump(self, stream: str, reader: asyncio.StreamReader | None) -> None:
+        splitter = LineSplitter(LINE_LIMIT)
         try:
             while reader is not None:
                 try:
-                    raw = await reader.readline()
-                except ValueError:  # a line longer than LINE_LIMIT: dropped
+                    if splitter.waiting:
+                        data = await asyncio.wait_for(reader.read(READ_CHUNK), PARTIAL_AFTER_S)
+                    else:
+                        data = await reader.read(READ_CHUNK)
+                except TimeoutError:  # nothing more for a while: show the line so far
+                    self._lines.put_nowait(Line(stream, None, splitter.partial()))
                     continue
-                if not raw:
+                if not data:
                     break
-                await self._lines.put((stream, raw.decode(errors="replace").rstrip("\r\n")))
+                for whole, fresh in splitter.feed(data):
+                    self._lines.put_nowait(Line(stream, whole, fresh))
+            last = splitter.end()
+            if last is not None:
+                self._lines.put_nowait(Line(stream, *last))
         finally:
             self._lines.put_nowait(None)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from parent_harness.store import schema as t
 from parent_harness.store.engine import snapshot_reader
+from parent_harness.store.output import OutputPage, read_output
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class EventFilter:
     descending: bool = True
     within: Sequence[str] | None = None
     """Only events in at least one of these rooms (a token limited to some rooms)."""
+    hidden: Sequence[str] = ()
+    """Types left out (agent output, unless a type or room asks for it)."""
 
 
 def _like_glob(glob: str) -> str:
@@ -117,6 +120,13 @@ class Queries:
             data = await conn.scalar(select(table.c.data).where(table.c.id == ident))
         return seq, orjson.loads(data) if data else None
 
+    async def output(
+        self, session_id: str, *, after: int, limit: int, q: str | None = None
+    ) -> OutputPage:
+        """A page of a session's kept output (see store/output.py)."""
+        async with self.engine.connect() as conn:
+            return await read_output(conn, session_id, after=after, limit=limit, q=q)
+
     async def test_runs(self, task_id: str) -> list[dict[str, Any]]:
         query = (
             select(t.test_runs.c.data)
@@ -137,6 +147,8 @@ class Queries:
             # Types are lower case; PostgreSQL's LIKE is case-sensitive where SQLite's is not.
             globs = (_like_glob(g.lower()) for g in flt.types)
             query = query.where(or_(*(ev.c.type.like(g, escape="\\") for g in globs)))
+        if flt.hidden:
+            query = query.where(ev.c.type.not_in(list(flt.hidden)))
         if flt.level:
             query = query.where(ev.c.level == flt.level)
         if flt.text:

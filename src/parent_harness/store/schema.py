@@ -191,3 +191,20 @@ generic_events = Table(
     Column("message", StoredText, nullable=False),
     Column("data", StoredText),
 )
+
+session_output = Table(
+    "session_output",
+    metadata,
+    Column("session_id", StoredText, primary_key=True),
+    Column("from_line", BigInteger, primary_key=True, autoincrement=False),
+    Column("to_line", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("at", StoredText, nullable=False),
+    Column("total_bytes", BigInteger, nullable=False),
+    Column("dropped", BigInteger, nullable=False),
+    Column("lines", StoredText, nullable=False),  # JSON array of {n, stream, text, at}
+    Index("ix_session_output_at", "at"),
+)
+"""Agent output (`session:output`), one row per event: a chunk of numbered lines.
+`total_bytes` is the session's output up to this chunk's end, so keeping the last N bytes
+of a session is one range delete."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
@@ -19,13 +20,22 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Delete, Insert
 
 from parent_harness.credentials import mask_url
 from parent_harness.exceptions import RowRefused
 from parent_harness.store import schema as t
 from parent_harness.store.engine import set_sqlite_pragmas, snapshot_reader, store_engine
 from parent_harness.store.migrate import upgrade
+from parent_harness.store.output import (
+    CHUNK_COLUMNS,
+    OutputRetention,
+    age_cutoff,
+    age_statement,
+    chunk_row,
+    over_bound_rows,
+    trim_statement,
+)
 from parent_harness.store.records import Loaded, Record
 from parent_harness.store.urls import sqlite_path
 
@@ -51,7 +61,13 @@ _ENTITY_TABLES = {
     "test_run": (t.test_runs, "id", ("task_id", "session_id", "status")),
     "budget": (t.budget, "period", ()),
 }
-_WRITE_ORDER = (*_ENTITY_TABLES, "api_call", "telegram_message", "generic_event")
+_WRITE_ORDER = (
+    *_ENTITY_TABLES,
+    "api_call",
+    "telegram_message",
+    "generic_event",
+    "session_output",
+)
 
 
 Row = tuple[Any, ...]
@@ -60,7 +76,7 @@ Row = tuple[Any, ...]
 class _Step(NamedTuple):
     """One executemany of a batch's write."""
 
-    stmt: Insert
+    stmt: Insert | Delete
     sql: str
     """The statement compiled for SQLite (or the store's dialect)."""
     columns: tuple[str, ...]
@@ -77,8 +93,10 @@ def _dumps(value: Any) -> str:
 class SqlStore:
     """The event log and state tables on one SQL database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, output: OutputRetention | None = None) -> None:
         self.url = url
+        self.retention = output or OutputRetention()
+        self._output_pruned_at = 0.0
         self.engine: AsyncEngine = store_engine(url)
         self.dialect = self.engine.dialect.name
         self._reader = snapshot_reader(self.engine)
@@ -182,7 +200,38 @@ class SqlStore:
         for kind in _WRITE_ORDER:
             if kind in changes:
                 steps += self._row_steps(kind, changes[kind])
+        if "session_output" in changes:
+            steps += self._output_bounds(changes["session_output"])
         return steps
+
+    def _output_bounds(self, changes: list[_Changed]) -> list[_Step]:
+        """Keeps each session's last `max_bytes` of output, and drops what is too old
+        (once a `prune_every_s`, with a batch that holds output)."""
+        keep = self.retention
+        steps = []
+        trims = over_bound_rows(changes, keep.max_bytes)
+        if trims:
+            steps.append(self._step_of("trim_output", trim_statement(), ("sid", "upto"), trims))
+        now = time.monotonic()
+        if now - self._output_pruned_at >= keep.prune_every_s:
+            self._output_pruned_at = now
+            before = [(age_cutoff(keep.max_age_s),)]
+            steps.append(self._step_of("age_output", age_statement(), ("before",), before))
+        return steps
+
+    def _step_of(
+        self, name: str, stmt: Insert | Delete, columns: tuple[str, ...], rows: list[Row]
+    ) -> _Step:
+        """A step of a statement of its own (a delete), compiled once by `name`."""
+        cache_key = (name, None, columns)
+        found = self._statements.get(cache_key)
+        if found is None:
+            compiled = stmt.compile(dialect=self.engine.dialect)
+            order = tuple(compiled.positiontup or ())
+            found = (stmt, compiled.string, _permutation(columns, order))
+            self._statements[cache_key] = found
+        stmt, sql, permutation = found
+        return _Step(stmt, sql, columns, rows, permutation)
 
     def _row_steps(self, kind: str, changes: list[_Changed]) -> list[_Step]:
         if kind in _ENTITY_TABLES:
@@ -199,6 +248,9 @@ class SqlStore:
             return [
                 self._step(t.api_calls, _API_CALL_COLUMNS, [_api_call_row(r) for _, r in changes])
             ]
+        if kind == "session_output":
+            rows = [chunk_row(seq, r) for seq, r in changes]
+            return [self._step(t.session_output, CHUNK_COLUMNS, rows)]
         if kind == "telegram_message":
             values = sorted((_telegram_row(r) for _, r in changes), key=itemgetter(0))
             return [self._step(t.telegram_messages, _TELEGRAM_COLUMNS, values)]

@@ -17,6 +17,7 @@ from parent_harness import __version__
 from parent_harness.hub.node import Node
 from parent_harness.notify.web import routes as notify_routes
 from parent_harness.problems import problem
+from parent_harness.store.output import OutputRetention
 from parent_harness.store.queries import Queries
 from parent_harness.web import headers, openapi, rest
 from parent_harness.web.auth import PUBLISH, Tokens, presented_token
@@ -150,8 +151,14 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app[TOKENS] = Tokens(settings.tokens, settings.read_tokens)
     app[SITES] = SitePolicy(settings.allowed_hosts, settings.allowed_origins, settings.public_url)
     if node is None:
+        retention = OutputRetention(
+            max_bytes=settings.output_keep_bytes, max_age_s=settings.output_keep_days * 86400
+        )
         node = Node(
-            settings.store, broker_url=settings.broker, replay_window=settings.replay_window
+            settings.store,
+            broker_url=settings.broker,
+            replay_window=settings.replay_window,
+            output=retention,
         )
     app[NODE] = node
     app[QUERIES] = Queries(app[NODE].store.engine)

@@ -34,10 +34,9 @@ from parent_harness.events.catalogue import (
     SAFE_TASK_ID_LENGTH,
     DependsOn,
     EntityId,
-    Int64,
 )
 from parent_harness.events.clock import now_iso
-from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, describe
+from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, NOT_IN_ALL, describe
 from parent_harness.exceptions import (
     BrokerUnavailable,
     EventRefused,
@@ -252,7 +251,7 @@ def _decimal(value: Any) -> Any:
 
 
 IntParam = Annotated[int, BeforeValidator(_decimal)]
-Int64Param = Annotated[Int64, BeforeValidator(_decimal)]
+Int64Param = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX), BeforeValidator(_decimal)]
 LIMIT: Any = Field(default=100, ge=1, le=1000)
 MINUTES: Any = Field(default=60, ge=1, le=24 * 60)
 
@@ -430,6 +429,55 @@ async def session(request: web.Request, session_id: str, /) -> r200[dict[str, An
     return _json({"seq": seq, "session": found, "iterations": iterations, "heartbeats": heartbeats})
 
 
+class OutputOut(BaseModel):
+    """A page of a session's output: lines numbered after `after`, in order."""
+
+    seq: int
+    session_id: str
+    first_line: int | None
+    """The oldest line still kept (older ones were dropped by retention); None: none kept."""
+    last_line: int
+    """The number of the last line the session printed so far."""
+    lines: list[dict[str, Any]]
+    next_after: int | None
+    """`after` for the next page; None: nothing more for now (follow `session:output`)."""
+
+
+LineParam = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(_decimal)]
+OUTPUT_LIMIT: Any = Field(default=500, ge=1, le=5000)
+QUERY: Any = Field(default="", max_length=500)
+
+
+@inject.and_request
+async def session_output(
+    request: web.Request,
+    session_id: str,
+    /,
+    after: LineParam = 0,
+    limit: IntParam = OUTPUT_LIMIT,
+    q: str = QUERY,
+) -> r200[OutputOut] | r404[Problem]:
+    """A session's kept output: the lines after line `after`, at most `limit`; with `q`,
+    only the lines holding it (case-insensitive). Secrets were redacted before storing."""
+    queries = _q(request)
+    _seq, found = await queries.entity("session", session_id)
+    if found is None:
+        return problem(404, "not_found", f"no session {session_id!r}")
+    if not sees_entity(grant_of(request), "session", found):
+        return _not_yours(f"session {session_id!r}")
+    page = await queries.output(session_id, after=after, limit=limit, q=q or None)
+    return _json(
+        {
+            "seq": page.seq,
+            "session_id": session_id,
+            "first_line": page.first_line,
+            "last_line": found.get("output_lines") or 0,
+            "lines": page.lines,
+            "next_after": page.next_after,
+        }
+    )
+
+
 @answers_bad_params
 @inject.and_request
 async def events(
@@ -444,7 +492,8 @@ async def events(
     limit: IntParam = LIMIT,
     cursor: str = CURSOR,
 ) -> r200[ListOut]:
-    """The event log, filtered (type globs, room, level, text) before the limit; seq cursors."""
+    """The event log, filtered (type globs, room, level, text) before the limit; seq cursors.
+    Agent output (`session:output`) is listed only when `type` or `room` is given."""
     grant = grant_of(request)
     if room and not sees_room(grant, room):
         return _not_yours(f"room {room!r}")
@@ -464,6 +513,8 @@ async def events(
         text=q or None,
         descending=descending,
         within=None if grant.rooms is None or room else tuple(grant.rooms),
+        # Like /ws for `*`: agent output only when a type or a room asks for it.
+        hidden=() if type or room else sorted(NOT_IN_ALL),
     )
     return _page(await _q(request).events(flt, limit=limit))
 
@@ -862,6 +913,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r.add_post("/api/tasks/{task_id}/limit", guard(set_task_limit))
     r.add_get("/api/sessions", guard(sessions))
     r.add_get("/api/sessions/{session_id}", guard(session))
+    r.add_get("/api/sessions/{session_id}/output", guard(session_output))
     r.add_get("/api/events", guard(events))
     r.add_post("/api/events", guard(publish_events))
     r.add_get("/api/events/{seq}", guard(event))

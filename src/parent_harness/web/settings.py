@@ -40,6 +40,10 @@ class Settings:
     """Parents one task may depend on (`bad_dependencies` past it)."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Bytes in one request body (413 past it)."""
+    output_keep_bytes: int = 5 * 1024 * 1024
+    """Agent output kept per session (its oldest lines dropped past it)."""
+    output_keep_days: float = 7.0
+    """Agent output kept this long."""
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -57,7 +57,10 @@ function viewFor(route) {
 
 function navigate(route) {
   const next = viewFor(route);
-  if (current && current !== next) current.el.hidden = true;
+  if (current && current !== next) {
+    current.el.hidden = true;
+    current.hide?.();
+  }
   current = next;
   next.el.hidden = false;
   markActiveNav(document.querySelector('[data-testid="nav"]'), route.page);

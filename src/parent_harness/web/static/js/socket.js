@@ -58,6 +58,8 @@ export class HubSocket {
     this.pingId = 0;
     this.welcomed = false;
     this.resync = false;
+    this.stopped = false;
+    this.listeners = [];
     this.tokenUsed = null;
     this.status = {
       state: 'connecting', // connecting | connected | reconnecting | offline | unauthorized
@@ -70,14 +72,36 @@ export class HubSocket {
     };
   }
 
-  /** Connects, and keeps reconnecting for the page's lifetime. */
+  /** Connects, and keeps reconnecting until `stop()` (the dashboard's: the page's lifetime). */
   start() {
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') this.reconnectNow();
-    });
-    window.addEventListener('online', () => this.reconnectNow());
-    window.addEventListener('offline', () => this.drop('browser offline'));
+    this.stopped = false;
+    this.listeners = [
+      [
+        document,
+        'visibilitychange',
+        () => document.visibilityState === 'visible' && this.reconnectNow(),
+      ],
+      [window, 'online', () => this.reconnectNow()],
+      [window, 'offline', () => this.drop('browser offline')],
+    ];
+    for (const [target, type, fn] of this.listeners) target.addEventListener(type, fn);
     this.connect();
+  }
+
+  /** Closes the socket for good: no reconnect (a session's output socket, page left). */
+  stop() {
+    this.stopped = true;
+    for (const [target, type, fn] of this.listeners ?? []) target.removeEventListener(type, fn);
+    this.listeners = [];
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onmessage = null;
+      ws.onclose = null;
+      ws.close(1000, 'done');
+    }
   }
 
   /** Skips the backoff wait (the tab is visible again, the network is back). */
@@ -113,6 +137,7 @@ export class HubSocket {
   }
 
   connect() {
+    if (this.stopped) return;
     const { url, from } = this.url();
     this.resync = false;
     this.welcomed = false;

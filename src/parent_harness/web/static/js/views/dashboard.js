@@ -373,6 +373,7 @@ function createAgentRow() {
     instances: h('td', { class: 'num', testid: 'agent-instances' }),
     task: h('a', { class: 'task-link', testid: 'agent-task' }),
     iteration: h('span', { class: 'muted', testid: 'agent-iteration' }),
+    output: h('a', { class: 'agent-output', testid: 'agent-output' }, 'output'),
     beat: h('td', { class: 'muted nowrap', testid: 'agent-heartbeat' }),
   };
   const p = row.parts;
@@ -381,7 +382,7 @@ function createAgentRow() {
     h('td', {}, p.status),
     h('td', {}, p.health, p.reason),
     p.instances,
-    h('td', {}, p.task, p.iteration),
+    h('td', {}, p.task, p.iteration, p.output),
     p.beat,
   );
   return row;
@@ -405,6 +406,10 @@ function updateAgentRow(row, agent, store) {
   setAttr(p.task, 'href', agent.current_task_id ? link('tasks', agent.current_task_id) : null);
   const working = agent.current_task_id && agent.current_iteration != null;
   setText(p.iteration, working ? ` · iteration ${agent.current_iteration}` : '');
+  const session = agent.current_session_id;
+  p.output.hidden = !session;
+  setAttr(p.output, 'href', session ? link('sessions', session) : null);
+  setAttr(p.output, 'title', session ? `the output of session ${session}` : null);
   setText(p.beat, ago(agent.last_heartbeat_at));
 }
 

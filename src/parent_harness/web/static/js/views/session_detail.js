@@ -5,6 +5,7 @@ import { h, KeyedList, setAttr, setText } from '../dom.js';
 import { ago, clock, dateTime, money, percent, tokens } from '../format.js';
 import { link } from '../router.js';
 import { duration } from './sessions.js';
+import { OutputTerminal } from './terminal.js';
 
 const HEARTBEATS_KEPT = 300;
 
@@ -31,6 +32,7 @@ export class SessionDetailView {
     this.beatList = h('ol', { class: 'beat-list', testid: 'session-heartbeats' });
     this.output = h('pre', { class: 'code', testid: 'session-output', hidden: true });
     this.notFound = h('p', { class: 'empty', testid: 'session-not-found', hidden: true });
+    this.terminal = new OutputTerminal();
     this.el.append(
       h(
         'div',
@@ -40,6 +42,7 @@ export class SessionDetailView {
       ),
       this.notFound,
       h('section', { class: 'panel' }, this.facts, this.output),
+      this.terminal.el,
       h(
         'div',
         { class: 'grid-two' },
@@ -61,6 +64,7 @@ export class SessionDetailView {
   }
 
   async show(route, missed = false) {
+    this.terminal.open(route.id);
     if (route.id === this.id && this.session && !missed) return this.renderHeader();
     this.id = route.id;
     this.session = this.store.sessions.get(this.id) ?? null;
@@ -79,6 +83,11 @@ export class SessionDetailView {
       setText(this.notFound, `Session ${this.id} was not found (${error.message}).`);
     }
     this.renderHeader();
+  }
+
+  /** The page was left: stop following its output. */
+  hide() {
+    this.terminal.close();
   }
 
   addIteration(it) {
@@ -130,7 +139,7 @@ export class SessionDetailView {
       ...fact('exit code', s.exit_code ?? '—'),
       ...fact('tokens', `${tokens(s.token_usage)} · ${money(s.token_usage?.cost_usd ?? 0)}`),
     );
-    this.output.hidden = !s.output_tail;
+    this.output.hidden = !s.output_tail || this.terminal.size > 0; // the terminal has it all
     setText(this.output, s.output_tail ?? '');
     this.renderBeatNote();
   }

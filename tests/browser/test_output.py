@@ -1,0 +1,101 @@
+"""A session's output in the dashboard: opened from the agent row, a virtual list, colours,
+follow mode that stops when the reader scrolls up, search, and live lines (issue 16)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Dashboard
+from tests.browser.fleet import agent, session, task
+
+pytestmark = pytest.mark.browser
+
+Event = dict[str, Any]
+
+
+def output(session_id: str, first: int, count: int, text: str = "line {n}") -> Event:
+    lines = [
+        {"n": n, "stream": "stdout", "text": text.format(n=n)} for n in range(first, first + count)
+    ]
+    return {
+        "type": "session:output",
+        "payload": {"session_id": session_id, "from_line": first, "lines": lines},
+    }
+
+
+def test_follow_search_and_colours(dashboard: Dashboard) -> None:
+    hub = dashboard.hub
+    hub.publish(
+        task("t-out", title="Noisy task", status="running", agent_id="a-out", session_id="s-out"),
+        session("s-out", agent_id="a-out", task_id="t-out", status="running"),
+        agent(
+            "a-out",
+            name="noisy",
+            status="working",
+            current_task_id="t-out",
+            current_session_id="s-out",
+        ),
+        *[output("s-out", first, 1000) for first in range(1, 3001, 1000)],
+        output("s-out", 3001, 1, "\x1b[31mFAILED\x1b[0m needle in \x1b[1mbold\x1b[0m"),
+    )
+    dashboard.open("#/")
+    page = dashboard.page
+    page.get_by_test_id("agent-row").filter(has_text="noisy").get_by_test_id("agent-output").click()
+    terminal = page.get_by_test_id("session-terminal")
+    lines = terminal.get_by_test_id("terminal-line")
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("3,001 lines")
+    last = terminal.locator(".term-line[data-n='3001']")
+    expect(last).to_be_visible()  # following: at the bottom
+    expect(last.locator(".ansi-red")).to_have_text("FAILED")
+    expect(last.locator(".ansi-bold")).to_have_text("bold")
+    assert lines.count() < 120  # a virtual list: only the rows in view and a margin
+
+    hub.publish(output("s-out", 3002, 50))
+    expect(terminal.locator(".term-line[data-n='3051']")).to_be_visible()  # followed
+
+    viewport = terminal.get_by_test_id("terminal-viewport")
+    viewport.evaluate("v => { v.scrollTop = 0; }")
+    expect(terminal).to_have_attribute("data-follow", "off")
+    expect(terminal.locator(".term-line[data-n='1']")).to_be_visible()
+    hub.publish(output("s-out", 3052, 20))
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("3,071 lines")
+    expect(terminal.locator(".term-line[data-n='1']")).to_be_visible()  # stayed where it was
+
+    terminal.get_by_test_id("terminal-follow").click()
+    expect(terminal).to_have_attribute("data-follow", "on")
+    expect(terminal.locator(".term-line[data-n='3071']")).to_be_visible()
+
+    search = terminal.get_by_test_id("terminal-search")
+    search.fill("line 15")  # lines 15 and 150-159 and 1500-1599
+    expect(terminal.get_by_test_id("terminal-matches")).to_have_text("111 matches")
+    search.press("Enter")
+    expect(terminal.get_by_test_id("terminal-matches")).to_have_text("1 of 111")
+    expect(terminal).to_have_attribute("data-follow", "off")
+    current = terminal.locator(".term-line[data-match='current']")
+    expect(current).to_have_attribute("data-n", "15")
+    expect(current).to_be_visible()
+    search.press("Enter")
+    expect(current).to_have_attribute("data-n", "150")
+    search.fill("NEEDLE")
+    expect(terminal.get_by_test_id("terminal-matches")).to_have_text("1 match")
+    search.press("Enter")
+    expect(current).to_have_attribute("data-n", "3001")
+    assert dashboard.errors == []
+
+
+def test_the_output_socket_is_closed_when_the_page_is_left(dashboard: Dashboard) -> None:
+    hub = dashboard.hub
+    hub.publish(session("s-leave", status="running"), output("s-leave", 1, 3))
+    dashboard.open("#/sessions/s-leave")
+    terminal = dashboard.page.get_by_test_id("session-terminal")
+    expect(terminal.locator(".term-line[data-n='3']")).to_be_visible()
+    dashboard.go("#/sessions")
+    dashboard.page.wait_for_function("() => window.harness.views.session.terminal.socket === null")
+    dashboard.go("#/sessions/s-leave")
+    expect(terminal.locator(".term-line[data-n='3']")).to_be_visible()
+    hub.publish(output("s-leave", 4, 1, "back again"))
+    expect(terminal.locator(".term-line[data-n='4']")).to_contain_text("back again")
+    assert dashboard.errors == []
