@@ -65,6 +65,17 @@ CASES: dict[str, Expect] = {
     "claude/opus_cache_write": Expect(
         iterations=1, tokens=(21580, 25, 0, 21570), cost=0.1354875, agent=SONNET_FLAT
     ),
+    # A real Claude Code 2.1.34 run: the tool_use comes on the second line of its message.
+    # Priced from the table meanwhile, the result's total is the truth.
+    "claude/read_tool_same_message": Expect(
+        iterations=2,
+        tools=(
+            ("Read", "/home/user/merlin/merlin-bot/merlin.py", "started"),
+            ("Read", "/home/user/merlin/merlin-bot/merlin.py", "completed"),
+        ),
+        tokens=(56139, 94, 44467, 11668),
+        cost=0.0975285,
+    ),
     # Claude's result is the truth: it corrects the live estimate down (the flat price of
     # docs/agents.md prices cache reads at the full input rate), and it counts the
     # auxiliary model of modelUsage.

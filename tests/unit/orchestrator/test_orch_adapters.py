@@ -253,3 +253,18 @@ def test_codex_failures() -> None:
     assert adapter.feed(usage) == [Log("Codex: slow", "warning")]
     limit = CodexJsonAdapter().feed(line(type="error", message="You've hit your usage limit."))
     assert limit == [AgentError("You've hit your usage limit.", "usage_limit")]
+
+
+def test_codex_resumed_thread_books_only_what_it_adds() -> None:
+    thread = line(type="thread.started", thread_id="thread-resumed-once")
+    first = CodexJsonAdapter()
+    first.feed(thread)
+    total = line(type="turn.completed", usage={"input_tokens": 1000, "cached_input_tokens": 400,
+                                               "output_tokens": 50})  # fmt: skip
+    assert first.feed(total) == [Usage(TokenUsage(1000, 50, 0.0, None, 400), cumulative=True)]
+    # `codex exec resume`: the same thread, its total now includes the first session's.
+    resumed = CodexJsonAdapter()
+    resumed.feed(thread)
+    later = line(type="turn.completed", usage={"input_tokens": 1600, "cached_input_tokens": 900,
+                                               "output_tokens": 80})  # fmt: skip
+    assert resumed.feed(later) == [Usage(TokenUsage(600, 30, 0.0, None, 500), cumulative=True)]

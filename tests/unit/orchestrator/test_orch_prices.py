@@ -20,6 +20,11 @@ def test_the_shipped_table_prices_cache_reads_and_writes_at_their_own_rates() ->
     usage = TokenUsage(21580, 25, model="claude-opus-4-5-20251101", cache_write=21570)
     rates = match(table, "claude-opus-4-5-20251101")
     assert rates is not None and rates.cost_usd(usage) == pytest.approx(0.1354875)
+    # Two more real runs (claude/read_tool_same_message and the note it comes from): opus 4.6
+    # is priced like opus 4.5, to the digit.
+    opus46 = match(table, "claude-opus-4-6")
+    simple = TokenUsage(3 + 11421 + 13930, 6, cache_read=13930, cache_write=11421)
+    assert opus46 is not None and opus46.cost_usd(simple) == pytest.approx(0.07851125)
     # The longest prefix wins: opus 4.5 is not priced as opus 4.
     assert match(table, "claude-opus-4-20250514") != rates
     assert match(table, "anthropic/Claude-Sonnet-4-5") == match(table, "claude-sonnet-4-5")

@@ -15,7 +15,9 @@ Top-level ``type``: ``thread.started`` (``thread_id``), ``turn.started``,
   iteration; commands, file changes, MCP tools and searches are tool calls; a
   ``todo_list`` gives progress;
 - ``turn.completed`` usage is the thread's running total: booked as a cumulative
-  usage, ``cached_input_tokens`` as the cache-read part of the input;
+  usage, ``cached_input_tokens`` as the cache-read part of the input. A thread resumed
+  by a later session (``codex exec resume``) starts from the total its earlier sessions
+  reached, so that is not booked again (remembered while the orchestrator runs);
   ``reasoning_output_tokens`` are part of ``output_tokens`` (billed as output);
 - earlier formats are read too: items typed by ``item_type`` (``assistant_message``
   for ``agent_message``), and the ``{"id": ..., "msg": {"type": ...}}`` lines of
@@ -125,10 +127,17 @@ def transient(message: str) -> bool:
     return message.lstrip().lower().startswith(("reconnecting", "stream error"))
 
 
+THREAD_TOTALS: dict[str, TokenUsage] = {}
+"""The last running total of each Codex thread seen by this process (for resumed threads)."""
+THREADS_KEPT = 10_000
+
+
 class CodexJsonAdapter:
     """Reads one ``codex exec --json`` run (any of its formats)."""
 
     def __init__(self) -> None:
+        self._thread: str | None = None
+        self._baseline = TokenUsage()
         self._started: set[str] = set()
         self._failed = False
         self._legacy_calls: dict[str, tuple[str, str | None]] = {}
@@ -145,19 +154,33 @@ class CodexJsonAdapter:
                 return self._legacy(msg)
             return [Output(line)]
         if kind == "turn.completed":
-            return [UsageSignal(codex_usage(obj.get("usage")), cumulative=True)]
+            return [self._total(codex_usage(obj.get("usage")))]
         if kind == "turn.failed":
             error = obj.get("error")
             message = error.get("message") if isinstance(error, dict) else None
             return self._fail(message, "the Codex turn failed")
         if kind == "error":
             return self._error(obj.get("message"))
-        if kind in ("thread.started", "turn.started"):
+        if kind == "thread.started":
+            thread = obj.get("thread_id")
+            self._thread = thread if isinstance(thread, str) else None
+            self._baseline = THREAD_TOTALS.get(self._thread or "", TokenUsage())
+            return [Heartbeat()]
+        if kind == "turn.started":
             return [Heartbeat()]
         item = obj.get("item")
         if kind.startswith("item.") and isinstance(item, dict):
             return self._item(kind, item)
         return [Output(line)]
+
+    def _total(self, total: TokenUsage) -> Signal:
+        """The thread's running total, less what earlier sessions of it already booked."""
+        if self._thread:
+            THREAD_TOTALS.pop(self._thread, None)
+            THREAD_TOTALS[self._thread] = total  # the most recent last
+            while len(THREAD_TOTALS) > THREADS_KEPT:
+                del THREAD_TOTALS[next(iter(THREAD_TOTALS))]
+        return UsageSignal(total.beyond(self._baseline), cumulative=True)
 
     def _error(self, message: Any) -> list[Signal]:
         text = first_line(message, 500) if isinstance(message, str) else ""
