@@ -16,6 +16,7 @@ from parent_harness.events import EVENT_TYPES, KINDS, PAYLOADS, validate_payload
 from parent_harness.events.kinds import CLASS_ROOMS, describe
 from parent_harness.events.levels import event_level
 from parent_harness.events.rooms import ENTITY_KINDS, event_rooms, owner_rooms, reaches
+from parent_harness.notify.config import subject_of
 
 Sample = tuple[str, dict[str, Any], tuple[str, ...], tuple[str, ...], str]
 
@@ -382,3 +383,28 @@ def test_agent_output_is_not_for_every_room_only_for_its_own() -> None:
     assert reaches("session:output", rooms, ("output",))
     assert reaches("session:iteration", ("sessions", "session:s"), ("*",))
     assert not reaches("session:iteration", ("sessions", "session:s"), ("tasks",))
+
+
+@pytest.mark.parametrize(
+    ("on", "subject"),
+    [
+        ("task:*", "task.id"),
+        ("task:failed", "task.id"),
+        ("agent:status", "agent.id"),
+        ("agent:heartbeat", "agent_id"),
+        ("session:iteration", "session_id"),
+        ("session:heartbeat", "session_id"),
+        ("session:*", "session.id"),
+        ("test:*", "test_run.id"),
+        ("budget:updated", "budget.period"),
+        ("event", "event.source"),
+        ("telegram:message", None),
+        ("plan:applied", "plan.id"),
+        ("nothing:*", None),
+    ],
+)
+def test_a_notification_rule_groups_by_the_subject_its_kind_names(
+    on: str, subject: str | None
+) -> None:
+    """The subjects notify/config.py had as a table of its own, now read from the kinds."""
+    assert subject_of(on) == subject

@@ -67,6 +67,10 @@ class EventKind:
     the event's own entity."""
     level: Level
     in_all: bool = True
+    subject: Path | None = None
+    """The payload field that names what an event is about (what a notification rule
+    groups by): the entity's id (a budget's period, a generic event's source), else the
+    first id it names; None when nothing does (`telegram:message`)."""
     """Whether a subscriber of every room (`*`) gets it. A kind as heavy as agent output is
     only sent to those who join one of its rooms by name (issue 16)."""
 
@@ -157,14 +161,27 @@ catalogue's)."""
 _NOT_IN_ALL = frozenset({"session:output"})
 """Kinds a `*` subscriber does not get (`EventKind.in_all`)."""
 
+_SUBJECT_KEY: dict[str, str | None] = {"budget": "period", "event": "source", "message": None}
+"""The field of an entity that names it, where it is not `id` (None: nothing does)."""
+
+
+def _subject(entity: str | None, names: tuple[tuple[str, Path], ...]) -> Path | None:
+    if entity is not None:
+        key = _SUBJECT_KEY.get(entity, "id")
+        return None if key is None else (entity, key)
+    return names[0][1] if names else None
+
 
 def _kinds() -> dict[str, EventKind]:
     if set(_SPECS) != set(PAYLOADS):
         raise RuntimeError(f"kinds and payload models differ: {set(_SPECS) ^ set(PAYLOADS)}")
-    return {
-        type_: EventKind(type_, model, *_SPECS[type_], in_all=type_ not in _NOT_IN_ALL)
-        for type_, model in PAYLOADS.items()
-    }
+    out = {}
+    for type_, model in PAYLOADS.items():
+        room, entity, names, level = _SPECS[type_]
+        in_all = type_ not in _NOT_IN_ALL
+        subject = _subject(entity, names)
+        out[type_] = EventKind(type_, model, room, entity, names, level, in_all, subject)
+    return out
 
 
 KINDS: Mapping[str, EventKind] = MappingProxyType(_kinds())
@@ -191,6 +208,7 @@ def describe(kind: EventKind) -> dict[str, Any]:
         "room": kind.room,
         "entity": kind.entity,
         "in_all": kind.in_all,
+        "subject": list(kind.subject) if kind.subject else None,
         "rooms": [{"entity": entity, "path": list(path)} for entity, path in kind.names],
         "level": {
             "fixed": level.fixed,

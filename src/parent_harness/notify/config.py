@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 from parent_harness.credentials import mask_url
+from parent_harness.events.kinds import KINDS
 from parent_harness.notify.conditions import ConditionError, compile_condition
 from parent_harness.notify.durations import parse_duration
 from parent_harness.notify.errors import NotifyConfigError
@@ -192,24 +194,14 @@ class RuleSettings(_Section):
         return self
 
 
-_SUBJECTS = {
-    "task": "task.id",
-    "agent:status": "agent.id",
-    "agent:heartbeat": "agent_id",
-    "session:iteration": "session_id",
-    "session:heartbeat": "session_id",
-    "session:tool": "session_id",
-    "session": "session.id",
-    "test": "test_run.id",
-    "budget": "budget.period",
-    "event": "event.source",
-}
-
-
 def subject_of(event_type: str) -> str | None:
-    """The payload field that names what an event type is about (`task:*` -> `task.id`)."""
-    family = event_type.split(":", 1)[0]
-    return _SUBJECTS.get(event_type) or _SUBJECTS.get(family)
+    """The payload field that names what an event type is about (`task:*` -> `task.id`),
+    from its kind's descriptor (events/kinds.py); for a glob, the first kind it matches."""
+    kind = KINDS.get(event_type)
+    if kind is None:
+        matches = [k for t, k in KINDS.items() if fnmatchcase(t, event_type)]
+        kind = matches[0] if matches else None
+    return ".".join(kind.subject) if kind is not None and kind.subject else None
 
 
 class NotifySettings(_Section):
