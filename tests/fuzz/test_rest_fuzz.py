@@ -49,6 +49,10 @@ CHECKS: dict[GenerationMode, list[Any]] = {
 }
 
 
+POINTS_IN_THE_LOG = {"/api/state"}
+"""Operations whose well-formed input may name a point the log does not hold (a seq past
+its head, a time before its first event), which they answer 400 as documented: the
+fuzzer cannot know the log, so only the other checks apply to them."""
 CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance]
 CONFORMANCE += [response_schema_conformance]
 
@@ -68,6 +72,8 @@ def _fuzz(
         for result in schema.get_all_operations():
             operation = result.ok()
             for mode, checks in modes.items():
+                if operation.path in POINTS_IN_THE_LOG:
+                    checks = [c for c in checks if c is not positive_data_acceptance]
                 failures += _run(operation, mode, checks, url, http, examples)
     return failures
 

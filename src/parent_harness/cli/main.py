@@ -224,6 +224,14 @@ def serve(
         int,
         typer.Option(envvar="HARNESS_MAX_PARENTS", help="Parents one task may depend on."),
     ] = 100,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            envvar="HARNESS_CHECKPOINT_EVERY",
+            min=1,
+            help="Events between checkpoints of state (GET /api/state?at= folds at most these).",
+        ),
+    ] = 10_000,
     output_keep_mb: Annotated[
         float,
         typer.Option(
@@ -258,6 +266,7 @@ def serve(
         max_batch_events=max_batch_events,
         max_body_bytes=max_body_bytes,
         max_parents=max_parents,
+        checkpoint_every=checkpoint_every,
         output_keep_bytes=int(output_keep_mb * 1024 * 1024),
         output_keep_days=output_keep_days,
     )

@@ -69,6 +69,7 @@ from parent_harness.exceptions import (
     StoreUnavailable,
 )
 from parent_harness.hub.fanout import Hub
+from parent_harness.hub.history import Checkpoints
 from parent_harness.hub.replay import ReplayWindow
 from parent_harness.hub.state import State
 from parent_harness.store.records import Loaded, Record
@@ -120,6 +121,7 @@ class Ingest:
         publish_timeout_s: float = 30.0,
         takeover_s: float = TAKEOVER_S,
         commit_retry_max_s: float = COMMIT_RETRY_MAX_S,
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -135,6 +137,7 @@ class Ingest:
         self.publish_timeout_s = publish_timeout_s
         self.takeover_s = takeover_s
         self.commit_retry_max_s = commit_retry_max_s
+        self.checkpoints = checkpoints
         self.listeners: list[EventListener] = []
         self.committed_seq = 0
         """Every event up to here is in the store and was dispatched on this node."""
@@ -314,6 +317,8 @@ class Ingest:
         self.committed_seq = out[-1].seq
         for r in out:
             self.committed_state.apply(r.seq, r.changes)
+        if self.checkpoints is not None:
+            self.checkpoints.after_commit(self.committed_state, out[-1].ts_ms)
         self.window.extend((r.seq, r.type, r.body, r.rooms) for r in out)
         self._notify(out)
         self.hub.dispatch(out)

@@ -30,6 +30,7 @@ from parent_harness.brokers import open_broker
 from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
 from parent_harness.hub.fanout import Hub
+from parent_harness.hub.history import CHECKPOINT_EVERY, Checkpoints, state_at
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
@@ -59,19 +60,30 @@ class Node:
         broker_url: str = "memory://",
         replay_window: int = 10_000,
         output: OutputRetention | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> None:
         self.store = SqlStore(store_url, output=output)
         self.hub = Hub()
         self.window = ReplayWindow(replay_window)
         self.broker = open_broker(broker_url)
-        self.ingest = Ingest(self.store, self.hub, self.window, self.broker)
+        self.checkpoints = Checkpoints(self.store, checkpoint_every)
+        self.ingest = Ingest(
+            self.store, self.hub, self.window, self.broker, checkpoints=self.checkpoints
+        )
 
     async def start(self) -> None:
         await self.ingest.start()
+        await self.checkpoints.start()
 
     async def stop(self) -> None:
         await self.ingest.stop()
+        await self.checkpoints.stop()
         await self.store.close()
+
+    async def state_at(self, seq: int) -> State:
+        """The committed state right after event `seq` (OutOfRange past the head or before
+        what the log keeps)."""
+        return await state_at(self.store, seq, self.seq, self.ingest.first_seq)
 
     @property
     def seq(self) -> int:
@@ -114,18 +126,7 @@ class Node:
     def snapshot(self) -> dict[str, Any]:
         """Committed state: every agent, active and recent tasks and sessions, the budget,
         as of `seq`, the last event dispatched (attach live clients after it)."""
-        state = self.committed_state
-        return {
-            "seq": state.seq,
-            "epoch": self.epoch,
-            "agents": list(state.agents.values()),
-            "tasks": _active_and_recent(state.tasks, ACTIVE_TASK, SNAPSHOT_RECENT_TASKS),
-            "sessions": _active_and_recent(
-                state.sessions, ACTIVE_SESSION, SNAPSHOT_RECENT_SESSIONS
-            ),
-            "budget": state.budget,
-            "task_counts": dict(Counter(t["status"] for t in state.tasks.values())),
-        }
+        return snapshot_of(self.committed_state, self.epoch)
 
     async def catch_up(self, seq: int, timeout_s: float = 3.0) -> None:
         """On a shared order (Redis), waits a moment for this node to reach `seq`.
@@ -182,6 +183,20 @@ class Node:
                 None, after=after, upto=upto, rooms=wanted, limit=page
             )
         return found, upto if len(items) < page else items[-1][0]
+
+
+def snapshot_of(state: State, epoch: str) -> dict[str, Any]:
+    """A state as a snapshot: every agent, active and recent tasks and sessions, the budget,
+    the count of tasks by status, as of `state.seq`."""
+    return {
+        "seq": state.seq,
+        "epoch": epoch,
+        "agents": list(state.agents.values()),
+        "tasks": _active_and_recent(state.tasks, ACTIVE_TASK, SNAPSHOT_RECENT_TASKS),
+        "sessions": _active_and_recent(state.sessions, ACTIVE_SESSION, SNAPSHOT_RECENT_SESSIONS),
+        "budget": state.budget,
+        "task_counts": dict(Counter(t["status"] for t in state.tasks.values())),
+    }
 
 
 def _active_and_recent(

@@ -112,6 +112,26 @@ class State:
         else:
             self._tables[kind][row["id"]] = row
 
+    def dump(self) -> dict[str, Any]:
+        """Every table as lists of entities, in order, and the seq: what a checkpoint keeps
+        (entities are never changed in place, so the lists may be encoded later, elsewhere)."""
+        tables = {kind: list(table.values()) for kind, table in self._tables.items()}
+        tables["budget"] = list(self.budgets.values())
+        return {"seq": self.seq, "tables": tables, "budget_period": self._budget_period}
+
+    @classmethod
+    def restore(cls, dumped: dict[str, Any]) -> State:
+        """A State from `dump()` (a checkpoint read back)."""
+        state = cls()
+        for kind, rows in dumped["tables"].items():
+            if kind == "budget":
+                state.budgets.update((row["period"], row) for row in rows)
+            elif kind in state._tables:
+                state._tables[kind].update((row["id"], row) for row in rows)
+        state._budget_period = dumped.get("budget_period")
+        state.seq = int(dumped["seq"])
+        return state
+
     def apply(self, seq: int, changes: Iterable[Change]) -> None:
         """Takes an event's entities as another State folded them (its `changes`): what a
         fold of the same event would give this state, without folding again."""
@@ -147,8 +167,8 @@ class State:
         for key in _TASK_DEFAULTS.keys() & update.keys():
             if update[key] is None:  # never cleared: the task queue keeps each one
                 update[key] = (current or _TASK_DEFAULTS)[key]
-        if isinstance(update.get("error_details"), dict):
-            update["error_details"] = {"at": ts, **update["error_details"], "seq": seq}
+        if isinstance(update.get("error_details"), dict):  # when and by which event it was set
+            update["error_details"] = {"at": ts, "seq": seq, **update["error_details"]}
         if "updated_at" not in payload["task"]:
             update["updated_at"] = ts
         merged = merge(current, update, "task")

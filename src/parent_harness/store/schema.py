@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -208,3 +209,11 @@ session_output = Table(
 """Agent output (`session:output`), one row per event: a chunk of numbered lines.
 `total_bytes` is the session's output up to this chunk's end, so keeping the last N bytes
 of a session is one range delete."""
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),  # zlib-compressed JSON of State.dump()
+)

@@ -302,6 +302,59 @@ class SqlStore:
         upsert: Insert = stmt.on_conflict_do_update(index_elements=[key], set_=updates, where=newer)
         return upsert
 
+    async def write_checkpoint(self, seq: int, ts_ms: int, data: bytes) -> None:
+        """Keeps a checkpoint of folded state as of `seq` (one already kept is left alone).
+        On SQLite it goes through the writer thread, so it never waits on the log's writes."""
+        stmt = self._insert_new(t.checkpoints)
+        row = {"seq": seq, "ts_ms": ts_ms, "data": data}
+        if self.dialect == "sqlite":
+            sql = str(stmt.compile(dialect=self.engine.dialect))
+            values = (seq, ts_ms, data)
+
+            def write() -> None:
+                conn = self._sqlite_conn
+                if conn is None:
+                    conn = self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
+                    set_sqlite_pragmas(conn, None)
+                with conn:
+                    conn.execute(sql, values)
+
+            await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, write)
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt, [row])
+
+    async def checkpoint_before(self, seq: int) -> tuple[int, bytes] | None:
+        """The newest checkpoint as of `seq` or earlier: (its seq, its data)."""
+        query = (
+            select(t.checkpoints.c.seq, t.checkpoints.c.data)
+            .where(t.checkpoints.c.seq <= seq)
+            .order_by(t.checkpoints.c.seq.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else (int(row.seq), bytes(row.data))
+
+    async def last_checkpoint(self) -> int:
+        """The seq of the newest checkpoint (0: none)."""
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(select(func.max(t.checkpoints.c.seq))) or 0)
+
+    async def seq_at(self, ts_ms: int) -> int | None:
+        """The last event at or before `ts_ms` (None: the log starts after it)."""
+        query = select(func.max(t.events.c.seq)).where(t.events.c.ts_ms <= ts_ms)
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(query)
+        return None if found is None else int(found)
+
+    async def event_time(self, seq: int) -> tuple[str, int] | None:
+        """(ts, ts_ms) of the event at `seq`, None when the log holds none there."""
+        query = select(t.events.c.ts, t.events.c.ts_ms).where(t.events.c.seq == seq)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else (str(row.ts), int(row.ts_ms))
+
     async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
         """The seq of each of `ids` already in the log."""
         found: dict[str, int] = {}

@@ -159,6 +159,7 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
             broker_url=settings.broker,
             replay_window=settings.replay_window,
             output=retention,
+            checkpoint_every=settings.checkpoint_every,
         )
     app[NODE] = node
     app[QUERIES] = Queries(app[NODE].store.engine)

@@ -35,7 +35,7 @@ from parent_harness.events.catalogue import (
     DependsOn,
     EntityId,
 )
-from parent_harness.events.clock import now_iso
+from parent_harness.events.clock import now_iso, parse_iso
 from parent_harness.events.kinds import CLASS_ROOMS, ENTITY_ROOMS, KINDS, NOT_IN_ALL, describe
 from parent_harness.exceptions import (
     BrokerUnavailable,
@@ -44,7 +44,9 @@ from parent_harness.exceptions import (
     StoreUnavailable,
 )
 from parent_harness.graph import GraphError, check, edges_of
+from parent_harness.hub.history import OutOfRange
 from parent_harness.hub.ingest import Draft
+from parent_harness.hub.node import snapshot_of
 from parent_harness.hub.plans import apply_plan, new_task, rearm_dependents
 from parent_harness.problems import invalid, problem
 from parent_harness.problems import json_response as _json
@@ -323,6 +325,35 @@ async def snapshot(request: web.Request) -> r200[dict[str, Any]]:
     node = request.app[NODE]
     tasks = node.committed_state.tasks.values()
     return _json(snapshot_for(grant_of(request), node.snapshot(), tasks))
+
+
+@answers_bad_params
+@inject.and_request
+async def state_at_route(
+    request: web.Request, at: str = Field(min_length=1, max_length=64)
+) -> r200[dict[str, Any]] | r400[Problem]:
+    """The fleet as it was right after one event, in the shape of `/api/snapshot` plus `at`
+    (that event's time): `at` is a seq (0: before any event), or an ISO 8601 time (the last
+    event at or before it). Rebuilt from the nearest checkpoint and the events since."""
+    node = request.app[NODE]
+    if _DIGITS.fullmatch(at):
+        seq = int64_param("at", at)
+    else:
+        try:
+            moment = parse_iso(at)
+        except ValueError:
+            raise BadParam("at", f"at={at!r} is neither a seq nor an ISO 8601 time") from None
+        found = await node.store.seq_at(int(moment.timestamp() * 1000))
+        if found is None:
+            raise BadParam("at", f"at={at} is before the log's first event")
+        seq = min(found, node.seq)
+    try:
+        state = await node.state_at(seq)
+    except OutOfRange as exc:
+        raise BadParam("at", str(exc), head=node.seq) from None
+    when = await node.store.event_time(seq) if seq else None
+    snap = {**snapshot_of(state, node.epoch), "at": when[0] if when else None}
+    return _json(snapshot_for(grant_of(request), snap, state.tasks.values()))
 
 
 @inject.and_request
@@ -902,6 +933,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r = app.router
     r.add_get("/api/health", guard(health))
     r.add_get("/api/snapshot", guard(snapshot))
+    r.add_get("/api/state", guard(state_at_route))
     r.add_get("/api/agents", guard(agents))
     r.add_get("/api/agents/{agent_id}", guard(agent))
     r.add_get("/api/tasks", guard(tasks))

@@ -38,6 +38,8 @@ class Settings:
     """Events in one POST /api/events (413 past it)."""
     max_parents: int = 100
     """Parents one task may depend on (`bad_dependencies` past it)."""
+    checkpoint_every: int = 10_000
+    """Events between checkpoints of folded state (what `GET /api/state?at=` folds again)."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Bytes in one request body (413 past it)."""
     output_keep_bytes: int = 5 * 1024 * 1024

@@ -1,0 +1,105 @@
+"""The fleet as it was after any event: checkpoints of folded state plus the events since.
+
+Every `every` committed events, the ingest hands its committed state here; its tables are
+copied at once (entities are never changed in place, so copying the tables is enough) and
+encoded and written in the background, one checkpoint at a time, without holding up the
+write path. The state after event N is the newest checkpoint at or before N, with the
+events after it read back from the log and folded again by `State.fold`: the same fold that
+builds live state, not a second implementation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from typing import Any
+
+import orjson
+
+from parent_harness.hub.state import State
+from parent_harness.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 10_000
+"""Events between checkpoints: the most a state at a point folds again."""
+REPLAY_PAGE = 5_000
+
+
+class OutOfRange(ValueError):
+    """A point the log cannot answer for (beyond its head, before its first event)."""
+
+
+class Checkpoints:
+    """Takes checkpoints of committed state as the log grows (see the module docstring)."""
+
+    def __init__(self, store: SqlStore, every: int = CHECKPOINT_EVERY) -> None:
+        if every < 1:
+            raise ValueError("checkpoints are taken every 1 event or more")
+        self.store = store
+        self.every = every
+        self.taken = 0
+        self.last_seq = 0
+        self._task: asyncio.Task[None] | None = None
+        self._due: tuple[int, int, dict[str, Any]] | None = None
+
+    async def start(self) -> None:
+        """Reads back where the last checkpoint is."""
+        self.last_seq = await self.store.last_checkpoint()
+
+    def after_commit(self, state: State, ts_ms: int) -> None:
+        """The ingest committed up to `state.seq` (at `ts_ms`): a checkpoint when due."""
+        if state.seq - self.last_seq < self.every:
+            return
+        self.last_seq = state.seq
+        self._due = (state.seq, ts_ms, state.dump())  # the newest wins if one is writing
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._write(), name="checkpoint")
+
+    async def _write(self) -> None:
+        while self._due is not None:
+            seq, ts_ms, dumped = self._due
+            self._due = None
+            try:
+                data = await asyncio.to_thread(_encode, dumped)
+                await self.store.write_checkpoint(seq, ts_ms, data)
+                self.taken += 1
+            except Exception:  # a missed checkpoint costs a longer fold, never an event
+                log.exception("could not keep the checkpoint at seq %d", seq)
+
+    async def stop(self) -> None:
+        """Waits for the checkpoint being written."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _encode(dumped: dict[str, Any]) -> bytes:
+    return zlib.compress(orjson.dumps(dumped), 1)
+
+
+def decode(data: bytes) -> State:
+    """A checkpoint's state."""
+    return State.restore(orjson.loads(zlib.decompress(data)))
+
+
+async def state_at(store: SqlStore, seq: int, head: int, first_seq: int = 1) -> State:
+    """The committed state right after event `seq` (0: before any), `head` being the last
+    committed seq; OutOfRange outside what the log holds."""
+    if seq < 0 or seq > head:
+        raise OutOfRange(f"seq {seq} is beyond the log, which ends at seq {head}")
+    found = await store.checkpoint_before(seq)
+    state = State() if found is None else decode(found[1])
+    if found is None and seq >= first_seq and first_seq > 1:
+        raise OutOfRange(
+            f"seq {seq}: the log is kept from seq {first_seq} and no checkpoint covers it"
+        )
+    after = state.seq
+    while after < seq:
+        upto = min(seq, after + REPLAY_PAGE)
+        for event_seq, type_, body, _rooms in await store.replay(None, after=after, upto=upto):
+            message = orjson.loads(body)
+            state.fold(type_, message["payload"], event_seq, message["timestamp"])
+        after = upto
+    state.seq = seq
+    return state

@@ -1,0 +1,101 @@
+"""The state at any point of the log (`Node.state_at`, `GET /api/state?at=`): for every
+event N of a random stream, the state rebuilt from checkpoints and the log equals the live
+state a subscriber had right after N, on SQLite and on PostgreSQL, and after a restart."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from parent_harness.hub.history import OutOfRange
+from parent_harness.hub.node import Node
+from parent_harness.hub.state import State
+
+
+def tables(state: State) -> tuple[Any, ...]:
+    return (
+        state.agents,
+        state.tasks,
+        state.sessions,
+        state.budgets,
+        state.budget,
+        list(state.test_runs.items()),
+    )
+
+
+def copy(state: State) -> State:
+    """What the state was at this moment (entities are never changed in place)."""
+    return State.restore(state.dump())
+
+
+def random_stream(seed: int, count: int) -> list[tuple[str, dict[str, Any]]]:
+    """Agents, tasks, sessions, iterations, heartbeats, tests, budget and notes, in an order
+    that merges partial entities over each other."""
+    rng = random.Random(seed)
+    agents, tasks, sessions = ["a1", "a2", "a3"], ["t1", "t2", "t3", "t4"], ["s1", "s2"]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for n in range(count):
+        pick = rng.randrange(10)
+        if pick == 0:
+            status = rng.choice(["idle", "working", "error"])
+            out.append(("agent:status", {"agent": {"id": rng.choice(agents), "status": status}}))
+        elif pick == 1:
+            task: dict[str, Any] = {"id": rng.choice(tasks), "title": f"title {n}"}
+            if rng.random() < 0.5:
+                task["status"] = rng.choice(["queued", "running", "completed", "failed"])
+            if rng.random() < 0.3:
+                task["token_usage"] = {"input": rng.randrange(1000)}
+            out.append((rng.choice(["task:created", "task:updated"]), {"task": task}))
+        elif pick == 2:
+            session = {"id": rng.choice(sessions), "agent_id": rng.choice(agents),
+                       "task_id": rng.choice(tasks)}  # fmt: skip
+            out.append(("session:started", {"session": session}))
+        elif pick == 3:
+            out.append(("session:iteration", {"session_id": rng.choice(sessions),
+                                              "iteration": rng.randrange(1, 20)}))  # fmt: skip
+        elif pick == 4:
+            out.append(("agent:heartbeat", {"agent_id": rng.choice(agents),
+                                            "iteration": rng.randrange(9)}))  # fmt: skip
+        elif pick == 5:
+            run = {"id": f"r{rng.randrange(5)}", "task_id": rng.choice(tasks),
+                   "status": rng.choice(["running", "passed", "failed"])}  # fmt: skip
+            out.append(("test:completed", {"test_run": run}))
+        elif pick == 6:
+            budget = {"period": rng.choice(["2026-11", "2026-12"]), "spent_usd": rng.random()}
+            out.append(("budget:updated", {"budget": budget}))
+        elif pick == 7:
+            failed = {"id": rng.choice(tasks), "status": "failed"}
+            failed["error_details"] = {"message": f"e{n}"}
+            out.append(("task:failed", {"task": failed}))
+        else:
+            out.append(("event", {"event": {"message": f"note {n}", "level": "info"}}))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_the_state_at_every_event_is_the_state_a_subscriber_had(
+    store_url: str, seed: int
+) -> None:
+    node = Node(store_url, checkpoint_every=9)
+    await node.start()
+    seen = [copy(node.committed_state)]
+    for type_, payload in random_stream(seed, 120):
+        await node.publish(type_, payload)
+        seen.append(copy(node.committed_state))
+    await node.checkpoints.stop()
+    assert node.checkpoints.taken >= 10, "the states were not rebuilt from checkpoints"
+    for n, expected in enumerate(seen):
+        at = await node.state_at(n)
+        assert at.seq == n
+        assert tables(at) == tables(expected), f"the state after event {n} differs"
+    with pytest.raises(OutOfRange, match="beyond the log"):
+        await node.state_at(len(seen))
+    await node.stop()
+
+    again = Node(store_url, checkpoint_every=9)  # after a restart: from the store alone
+    await again.start()
+    for n in (0, 1, 8, 9, 10, 57, len(seen) - 1):
+        assert tables(await again.state_at(n)) == tables(seen[n]), n
+    await again.stop()
