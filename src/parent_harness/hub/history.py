@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 10_000
 """Events between checkpoints: the most a state at a point folds again."""
-REPLAY_PAGE = 5_000
 
 
 class OutOfRange(ValueError):
@@ -89,17 +88,21 @@ async def state_at(store: SqlStore, seq: int, head: int, first_seq: int = 1) -> 
     if seq < 0 or seq > head:
         raise OutOfRange(f"seq {seq} is beyond the log, which ends at seq {head}")
     found = await store.checkpoint_before(seq)
-    state = State() if found is None else decode(found[1])
     if found is None and seq >= first_seq and first_seq > 1:
         raise OutOfRange(
             f"seq {seq}: the log is kept from seq {first_seq} and no checkpoint covers it"
         )
-    after = state.seq
-    while after < seq:
-        upto = min(seq, after + REPLAY_PAGE)
-        for event_seq, type_, body, _rooms in await store.replay(None, after=after, upto=upto):
-            message = orjson.loads(body)
-            state.fold(type_, message["payload"], event_seq, message["timestamp"])
-        after = upto
+    start = 0 if found is None else found[0]
+    events = await store.bodies(start, seq)
+    # Decoding and folding take a while: in a thread, so the loop keeps serving clients.
+    return await asyncio.to_thread(_rebuild, None if found is None else found[1], events, seq)
+
+
+def _rebuild(checkpoint: bytes | None, events: list[tuple[int, str, str]], seq: int) -> State:
+    state = State() if checkpoint is None else decode(checkpoint)
+    fold, loads = state.fold, orjson.loads
+    for event_seq, type_, body in events:
+        message = loads(body)
+        fold(type_, message["payload"], event_seq, message["timestamp"])
     state.seq = seq
     return state

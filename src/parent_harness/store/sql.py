@@ -341,6 +341,29 @@ class SqlStore:
         async with self.engine.connect() as conn:
             return int(await conn.scalar(select(func.max(t.checkpoints.c.seq))) or 0)
 
+    async def bodies(self, after: int, upto: int) -> list[tuple[int, str, str]]:
+        """(seq, type, encoded message) of the events after < seq <= upto, in order: the
+        log read back to be folded again (on SQLite, read in a thread of its own)."""
+        query = (
+            select(t.events.c.seq, t.events.c.type, t.events.c.body)
+            .where(t.events.c.seq > after, t.events.c.seq <= upto)
+            .order_by(t.events.c.seq)
+        )
+        if self.dialect == "sqlite":
+            sql = str(query.compile(dialect=self.engine.dialect))
+            path = sqlite_path(self.url)
+
+            def read() -> list[tuple[int, str, str]]:
+                conn = sqlite3.connect(path, timeout=5.0)
+                try:
+                    return list(conn.execute(sql, (after, upto)))
+                finally:
+                    conn.close()
+
+            return await asyncio.to_thread(read)
+        async with self.engine.connect() as conn:
+            return [(r.seq, r.type, r.body) for r in await conn.execute(query)]
+
     async def seq_at(self, ts_ms: int) -> int | None:
         """The last event at or before `ts_ms` (None: the log starts after it)."""
         query = select(func.max(t.events.c.seq)).where(t.events.c.ts_ms <= ts_ms)
