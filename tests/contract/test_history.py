@@ -5,11 +5,12 @@ state a subscriber had right after N, on SQLite and on PostgreSQL, and after a r
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import pytest
 
-from parent_harness.hub.history import OutOfRange
+from parent_harness.hub.history import OutOfRange, Retention
 from parent_harness.hub.node import Node
 from parent_harness.hub.state import State
 
@@ -99,3 +100,44 @@ async def test_the_state_at_every_event_is_the_state_a_subscriber_had(
     for n in (0, 1, 8, 9, 10, 57, len(seen) - 1):
         assert tables(await again.state_at(n)) == tables(seen[n]), n
     await again.stop()
+
+
+async def test_retention_prunes_at_a_checkpoint_and_names_the_oldest_state(
+    store_url: str,
+) -> None:
+    node = Node(store_url, checkpoint_every=5, retention=Retention(keep_events=12))
+    await node.start()  # nothing to prune yet
+    seen = [copy(node.committed_state)]
+    for type_, payload in random_stream(3, 40):
+        await node.publish(type_, payload)
+        seen.append(copy(node.committed_state))
+    await node.checkpoints.stop()
+    first = await node.prune()
+    cut = first - 1
+    assert 40 - 12 - 5 < cut <= 40 - 12, "not cut at the newest checkpoint keeping 12 events"
+    assert [s for s, *_ in await node.store.replay(None, after=0, upto=cut)] == []
+    assert tables(await node.state_at(cut)) == tables(seen[cut])
+    assert tables(await node.state_at(40)) == tables(seen[40])
+    with pytest.raises(OutOfRange, match=f"the oldest state is seq {cut}"):
+        await node.state_at(cut - 1)
+    await node.stop()
+
+    again = Node(store_url)  # the store says where the log starts now
+    await again.start()
+    assert again.ingest.first_seq == first
+    assert again.replay_gap(0, None) == f"history before seq {first} is gone"
+    await again.stop()
+
+
+async def test_retention_by_age_keeps_what_is_younger(store_url: str) -> None:
+    node = Node(store_url, checkpoint_every=4, retention=Retention(keep_days=1))
+    await node.start()
+    for type_, payload in random_stream(4, 20):
+        await node.publish(type_, payload)
+    await node.checkpoints.stop()
+    now_ms = int(time.time() * 1000)
+    assert await node.retention.prune(node.store, node.seq, now_ms) == 1, "pruned young events"
+    later = now_ms + 2 * 86_400_000  # two days on, every checkpoint is old
+    first = await node.retention.prune(node.store, node.seq, later)
+    assert first == await node.store.last_checkpoint() + 1 > 1
+    await node.stop()

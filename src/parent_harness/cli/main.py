@@ -232,6 +232,22 @@ def serve(
             help="Events between checkpoints of state (GET /api/state?at= folds at most these).",
         ),
     ] = 10_000,
+    keep_days: Annotated[
+        float,
+        typer.Option(
+            envvar="HARNESS_KEEP_DAYS",
+            min=0.0,
+            help="Days of events kept (0: all; cut at a checkpoint).",
+        ),
+    ] = 0.0,
+    keep_events: Annotated[
+        int,
+        typer.Option(
+            envvar="HARNESS_KEEP_EVENTS",
+            min=0,
+            help="Events kept, about (0: all; cut at a checkpoint).",
+        ),
+    ] = 0,
     output_keep_mb: Annotated[
         float,
         typer.Option(
@@ -267,6 +283,8 @@ def serve(
         max_body_bytes=max_body_bytes,
         max_parents=max_parents,
         checkpoint_every=checkpoint_every,
+        keep_days=keep_days,
+        keep_events=keep_events,
         output_keep_bytes=int(output_keep_mb * 1024 * 1024),
         output_keep_days=output_keep_days,
     )

@@ -87,11 +87,13 @@ async def state_at(store: SqlStore, seq: int, head: int, first_seq: int = 1) -> 
     committed seq; OutOfRange outside what the log holds."""
     if seq < 0 or seq > head:
         raise OutOfRange(f"seq {seq} is beyond the log, which ends at seq {head}")
-    found = await store.checkpoint_before(seq)
-    if found is None and seq >= first_seq and first_seq > 1:
+    if first_seq > 1 and seq < first_seq - 1:
+        kept = await store.event_time(first_seq)
+        since = f" ({kept[0]})" if kept else ""
         raise OutOfRange(
-            f"seq {seq}: the log is kept from seq {first_seq} and no checkpoint covers it"
+            f"seq {seq} is no longer kept: the oldest state is seq {first_seq - 1}{since}"
         )
+    found = await store.checkpoint_before(seq)
     start = 0 if found is None else found[0]
     events = await store.bodies(start, seq)
     # Decoding and folding take a while: in a thread, so the loop keeps serving clients.
@@ -106,3 +108,27 @@ def _rebuild(checkpoint: bytes | None, events: list[tuple[int, str, str]], seq: 
         fold(type_, message["payload"], event_seq, message["timestamp"])
     state.seq = seq
     return state
+
+
+class Retention:
+    """Prunes the log: events older than `keep_days`, or all but the last `keep_events`
+    (0: no limit), cut at a checkpoint so that every state after the cut can still be
+    rebuilt; so a little more than asked may be kept, never less."""
+
+    def __init__(self, keep_days: float = 0.0, keep_events: int = 0) -> None:
+        self.keep_days = keep_days
+        self.keep_events = keep_events
+
+    @property
+    def enabled(self) -> bool:
+        return self.keep_days > 0 or self.keep_events > 0
+
+    async def prune(self, store: SqlStore, head: int, now_ms: int) -> int:
+        """Prunes what is past the limits; the new first seq of the log (1: nothing cut)."""
+        before = int(now_ms - self.keep_days * 86_400_000) if self.keep_days > 0 else None
+        upto = head - self.keep_events if self.keep_events > 0 else None
+        cut = await store.retention_cut(before, upto)
+        if cut > 0:
+            await store.prune(cut)
+            log.info("pruned the log up to seq %d (retention)", cut)
+        return cut + 1

@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from parent_harness.brokers import open_broker
 from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
 from parent_harness.hub.fanout import Hub
-from parent_harness.hub.history import CHECKPOINT_EVERY, Checkpoints, state_at
+from parent_harness.hub.history import CHECKPOINT_EVERY, Checkpoints, Retention, state_at
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
@@ -40,6 +42,9 @@ from parent_harness.store.sql import SqlStore
 
 SNAPSHOT_RECENT_TASKS = 200
 SNAPSHOT_RECENT_SESSIONS = 100
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +66,17 @@ class Node:
         replay_window: int = 10_000,
         output: OutputRetention | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
+        retention: Retention | None = None,
+        prune_every_s: float = 600.0,
     ) -> None:
         self.store = SqlStore(store_url, output=output)
         self.hub = Hub()
         self.window = ReplayWindow(replay_window)
         self.broker = open_broker(broker_url)
         self.checkpoints = Checkpoints(self.store, checkpoint_every)
+        self.retention = retention or Retention()
+        self.prune_every_s = prune_every_s
+        self._pruning: asyncio.Task[None] | None = None
         self.ingest = Ingest(
             self.store, self.hub, self.window, self.broker, checkpoints=self.checkpoints
         )
@@ -74,8 +84,28 @@ class Node:
     async def start(self) -> None:
         await self.ingest.start()
         await self.checkpoints.start()
+        if self.retention.enabled:
+            self._pruning = asyncio.create_task(self._prune_loop(), name="retention")
+
+    async def prune(self) -> int:
+        """Applies the retention limits now; the log's first seq after it."""
+        now_ms = int(time.time() * 1000)
+        first = await self.retention.prune(self.store, self.seq, now_ms)
+        self.ingest.first_seq = max(self.ingest.first_seq, first)
+        return self.ingest.first_seq
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception:  # the next round tries again; nothing is lost meanwhile
+                log.exception("could not prune the log")
+            await asyncio.sleep(self.prune_every_s)
 
     async def stop(self) -> None:
+        if self._pruning is not None:
+            self._pruning.cancel()
+            await asyncio.gather(self._pruning, return_exceptions=True)
         await self.ingest.stop()
         await self.checkpoints.stop()
         await self.store.close()

@@ -364,6 +364,49 @@ class SqlStore:
         async with self.engine.connect() as conn:
             return [(r.seq, r.type, r.body) for r in await conn.execute(query)]
 
+    async def retention_cut(self, before_ts_ms: int | None, upto_seq: int | None) -> int:
+        """The newest checkpoint taken before `before_ts_ms` or at or before `upto_seq`
+        (0: none): what the log may be pruned up to, keeping every later state computable."""
+        cuts = []
+        for cond in (
+            t.checkpoints.c.ts_ms < before_ts_ms if before_ts_ms is not None else None,
+            t.checkpoints.c.seq <= upto_seq if upto_seq is not None else None,
+        ):
+            if cond is not None:
+                query = select(func.max(t.checkpoints.c.seq)).where(cond)
+                async with self.engine.connect() as conn:
+                    cuts.append(int(await conn.scalar(query) or 0))
+        return max(cuts, default=0)
+
+    async def prune(self, upto: int) -> None:
+        """Deletes the events up to seq `upto` and the checkpoints before it (the one at
+        `upto` stays: the states after it are still computable)."""
+        statements = [
+            t.event_rooms.delete().where(t.event_rooms.c.seq <= upto),
+            t.events.delete().where(t.events.c.seq <= upto),
+            t.checkpoints.delete().where(t.checkpoints.c.seq < upto),
+        ]
+        if self.dialect == "sqlite":
+            compiled = [
+                str(s.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+                for s in statements
+            ]
+
+            def delete() -> None:
+                conn = self._sqlite_conn
+                if conn is None:
+                    conn = self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
+                    set_sqlite_pragmas(conn, None)
+                with conn:
+                    for sql in compiled:
+                        conn.execute(sql)
+
+            await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, delete)
+            return
+        async with self.engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(statement)
+
     async def seq_at(self, ts_ms: int) -> int | None:
         """The last event at or before `ts_ms` (None: the log starts after it)."""
         query = select(func.max(t.events.c.seq)).where(t.events.c.ts_ms <= ts_ms)

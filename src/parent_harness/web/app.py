@@ -14,6 +14,7 @@ from aiohttp import hdrs, web
 from aiohttp_pydantic import oas
 
 from parent_harness import __version__
+from parent_harness.hub.history import Retention
 from parent_harness.hub.node import Node
 from parent_harness.notify.web import routes as notify_routes
 from parent_harness.problems import problem
@@ -160,6 +161,7 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
             replay_window=settings.replay_window,
             output=retention,
             checkpoint_every=settings.checkpoint_every,
+            retention=Retention(settings.keep_days, settings.keep_events),
         )
     app[NODE] = node
     app[QUERIES] = Queries(app[NODE].store.engine)

@@ -345,7 +345,9 @@ async def state_at_route(
             raise BadParam("at", f"at={at!r} is neither a seq nor an ISO 8601 time") from None
         found = await node.store.seq_at(int(moment.timestamp() * 1000))
         if found is None:
-            raise BadParam("at", f"at={at} is before the log's first event")
+            oldest = await node.store.event_time(node.ingest.first_seq)
+            since = f" ({oldest[0]})" if oldest else ""
+            raise BadParam("at", f"at={at} is before the log's first event{since}")
         seq = min(found, node.seq)
     try:
         state = await node.state_at(seq)

@@ -40,6 +40,10 @@ class Settings:
     """Parents one task may depend on (`bad_dependencies` past it)."""
     checkpoint_every: int = 10_000
     """Events between checkpoints of folded state (what `GET /api/state?at=` folds again)."""
+    keep_days: float = 0.0
+    """Events (and checkpoints) older than this are pruned, at a checkpoint (0: kept)."""
+    keep_events: int = 0
+    """At most about this many events are kept, cut at a checkpoint (0: all)."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Bytes in one request body (413 past it)."""
     output_keep_bytes: int = 5 * 1024 * 1024
