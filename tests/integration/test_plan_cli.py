@@ -4,6 +4,7 @@ real hub process."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from tests.conftest import HubProcess
@@ -92,3 +93,27 @@ async def test_a_plan_file_that_cannot_be_read_says_why(tmp_path: Path) -> None:
     shaped.write_text('{"id": "p"}')
     code, _, err = await harness("plan", "apply", str(shaped))
     assert code == 2 and "a list of `tasks`" in err
+
+
+async def test_approvals_are_listed_and_answered_from_the_terminal(tmp_path: Path) -> None:
+    hub = HubProcess(tmp_path / "hub.db")
+    url = await hub.start()
+    try:
+        approval = {"id": "ap1", "agent_id": "bot", "task_id": "t1", "tool": "Bash",
+                    "summary": "run the tests", "detail": "pytest -q",
+                    "options": ["allow", "deny"], "status": "pending"}  # fmt: skip
+        payload = json.dumps({"approval": approval})
+        code, out, err = await harness("publish", "approval:requested", payload, "--url", url)
+        assert code == 0, err
+        code, out, err = await harness("approvals", "list", "--url", url)
+        assert code == 0 and "ap1  pending  bot on t1  Bash: run the tests" in out, out + err
+        assert "pytest -q" in out
+        code, out, err = await harness("approvals", "deny", "ap1", "--reason", "not now",
+                                       "--url", url)  # fmt: skip
+        assert (code, out.strip()) == (0, "ap1: deny"), err
+        code, out, err = await harness("approvals", "allow", "ap1", "--url", url)
+        assert code == 1 and "is answered (deny by cli) (HTTP 409)" in err, err
+        code, out, err = await harness("approvals", "list", "--url", url)
+        assert out.strip() == "no approvals pending"
+    finally:
+        await hub.terminate()

@@ -76,6 +76,9 @@ def test_catalogue_is_complete() -> None:
         "telegram:message",
         "event",
         "plan:applied",
+        "approval:requested",
+        "approval:answered",
+        "approval:expired",
     } == EVENT_TYPES
 
 
@@ -131,7 +134,13 @@ def test_every_integer_a_client_sends_fits_in_64_bits(type_: str) -> None:
         or schema.get("le", INT64_MAX + 1) > INT64_MAX
     ]
     assert not unbounded
-    if type_ not in ("event", "plan:applied", "session:tool"):  # those carry no integer
+    no_integer = (
+        "event",
+        "plan:applied",
+        "session:tool",
+        *(t for t in PAYLOADS if t.startswith("approval:")),
+    )
+    if type_ not in no_integer:  # those carry no integer
         assert found
 
 

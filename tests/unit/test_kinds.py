@@ -230,6 +230,27 @@ SAMPLES: list[Sample] = [
     ("event", {"event": {"level": "info", "message": "m"}}, ("events",), ("events",), "info"),
     ("event", {"event": {"message": "no level"}}, ("events",), ("events",), "info"),
     (
+        "approval:requested",
+        {"approval": {"id": "ap1", "session_id": "s", "agent_id": "a", "task_id": "t"}},
+        ("approvals", "approval:ap1", "session:s", "agent:a", "task:t"),
+        ("approvals", "approval:ap1"),
+        "warning",
+    ),
+    (
+        "approval:answered",
+        {"approval": {"id": "ap1", "status": "answered", "decision": "allow"}},
+        ("approvals", "approval:ap1"),
+        ("approvals", "approval:ap1"),
+        "info",
+    ),
+    (
+        "approval:expired",
+        {"approval": {"id": "ap1", "status": "expired"}},
+        ("approvals", "approval:ap1"),
+        ("approvals", "approval:ap1"),
+        "warning",
+    ),
+    (
         "plan:applied",
         {"plan": {"id": "p", "task_ids": ["a", "b"], "edges": [{"parent": "a", "child": "b"}]}},
         ("tasks",),
@@ -318,8 +339,8 @@ def test_every_catalogue_type_has_one_descriptor() -> None:
 
 def test_class_rooms_and_entities_are_the_published_ones() -> None:
     rooms = {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events", "output"}
-    assert rooms == CLASS_ROOMS
-    assert {"agent", "task", "session"} == ENTITY_KINDS
+    assert rooms | {"approvals"} == CLASS_ROOMS
+    assert {"agent", "task", "session", "approval"} == ENTITY_KINDS
 
 
 def test_a_carried_entity_is_a_field_of_the_payload_model() -> None:

@@ -312,6 +312,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "parent_harness.cli.orchestrate": ("run", "demo", "task"),
     "parent_harness.cli.notify_cmd": ("notify",),
     "parent_harness.cli.plan_cmd": ("plan",),
+    "parent_harness.cli.approvals_cmd": ("approvals",),
 }
 """The modules that add commands to `harness` (their `register`), and the commands each adds."""
 

@@ -68,7 +68,7 @@ class ErrorDetails(Strict):
 class Agent(Strict):
     id: str = Field(min_length=1, max_length=200)
     name: str | None = None
-    status: Literal["idle", "working", "paused", "offline", "error"] | None = None
+    status: Literal["idle", "working", "waiting_input", "paused", "offline", "error"] | None = None
     health_status: Literal["healthy", "stale", "stuck", "crashed"] | None = None
     health_reason: str | None = None
     running_instances: Count | None = None
@@ -151,7 +151,7 @@ class Session(Strict):
     id: str = Field(min_length=1, max_length=200)
     agent_id: str | None = None
     task_id: str | None = None
-    status: Literal["running", "completed", "failed", "killed"] | None = None
+    status: Literal["running", "waiting_input", "completed", "failed", "killed"] | None = None
     iteration: Count | None = None
     max_iterations: Count | None = None
     started_at: str | None = None
@@ -298,6 +298,35 @@ class ObservabilityEvent(Strict):
     event: GenericEvent
 
 
+class Approval(Strict):
+    """An agent waiting for a human (or a rule): a permission, a question or a plan."""
+
+    id: EntityId
+    agent_id: str | None = None
+    session_id: str | None = None
+    task_id: str | None = None
+    workspace_id: str | None = None
+    kind: Literal["permission", "question", "plan"] | None = None
+    tool: str | None = Field(default=None, max_length=200)
+    summary: str | None = Field(default=None, max_length=2000)
+    detail: str | None = Field(default=None, max_length=65_536)
+    options: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=50
+    )
+    status: Literal["pending", "answered", "expired", "cancelled"] | None = None
+    decision: str | None = Field(default=None, max_length=200)
+    answer: str | None = Field(default=None, max_length=65_536)
+    by: str | None = Field(default=None, max_length=200)
+    via: Literal["dashboard", "telegram", "api", "cli", "rule", "agent", "hub"] | None = None
+    requested_at: str | None = None
+    expires_at: str | None = None
+    answered_at: str | None = None
+
+
+class ApprovalEvent(Strict):
+    approval: Approval
+
+
 class PlanEdge(Strict):
     """Task `child` depends on task `parent`, and runs when `parent` ends as `when` asks."""
 
@@ -339,6 +368,9 @@ PAYLOADS: dict[str, type[Strict]] = {
     "telegram:message": TelegramEvent,
     "event": ObservabilityEvent,
     "plan:applied": PlanApplied,
+    "approval:requested": ApprovalEvent,
+    "approval:answered": ApprovalEvent,
+    "approval:expired": ApprovalEvent,
 }
 """Every event type of protocol v1 and the model of its payload."""
 

@@ -110,6 +110,14 @@ _BY_SESSION_ID = (("session", ("session_id",)), ("agent", ("agent_id",)), ("task
 """An iteration or a session heartbeat names its session; the fold adds that session's
 `agent_id` and `task_id` to the (merged) payload."""
 
+_APPROVAL = (
+    ("approval", ("approval", "id")),
+    ("session", ("approval", "session_id")),
+    ("agent", ("approval", "agent_id")),
+    ("task", ("approval", "task_id")),
+)
+"""An approval has a room of its own and goes to its session's, agent's and task's."""
+
 _AGENT_STATUS_LEVEL = Level(
     cases=(
         Case(("agent", "health_status"), "in", ("crashed",), "error"),
@@ -154,6 +162,9 @@ _SPECS: dict[str, tuple[str, str | None, tuple[tuple[str, Path], ...], Level]] =
     "telegram:message": ("telegram", "message", (), INFO),
     "event": ("events", "event", (), Level(field=("event", "level"))),
     "plan:applied": ("tasks", "plan", (), INFO),
+    "approval:requested": ("approvals", "approval", _APPROVAL, Level(fixed="warning")),
+    "approval:answered": ("approvals", "approval", _APPROVAL, INFO),
+    "approval:expired": ("approvals", "approval", _APPROVAL, Level(fixed="warning")),
 }
 """Per event type: class room, entity key, entity rooms, level (the payload model is the
 catalogue's)."""

@@ -226,6 +226,7 @@ def snapshot_of(state: State, epoch: str) -> dict[str, Any]:
         "sessions": _active_and_recent(state.sessions, ACTIVE_SESSION, SNAPSHOT_RECENT_SESSIONS),
         "budget": state.budget,
         "task_counts": dict(Counter(t["status"] for t in state.tasks.values())),
+        "approvals": [a for a in state.approvals.values() if a.get("status") == "pending"],
     }
 
 

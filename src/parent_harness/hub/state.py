@@ -18,7 +18,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from parent_harness.events.catalogue import Agent, Budget, Session, Strict, Task, TestRun
+from parent_harness.events.catalogue import (
+    Agent,
+    Approval,
+    Budget,
+    Session,
+    Strict,
+    Task,
+    TestRun,
+)
 from parent_harness.events.kinds import KINDS
 from parent_harness.store.records import Change
 
@@ -27,7 +35,7 @@ Entity = dict[str, Any]
 ACTIVE_TASK = frozenset({"pending", "queued", "blocked", "assigned", "running", "testing"})
 ACTIVE_SESSION = frozenset({"running"})
 _DEEP_MERGED = frozenset({"token_usage"})
-_ENTITY_KINDS = frozenset({"agent", "task", "session", "test_run", "budget"})
+_ENTITY_KINDS = frozenset({"agent", "task", "session", "test_run", "budget", "approval"})
 """The rows of a fold that are state (the others, `api_call` and such, are only stored)."""
 _RECENT_TEST_RUNS = 2000
 
@@ -42,6 +50,7 @@ _BLANK = {
     "session": _blank(Session),
     "test_run": _blank(TestRun),
     "budget": _blank(Budget),
+    "approval": _blank(Approval),
 }
 _TASK_DEFAULTS: Entity = {
     "status": "pending",
@@ -87,12 +96,14 @@ class State:
         self.sessions: dict[str, Entity] = {}
         self.budgets: dict[str, Entity] = {}
         self.test_runs: OrderedDict[str, Entity] = OrderedDict()
+        self.approvals: dict[str, Entity] = {}
         self._budget_period: str | None = None
         self._tables: dict[str, dict[str, Entity]] = {
             "agent": self.agents,
             "task": self.tasks,
             "session": self.sessions,
             "test_run": self.test_runs,
+            "approval": self.approvals,
         }
 
     @property
@@ -178,6 +189,14 @@ class State:
         previous = current["status"] if current is not None else None
         out = {**payload, "task": merged, "previous_status": previous}
         return Folded(out, [Change("task", merged)])
+
+    def _approval(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+        """An approval changes only while it is pending: the first answer (or expiry) in
+        the log's order stands, and a later one carries the approval as it stands."""
+        current = self.approvals.get(payload["approval"]["id"])
+        if current is not None and current.get("status") not in (None, "pending"):
+            return Folded({**payload, "approval": current})
+        return self._entity("approval", payload, seq, ts)
 
     def _test_run(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
         update = payload["test_run"]
@@ -294,6 +313,7 @@ _BY_ENTITY: dict[str | None, _Fold] = {
     "session": _session,
     "test_run": State._test_run,
     "budget": State._budget,
+    "approval": State._approval,
 }
 """How an event carrying each entity (its kind's `entity`, events/kinds.py) folds."""
 

@@ -217,3 +217,15 @@ checkpoints = Table(
     Column("ts_ms", BigInteger, nullable=False),
     Column("data", LargeBinary, nullable=False),  # zlib-compressed JSON of State.dump()
 )
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", StoredText, primary_key=True),
+    Column("status", StoredText),
+    Column("session_id", StoredText),
+    Column("agent_id", StoredText),
+    Column("data", StoredText, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+    Index("ix_approvals_status", "status"),
+)

@@ -930,6 +930,101 @@ async def set_task_limit(
     return await _task_transition(request, task_id, {"limit_usd": change.limit_usd})
 
 
+class ApprovalAnswer(BaseModel):
+    """An answer to a pending approval."""
+
+    decision: str = Field(
+        min_length=1,
+        max_length=200,
+        description="One of the approval's options when it has some (allow, deny...).",
+    )
+    answer: str | None = Field(default=None, max_length=65_536, description="Free text.")
+    by: str | None = Field(default=None, max_length=200, description="Who answers.")
+    via: Literal["dashboard", "api", "cli", "telegram"] = "api"
+
+
+@inject.and_request
+async def approvals(
+    request: web.Request, status: str = "", limit: IntParam = LIMIT
+) -> r200[ListOut]:
+    """Approvals (committed), the newest first; `status` is a comma list (pending,
+    answered, expired, cancelled)."""
+    wanted = set(_csv(status))
+    state = request.app[NODE].committed_state
+    found = [a for a in state.approvals.values() if not wanted or a.get("status") in wanted]
+    found.sort(key=lambda a: str(a.get("requested_at") or ""), reverse=True)
+    items = visible(grant_of(request), "approval", found)[:limit]
+    return _json({"seq": state.seq, "items": items, "next_cursor": None})
+
+
+@inject.and_request
+async def approval(
+    request: web.Request, approval_id: str, /
+) -> r200[dict[str, Any]] | r404[Problem]:
+    """One approval (committed)."""
+    state = request.app[NODE].committed_state
+    found = state.approvals.get(approval_id)
+    if found is None:
+        return problem(404, "not_found", f"no approval {approval_id!r}")
+    if not sees_entity(grant_of(request), "approval", found):
+        return _not_yours(f"approval {approval_id!r}")
+    return _json({"seq": state.seq, "approval": found})
+
+
+@acknowledged
+@json_body
+@inject.and_request
+async def answer_approval(
+    request: web.Request, approval_id: str, /, given: ApprovalAnswer
+) -> r200[dict[str, Any]] | r404[Problem] | r409[Problem]:
+    """Answers a pending approval. The first answer in the log's order wins, whichever hub
+    or channel it came through: a later one gets 409 `already_decided` with the approval as
+    it stands."""
+    node = request.app[NODE]
+    current = node.state.approvals.get(approval_id)
+    if current is None:
+        return problem(404, "not_found", f"no approval {approval_id!r}")
+    if not may_publish(grant_of(request), "approval:answered", {"approval": current}):
+        return _not_yours(f"approval {approval_id!r}")
+    if current.get("status") != "pending":
+        return _decided(current)
+    options = current.get("options") or []
+    if options and given.decision not in options:
+        return problem(
+            400,
+            "bad_decision",
+            f"decision {given.decision!r} is not one of the approval's options {options}",
+            field="decision",
+            options=options,
+        )
+    answered = {
+        "id": approval_id,
+        "status": "answered",
+        "decision": given.decision,
+        "answer": given.answer,
+        "by": given.by or given.via,
+        "via": given.via,
+        "answered_at": now_iso(),
+    }
+    result = await node.publish("approval:answered", {"approval": answered})
+    after = node.committed_state.approvals[approval_id]
+    if any(after.get(k) != v for k, v in answered.items()):
+        return _decided(after)
+    return _json({"seq": result.seq, "approval": after})
+
+
+def _decided(current: dict[str, Any]) -> web.Response:
+    """409: the approval was decided already; the problem carries it as it stands."""
+    how = current.get("decision") or current.get("status")
+    who = f" by {current['by']}" if current.get("by") else ""
+    return problem(
+        409,
+        "already_decided",
+        f"approval {current['id']} is {current.get('status')} ({how}{who})",
+        approval=current,
+    )
+
+
 def add_routes(app: web.Application, guard: Guard) -> None:
     """Every REST route, each handler wrapped by `guard` (the hub's tokens)."""
     r = app.router
@@ -945,6 +1040,9 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     r.add_post("/api/tasks/{task_id}/retry", guard(retry_task))
     r.add_post("/api/plans", guard(apply_plan_route))
     r.add_post("/api/tasks/{task_id}/limit", guard(set_task_limit))
+    r.add_get("/api/approvals", guard(approvals))
+    r.add_get("/api/approvals/{approval_id}", guard(approval))
+    r.add_post("/api/approvals/{approval_id}/answer", guard(answer_approval))
     r.add_get("/api/sessions", guard(sessions))
     r.add_get("/api/sessions/{session_id}", guard(session))
     r.add_get("/api/sessions/{session_id}/output", guard(session_output))

@@ -100,6 +100,7 @@ def snapshot_for(
         "agents": visible(grant, "agent", snap["agents"]),
         "tasks": visible(grant, "task", snap["tasks"]),
         "sessions": visible(grant, "session", snap["sessions"]),
+        "approvals": visible(grant, "approval", snap.get("approvals", [])),
         "budget": snap["budget"] if sees_room(grant, "budget") else None,
         "task_counts": dict(Counter(t["status"] for t in visible(grant, "task", all_tasks))),
     }
