@@ -99,3 +99,41 @@ def test_the_output_socket_is_closed_when_the_page_is_left(dashboard: Dashboard)
     hub.publish(output("s-leave", 4, 1, "back again"))
     expect(terminal.locator(".term-line[data-n='4']")).to_contain_text("back again")
     assert dashboard.errors == []
+
+
+def test_the_agent_row_shows_its_latest_tool_call(dashboard: Dashboard) -> None:
+    """`session:tool` comes from the adapters' side of the catalogue; until this hub knows
+    the type, the store is fed the message the hub will send."""
+    dashboard.hub.publish(
+        session("s-tool", agent_id="a-tool", status="running"),
+        agent("a-tool", name="tooly", status="working", current_session_id="s-tool"),
+    )
+    dashboard.open("#/")
+    row = dashboard.page.get_by_test_id("agent-row").filter(has_text="tooly")
+    tool = row.get_by_test_id("agent-tool")
+    expect(tool).to_be_hidden()
+    dashboard.page.evaluate(
+        """() => {
+          const store = window.harness.store;
+          const call = (seq, tool, target, status, session_id = 's-tool') => ({
+            type: 'session:tool', seq, timestamp: new Date().toISOString(),
+            payload: { session_id, agent_id: 'a-tool', tool, target, status,
+                       at: new Date().toISOString() },
+          });
+          store.ingest([call(store.seq + 1, 'Edit', 'src/app.py', 'started'),
+                        call(store.seq + 2, 'Bash', 'pytest -q', 'failed')]);
+        }"""
+    )
+    expect(tool).to_have_text("Bash pytest -q")
+    expect(tool).to_have_attribute("data-status", "failed")
+    dashboard.page.evaluate(
+        """() => {
+          const store = window.harness.store;
+          store.ingest([{ type: 'session:tool', seq: store.seq + 1,
+            timestamp: new Date().toISOString(),
+            payload: { session_id: 's-old', agent_id: 'a-tool', tool: 'Read', target: 'x',
+                       status: 'completed' } }]);
+        }"""
+    )
+    expect(tool).to_be_hidden()  # a call of another session than the agent's current one
+    assert dashboard.errors == []
