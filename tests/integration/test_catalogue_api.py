@@ -42,7 +42,8 @@ async def test_its_rules_find_the_events_the_hub_logged(hub: RunningHub) -> None
     the catalogue's rules give for its (merged) payload."""
     kinds = await _catalogue(hub)
     await hub.publish(*({"type": type_, "payload": payload} for type_, payload, *_ in SAMPLES))
-    status, page = await hub.get(f"/api/events?limit={len(SAMPLES)}")
+    # type=*: every type, agent output included (listed only when a type or room asks).
+    status, page = await hub.get(f"/api/events?type=*&limit={len(SAMPLES)}")
     assert status == 200 and len(page["items"]) == len(SAMPLES)
     for item in page["items"]:
         kind, payload = kinds[item["type"]], item["payload"]
@@ -52,7 +53,8 @@ async def test_its_rules_find_the_events_the_hub_logged(hub: RunningHub) -> None
             status, found = await hub.get("/api/events", params={"room": room, "limit": 1000})
             assert item["seq"] in {e["seq"] for e in found["items"]}, (item["type"], room)
         level = level_by_rule(kind, payload)
-        status, found = await hub.get("/api/events", params={"level": level, "limit": 1000})
+        params = {"level": level, "type": "*", "limit": 1000}
+        status, found = await hub.get("/api/events", params=params)
         assert item["seq"] in {e["seq"] for e in found["items"]}, (item["type"], level)
 
 

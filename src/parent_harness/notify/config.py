@@ -198,6 +198,7 @@ _SUBJECTS = {
     "agent:heartbeat": "agent_id",
     "session:iteration": "session_id",
     "session:heartbeat": "session_id",
+    "session:output": "session_id",
     "session": "session.id",
     "test": "test_run.id",
     "budget": "budget.period",
