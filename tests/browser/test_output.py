@@ -137,3 +137,19 @@ def test_the_agent_row_shows_its_latest_tool_call(dashboard: Dashboard) -> None:
     )
     expect(tool).to_be_hidden()  # a call of another session than the agent's current one
     assert dashboard.errors == []
+
+
+def test_a_terminal_that_reconnects_gets_exactly_the_lines_it_missed(dashboard: Dashboard) -> None:
+    hub = dashboard.hub
+    hub.publish(session("s-re", status="running"), output("s-re", 1, 10))
+    dashboard.open("#/sessions/s-re")
+    terminal = dashboard.page.get_by_test_id("session-terminal")
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("10 lines")
+    numbers = "() => window.harness.views.session.terminal.lines.map((l) => l.n)"
+    dashboard.page.evaluate("() => window.harness.views.session.terminal.socket.drop('test')")
+    hub.publish(output("s-re", 11, 5), output("s-re", 16, 5))  # while it is away
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("20 lines")
+    hub.publish(output("s-re", 21, 5))  # and live again
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("25 lines")
+    assert dashboard.page.evaluate(numbers) == list(range(1, 26))
+    assert dashboard.errors == []
