@@ -23,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -63,7 +64,7 @@ async def follower(http: aiohttp.ClientSession, url: str, room: str, phase: list
                     )
 
 
-async def post(http: aiohttp.ClientSession, url: str, events: list[dict[str, object]]) -> None:
+async def post(http: aiohttp.ClientSession, url: str, events: list[dict[str, Any]]) -> None:
     async with http.post(
         f"{url}/api/events", data=orjson.dumps(events), headers={"Content-Type": "application/json"}
     ) as resp:

@@ -17,14 +17,15 @@ import time
 from pathlib import Path
 
 import aiohttp
+from playwright.async_api import CDPSession
 
 from bench.dashboard_hub import chromium, machine, new_context, publish, running_hub
 
 EVENTS_PER_S = 10
 
 
-async def metric(cdp: object, name: str) -> float:
-    found = await cdp.send("Performance.getMetrics")  # type: ignore[attr-defined]
+async def metric(cdp: CDPSession, name: str) -> float:
+    found = await cdp.send("Performance.getMetrics")
     return float(next(m["value"] for m in found["metrics"] if m["name"] == name))
 
 
