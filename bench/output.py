@@ -200,7 +200,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--mb-per-s", type=float, default=5.0)
+    parser.add_argument("--event-kb", type=int, default=64, help="output per event")
     args = parser.parse_args()
+    global LINES_PER_EVENT
+    LINES_PER_EVENT = max(1, args.event_kb * 1024 // LINE_BYTES)
     results = asyncio.run(run(args.seconds, args.clients, args.mb_per_s))
     print(report(results, args.seconds, args.clients))
 
