@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import Dashboard
 from tests.browser.fleet import agent, session, task
@@ -153,3 +153,24 @@ def test_a_terminal_that_reconnects_gets_exactly_the_lines_it_missed(dashboard: 
     expect(terminal.get_by_test_id("terminal-note")).to_contain_text("25 lines")
     assert dashboard.page.evaluate(numbers) == list(range(1, 26))
     assert dashboard.errors == []
+
+
+def test_the_terminal_is_readable_on_a_phone(browser: Browser, dashboard: Dashboard) -> None:
+    long = "a very long line of output " * 20
+    dashboard.hub.publish(session("s-phone", status="running"), output("s-phone", 1, 30, long))
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{dashboard.hub.url}/#/sessions/s-phone")
+        page.wait_for_selector("html[data-ready='true']")
+        terminal = page.get_by_test_id("session-terminal")
+        expect(terminal.locator(".term-line[data-n='30']")).to_be_visible()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the session page scrolls sideways by {overflow}px on a phone"
+        box = terminal.get_by_test_id("terminal-viewport").bounding_box()
+        assert box is not None and box["width"] <= 390 and box["height"] >= 200
+        expect(terminal.get_by_test_id("terminal-search")).to_be_visible()
+    finally:
+        context.close()
