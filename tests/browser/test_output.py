@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import Dashboard
 from tests.browser.fleet import agent, session, task
@@ -99,3 +99,78 @@ def test_the_output_socket_is_closed_when_the_page_is_left(dashboard: Dashboard)
     hub.publish(output("s-leave", 4, 1, "back again"))
     expect(terminal.locator(".term-line[data-n='4']")).to_contain_text("back again")
     assert dashboard.errors == []
+
+
+def test_the_agent_row_shows_its_latest_tool_call(dashboard: Dashboard) -> None:
+    """`session:tool` comes from the adapters' side of the catalogue; until this hub knows
+    the type, the store is fed the message the hub will send."""
+    dashboard.hub.publish(
+        session("s-tool", agent_id="a-tool", status="running"),
+        agent("a-tool", name="tooly", status="working", current_session_id="s-tool"),
+    )
+    dashboard.open("#/")
+    row = dashboard.page.get_by_test_id("agent-row").filter(has_text="tooly")
+    tool = row.get_by_test_id("agent-tool")
+    expect(tool).to_be_hidden()
+    dashboard.page.evaluate(
+        """() => {
+          const store = window.harness.store;
+          const call = (seq, tool, target, status, session_id = 's-tool') => ({
+            type: 'session:tool', seq, timestamp: new Date().toISOString(),
+            payload: { session_id, agent_id: 'a-tool', tool, target, status,
+                       at: new Date().toISOString() },
+          });
+          store.ingest([call(store.seq + 1, 'Edit', 'src/app.py', 'started'),
+                        call(store.seq + 2, 'Bash', 'pytest -q', 'failed')]);
+        }"""
+    )
+    expect(tool).to_have_text("Bash pytest -q")
+    expect(tool).to_have_attribute("data-status", "failed")
+    dashboard.page.evaluate(
+        """() => {
+          const store = window.harness.store;
+          store.ingest([{ type: 'session:tool', seq: store.seq + 1,
+            timestamp: new Date().toISOString(),
+            payload: { session_id: 's-old', agent_id: 'a-tool', tool: 'Read', target: 'x',
+                       status: 'completed' } }]);
+        }"""
+    )
+    expect(tool).to_be_hidden()  # a call of another session than the agent's current one
+    assert dashboard.errors == []
+
+
+def test_a_terminal_that_reconnects_gets_exactly_the_lines_it_missed(dashboard: Dashboard) -> None:
+    hub = dashboard.hub
+    hub.publish(session("s-re", status="running"), output("s-re", 1, 10))
+    dashboard.open("#/sessions/s-re")
+    terminal = dashboard.page.get_by_test_id("session-terminal")
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("10 lines")
+    numbers = "() => window.harness.views.session.terminal.lines.map((l) => l.n)"
+    dashboard.page.evaluate("() => window.harness.views.session.terminal.socket.drop('test')")
+    hub.publish(output("s-re", 11, 5), output("s-re", 16, 5))  # while it is away
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("20 lines")
+    hub.publish(output("s-re", 21, 5))  # and live again
+    expect(terminal.get_by_test_id("terminal-note")).to_contain_text("25 lines")
+    assert dashboard.page.evaluate(numbers) == list(range(1, 26))
+    assert dashboard.errors == []
+
+
+def test_the_terminal_is_readable_on_a_phone(browser: Browser, dashboard: Dashboard) -> None:
+    long = "a very long line of output " * 20
+    dashboard.hub.publish(session("s-phone", status="running"), output("s-phone", 1, 30, long))
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{dashboard.hub.url}/#/sessions/s-phone")
+        page.wait_for_selector("html[data-ready='true']")
+        terminal = page.get_by_test_id("session-terminal")
+        expect(terminal.locator(".term-line[data-n='30']")).to_be_visible()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the session page scrolls sideways by {overflow}px on a phone"
+        box = terminal.get_by_test_id("terminal-viewport").bounding_box()
+        assert box is not None and box["width"] <= 390 and box["height"] >= 200
+        expect(terminal.get_by_test_id("terminal-search")).to_be_visible()
+    finally:
+        context.close()

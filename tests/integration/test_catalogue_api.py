@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from parent_harness.events import EVENT_TYPES, KINDS
-from parent_harness.events.kinds import NOT_IN_ALL
 from parent_harness.events.levels import event_level
 from parent_harness.events.rooms import event_rooms
 from tests.conftest import RunningHub
@@ -28,7 +27,7 @@ async def test_the_hub_describes_every_event_kind(hub: RunningHub) -> None:
         assert kind["schema"] == KINDS[type_].payload.model_json_schema()
     status, body = await hub.get("/api/catalogue")
     assert set(body["class_rooms"]) == {kind["room"] for kind in kinds.values()}
-    assert body["entities"] == ["agent", "session", "task"]
+    assert body["entities"] == ["agent", "approval", "session", "task"]
 
 
 async def test_its_rules_give_the_rooms_and_levels_of_sample_events(hub: RunningHub) -> None:
@@ -43,9 +42,9 @@ async def test_its_rules_find_the_events_the_hub_logged(hub: RunningHub) -> None
     the catalogue's rules give for its (merged) payload."""
     kinds = await _catalogue(hub)
     await hub.publish(*({"type": type_, "payload": payload} for type_, payload, *_ in SAMPLES))
-    status, page = await hub.get(f"/api/events?limit={len(SAMPLES)}")
-    listed = [s for s in SAMPLES if s[0] not in NOT_IN_ALL]  # agent output: only when asked
-    assert status == 200 and len(page["items"]) == len(listed)
+    # type=*: every type, agent output included (listed only when a type or room asks).
+    status, page = await hub.get(f"/api/events?type=*&limit={len(SAMPLES)}")
+    assert status == 200 and len(page["items"]) == len(SAMPLES)
     for item in page["items"]:
         kind, payload = kinds[item["type"]], item["payload"]
         rooms = rooms_by_rule(kind, payload)
@@ -54,7 +53,8 @@ async def test_its_rules_find_the_events_the_hub_logged(hub: RunningHub) -> None
             status, found = await hub.get("/api/events", params={"room": room, "limit": 1000})
             assert item["seq"] in {e["seq"] for e in found["items"]}, (item["type"], room)
         level = level_by_rule(kind, payload)
-        status, found = await hub.get("/api/events", params={"level": level, "limit": 1000})
+        params = {"level": level, "type": "*", "limit": 1000}
+        status, found = await hub.get("/api/events", params=params)
         assert item["seq"] in {e["seq"] for e in found["items"]}, (item["type"], level)
 
 

@@ -66,3 +66,27 @@ def test_any_other_broken_import_fails_loudly(
     module = _command_module(tmp_path, monkeypatch, "cmds_broken", "no_such_module_of_ours")
     with pytest.raises(ModuleNotFoundError, match="no_such_module_of_ours"):
         register_commands(typer.Typer(cls=HarnessGroup), {module: ("notify",)})
+
+
+def test_serve_takes_the_output_retention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from parent_harness.cli import main
+    from parent_harness.web.app import build_app
+    from parent_harness.web.keys import NODE
+    from parent_harness.web.settings import Settings
+
+    seen: list[Settings] = []
+
+    async def serve(settings: Settings) -> None:
+        seen.append(settings)
+
+    monkeypatch.setattr(main, "serve_until_stopped", serve)
+    monkeypatch.setenv("HARNESS_OUTPUT_KEEP_DAYS", "2")
+    store = f"sqlite:///{tmp_path / 'h.db'}"
+    result = runner.invoke(app, ["serve", "--port", "0", "--store", store, "--output-keep-mb", "1"])
+    assert result.exit_code == 0, result.output
+    (settings,) = seen
+    assert (settings.output_keep_bytes, settings.output_keep_days) == (1024 * 1024, 2.0)
+    retention = build_app(settings)[NODE].store.retention
+    assert (retention.max_bytes, retention.max_age_s) == (1024 * 1024, 2 * 86400)
+    refused = runner.invoke(app, ["serve", "--port", "0", "--output-keep-mb", "0"])
+    assert refused.exit_code == 2 and "output-keep-mb" in refused.output

@@ -81,8 +81,11 @@ class OutputCapture:
         limits: OutputLimits,
         clock: Callable[[], float],
         now_iso: Callable[[], str],
+        *,
+        streaming: bool = True,
     ) -> None:
         self.redactor = redactor
+        self.streaming = streaming
         self.limits = limits
         self._clock = clock
         self._now_iso = now_iso
@@ -103,8 +106,10 @@ class OutputCapture:
         """Enough is waiting to publish now, without waiting for the interval."""
         return self._pending_bytes >= self.limits.flush_bytes
 
-    def add(self, stream: str, text: str) -> None:
-        """Takes one line the agent printed (decoded, without its newline)."""
+    def add(self, stream: str, text: str) -> str:
+        """Takes one line the agent printed (decoded, without its newline); returns it as
+        it is shown (cleaned, cut, redacted), for whatever else keeps it (the tail). With
+        `streaming` off, nothing is kept here: the line is only made safe to show."""
         limits = self.limits
         text = clean(text)
         raw = text.encode()
@@ -112,8 +117,10 @@ class OutputCapture:
             cut = raw[: limits.max_line_bytes].decode(errors="ignore")
             text = f"{cut} … [{_size(len(raw) - len(cut.encode()))} of this line not kept]"
         text = self.redactor.redact(text, stream)
-        for piece in _pieces(text, limits.piece_bytes):
-            self._keep(stream, piece)
+        if self.streaming:
+            for piece in _pieces(text, limits.piece_bytes):
+                self._keep(stream, piece)
+        return text
 
     def _keep(self, stream: str, text: str) -> None:
         if not self._take_token() or self._pending_bytes > self.limits.max_pending_bytes:

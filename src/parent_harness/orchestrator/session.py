@@ -120,7 +120,9 @@ class SessionRun:
         self._flushed: dict[str, dict[str, Any]] = {}
         self._invocation: Invocation | None = None
         out = runner.output
-        self.output = OutputCapture(out.redactor(), out.limits(), clock, now_iso)
+        self.output = OutputCapture(
+            out.redactor(), out.limits(), clock, now_iso, streaming=out.enabled
+        )
         self._output_due = asyncio.Event()
 
     # -- control ---------------------------------------------------------------------------
@@ -231,22 +233,32 @@ class SessionRun:
                 self._show(stream, fresh)
                 continue
             if stream == "stderr":
-                self._stderr.append(whole)
-                self._tail.append(whole)
-                self._show(stream, fresh)
+                shown = self._show(stream, fresh)
+                self._stderr.append(shown)
+                self._tail.append(shown)
                 continue
             for signal in self._adapter.feed(whole):
                 if isinstance(signal, Output):
-                    self._show(stream, fresh if signal.text == whole else signal.text)
-                await self._handle(signal, now)
+                    self._tail.append(
+                        self._show(stream, fresh if signal.text == whole else signal.text)
+                    )
+                else:
+                    await self._handle(signal, now)
 
-    def _show(self, stream: str, text: str) -> None:
-        """Into the output stream (issue 16): what the agent prints that is not protocol."""
-        if not text or not self._runner.output.enabled:
-            return
-        self.output.add(stream, text)
+    def _show(self, stream: str, text: str) -> str:
+        """Into the output stream (issue 16): what the agent prints that is not protocol.
+        Returns the line as shown (cleaned, cut, redacted): the only form of it kept
+        anywhere else (the tail, error details)."""
+        if not text:
+            return text
+        shown = self.output.add(stream, text)
         if self.output.due:
             self._output_due.set()
+        return shown
+
+    def _safe(self, text: str) -> str:
+        """Text from a protocol message (a log, a summary, an error), redacted."""
+        return self.output.redactor.redact(text, "protocol")
 
     async def _stream_output(self) -> None:
         """Publishes the output every flush interval, or as soon as enough is waiting;
@@ -268,8 +280,6 @@ class SessionRun:
 
     async def _handle(self, signal: Signal, now: float) -> None:
         match signal:
-            case Output(text=text):
-                self._tail.append(text)
             case Heartbeat(progress_percent=percent):
                 if percent is not None:
                     self._advance(now, percent)
@@ -308,7 +318,7 @@ class SessionRun:
         self._advance(now)
         self.iteration = signal.number if signal.number is not None else self.iteration + 1
         spent = await self._priced(signal.usage, signal.cost_reported) if signal.usage else None
-        await self._book(spent or TokenUsage(), signal.summary)
+        await self._book(spent or TokenUsage(), self._safe(signal.summary))
         if self.iteration > self.agent.max_iterations:
             limit = self.agent.max_iterations
             self.request_stop(
@@ -374,9 +384,10 @@ class SessionRun:
 
     async def _log(self, signal: Log) -> None:
         data = {**signal.data, "session_id": self.id, "task_id": self.task_id}
-        await self._pub.note(signal.level, signal.message, data, source=f"agent:{self.agent.name}")
+        message = self._safe(signal.message)
+        await self._pub.note(signal.level, message, data, source=f"agent:{self.agent.name}")
         if signal.level == "error":
-            self._last_error_log = signal.message
+            self._last_error_log = message
 
     async def _agent_test_report(self, report: TestReport, now: float) -> None:
         self._advance(now)
@@ -414,7 +425,7 @@ class SessionRun:
             return RunOutcome(self._failure("nonzero_exit", message, code))
         if self._agent_error is not None:
             error = self._agent_error
-            return RunOutcome(self._failure(error.kind, error.message, code))
+            return RunOutcome(self._failure(error.kind, self._safe(error.message), code))
         return RunOutcome()
 
     async def _test_phase(self) -> RunOutcome:

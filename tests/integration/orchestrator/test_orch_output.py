@@ -139,6 +139,11 @@ async def test_bad_output_is_cleaned_redacted_bounded_and_kept(
     ]
     assert streamed == lines
     assert len([m for m in mine if m["type"] == "session:output"]) < len(lines) / 2  # coalesced
+    # Nothing else the hub holds has the secrets either: the tail, the error details...
+    logged = orjson.dumps(everything + mine).decode()
+    assert "QQQQ" not in logged and "abcdef1234567890" not in logged
+    assert "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g" not in logged
+    assert "[REDACTED:bearer]" in str(node.committed_state.sessions[session_id]["output_tail"])
     notes = [
         m
         for m in everything

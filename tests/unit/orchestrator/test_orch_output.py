@@ -151,3 +151,10 @@ def test_configured_patterns_are_checked_and_used(tmp_path: Path) -> None:
             {**base, "orchestrator": {"output": {"redact": ["ok", "sk-live-(oops"]}}}, tmp_path
         )
     assert "sk-live" not in str(info.value)
+
+
+def test_without_streaming_a_line_is_still_made_safe_for_the_tail() -> None:
+    cap = OutputCapture(Redactor(), OutputLimits(), Clock(), lambda: "T", streaming=False)
+    key = "ghp_" + "a1B2" * 9
+    assert cap.add("stderr", f"token {key}\r") == "token [REDACTED:github_token]"
+    assert cap.take() is None

@@ -93,6 +93,7 @@ export class Store {
     this.testRuns = new Map(); // task id -> latest test run
     this.events = new EventRing(EVENT_RING);
     this.telegram = new EventRing(TELEGRAM_RING);
+    this.tools = new Map(); // agent id -> its latest `session:tool` payload
     this.seq = 0;
     this.epoch = null;
     this.loaded = false; // a snapshot has been applied since the last reset
@@ -194,6 +195,15 @@ export class Store {
     else if (msg.type === 'session:iteration') this.foldIteration(msg);
     else if (msg.type === 'session:heartbeat') changes.heartbeats.push(msg);
     else if (msg.type === 'telegram:message' && this.telegram.push(msg)) changes.telegram.push(msg);
+    else if (msg.type === 'session:tool') this.foldTool(p);
+  }
+
+  /** The tool an agent called last (`session:tool`, from the adapters; a hub without the
+   * type simply never sends it). */
+  foldTool(p) {
+    if (!p.agent_id) return;
+    this.tools.set(p.agent_id, p);
+    this.pending.agents.add(p.agent_id);
   }
 
   /** Keeps the per-status counts exact: the hub says which status a task left. */

@@ -374,6 +374,7 @@ function createAgentRow() {
     task: h('a', { class: 'task-link', testid: 'agent-task' }),
     iteration: h('span', { class: 'muted', testid: 'agent-iteration' }),
     output: h('a', { class: 'agent-output', testid: 'agent-output' }, 'output'),
+    tool: h('div', { class: 'agent-tool mono', testid: 'agent-tool' }),
     beat: h('td', { class: 'muted nowrap', testid: 'agent-heartbeat' }),
   };
   const p = row.parts;
@@ -382,7 +383,7 @@ function createAgentRow() {
     h('td', {}, p.status),
     h('td', {}, p.health, p.reason),
     p.instances,
-    h('td', {}, p.task, p.iteration, p.output),
+    h('td', {}, p.task, p.iteration, p.output, p.tool),
     p.beat,
   );
   return row;
@@ -410,6 +411,11 @@ function updateAgentRow(row, agent, store) {
   p.output.hidden = !session;
   setAttr(p.output, 'href', session ? link('sessions', session) : null);
   setAttr(p.output, 'title', session ? `the output of session ${session}` : null);
+  const tool = store.tools.get(agent.id);
+  const current = tool && session && tool.session_id === session ? tool : null;
+  setText(p.tool, current ? `${current.tool ?? ''} ${current.target ?? ''}`.trim() : '');
+  setAttr(p.tool, 'data-status', current?.status ?? null);
+  p.tool.hidden = !current;
   setText(p.beat, ago(agent.last_heartbeat_at));
 }
 
