@@ -156,6 +156,7 @@ export class PlanGraphView {
       const known = found.get(t.id);
       if (!known || t.updated_at >= known.updated_at) found.set(t.id, t);
     }
+    performance.mark('harness:plan-fetched');
     this.tasks = found;
     this.partial = partial;
     this.shapeKey = '';
@@ -261,8 +262,9 @@ export class PlanGraphView {
         viewBox: '0 0 10 10',
         refX: 9,
         refY: 5,
-        markerWidth: 7,
-        markerHeight: 7,
+        markerWidth: 9,
+        markerHeight: 9,
+        markerUnits: 'userSpaceOnUse', // the same arrow on a thick (critical) edge
         orient: 'auto-start-reverse',
       },
       svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'dag-arrow' }),
