@@ -191,6 +191,19 @@ def test_the_tasks_list_filters_blocked_and_links_to_the_plan(dashboard: Dashboa
     notes.get_by_test_id("task-plan").click()
     expect(page.get_by_test_id("plan-title")).to_have_text("Plan release-1")
     expect(page.get_by_test_id("plan-node")).to_have_count(6)
+
+    # A plan whose task follows one outside it; the list of plans links to both.
+    apply_plan(
+        hub, {"id": "hotfix", "tasks": [{"id": "patch", "title": "Patch", "depends_on": ["api"]}]}
+    )
+    dashboard.go("#/tasks")
+    page.get_by_test_id("plans-link").click()
+    plans = page.get_by_test_id("plan-list").get_by_test_id("plan-link")
+    expect(plans).to_have_text(["hotfix", "release-1"])
+    plans.first.click()
+    expect(page.get_by_test_id("plan-node")).to_have_count(1)
+    expect(page.get_by_test_id("plan-edge")).to_have_count(0)
+    expect(page.get_by_test_id("plan-summary")).to_contain_text("after api (outside the plan)")
     assert dashboard.errors == []
 
 

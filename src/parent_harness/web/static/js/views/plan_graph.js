@@ -54,6 +54,7 @@ export class PlanGraphView {
     this.tasks = new Map(); // the plan's tasks, by id
     this.nodes = new Map(); // id -> <a> node element
     this.edgeEls = [];
+    this.outside = new Set(); // parents named by the plan's tasks that are not in it
     this.shapeKey = ''; // ids and edges drawn: a change of shape lays the graph out again
     this.controller = null;
     this.el = h('section', { class: 'page page-plan', testid: 'page-plan' });
@@ -167,7 +168,9 @@ export class PlanGraphView {
 
   render() {
     const tasks = [...this.tasks.values()];
-    const edges = edgesOf(tasks).filter((e) => this.tasks.has(e.parent));
+    const all = edgesOf(tasks);
+    const edges = all.filter((e) => this.tasks.has(e.parent));
+    this.outside = new Set(all.filter((e) => !this.tasks.has(e.parent)).map((e) => e.parent));
     this.notice.hidden = tasks.length > 0;
     if (!tasks.length) setText(this.notice, `No task of plan ${this.planId} is known.`);
     const key = shapeKey(tasks, edges);
@@ -302,7 +305,13 @@ export class PlanGraphView {
     const done = tasks.filter((t) => t.status === 'completed').length;
     setText(
       this.summary,
-      `${count(tasks.length)} tasks · ${count(edges.length)} edges · ${count(done)} completed${this.partial ? ` · the first ${count(MAX_TASKS)} only` : ''}`,
+      [
+        `${count(tasks.length)} tasks · ${count(edges.length)} edges · ${count(done)} completed`,
+        this.outside.size ? `after ${[...this.outside].sort().join(', ')} (outside the plan)` : '',
+        this.partial ? `the first ${count(MAX_TASKS)} only` : '',
+      ]
+        .filter(Boolean)
+        .join(' · '),
     );
   }
 

@@ -48,7 +48,7 @@ export class TaskDetailView {
       'section',
       { class: 'panel', testid: 'task-graph' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Dependencies'), this.planLink),
-      h('div', { class: 'panel-body' }, this.waits),
+      h('div', { class: 'task-graph-waits' }, this.waits),
       h(
         'div',
         { class: 'grid-two' },
