@@ -204,6 +204,13 @@ def test_the_tasks_list_filters_blocked_and_links_to_the_plan(dashboard: Dashboa
     expect(page.get_by_test_id("plan-node")).to_have_count(1)
     expect(page.get_by_test_id("plan-edge")).to_have_count(0)
     expect(page.get_by_test_id("plan-summary")).to_contain_text("after api (outside the plan)")
+    dashboard.go("#/plans/nope")
+    expect(page.get_by_test_id("plan-empty")).to_have_text("No task of plan nope is known.")
+    expect(page.get_by_test_id("plan-node")).to_have_count(0)
+    dashboard.go("#/plans/release-1")
+    expect(page.get_by_test_id("plan-node")).to_have_count(6)
+    expect(page.get_by_test_id("plan-empty")).to_be_hidden()
+    expect(page.get_by_role("link", name="Release notes, blocked")).to_be_visible()
     assert dashboard.errors == []
 
 

@@ -62,7 +62,7 @@ export class PlanGraphView {
     this.summary = h('span', { class: 'muted', testid: 'plan-summary' });
     this.critical = h('p', { class: 'plan-critical', testid: 'plan-critical' });
     this.notice = h('p', { class: 'empty', testid: 'plan-empty', hidden: true });
-    this.canvas = svg('svg', { class: 'dag', 'data-testid': 'plan-graph', role: 'img' });
+    this.canvas = svg('svg', { class: 'dag', 'data-testid': 'plan-graph' });
     this.scroller = h('div', { class: 'dag-scroll', testid: 'plan-graph-scroll' }, this.canvas);
     this.index = h('ul', { class: 'rows', testid: 'plan-list', hidden: true });
     this.legend = h(
@@ -92,16 +92,32 @@ export class PlanGraphView {
     this.index.hidden = true;
     this.el.querySelector('.plan-panel').hidden = false;
     if (route.id === this.planId && !missed) return;
+    if (route.id !== this.planId) this.clear();
     this.planId = route.id;
     setText(this.title, `Plan ${route.id}`);
+    setAttr(this.canvas, 'aria-label', `The tasks of plan ${route.id} and their dependencies`);
     this.load();
+  }
+
+  /** Forgets the plan on view (another one is asked for). */
+  clear() {
+    this.controller?.abort();
+    this.tasks = new Map();
+    this.nodes = new Map();
+    this.edgeEls = [];
+    this.outside = new Set();
+    this.shapeKey = '';
+    this.canvas.replaceChildren();
+    setText(this.summary, '');
+    setText(this.critical, '');
+    this.notice.hidden = true;
   }
 
   /** #/plans: the plans of the tasks the store holds. */
   showIndex() {
+    this.clear();
     this.planId = null;
     setText(this.title, 'Plans');
-    setText(this.summary, '');
     this.el.querySelector('.plan-panel').hidden = true;
     const plans = new Map();
     for (const t of this.store.tasks.values())
@@ -161,8 +177,8 @@ export class PlanGraphView {
     this.tasks = found;
     this.partial = partial;
     this.shapeKey = '';
-    this.render();
     this.el.dataset.loading = 'false';
+    this.render();
     performance.mark('harness:plan-rendered');
   }
 
@@ -171,7 +187,7 @@ export class PlanGraphView {
     const all = edgesOf(tasks);
     const edges = all.filter((e) => this.tasks.has(e.parent));
     this.outside = new Set(all.filter((e) => !this.tasks.has(e.parent)).map((e) => e.parent));
-    this.notice.hidden = tasks.length > 0;
+    this.notice.hidden = tasks.length > 0 || this.el.dataset.loading === 'true';
     if (!tasks.length) setText(this.notice, `No task of plan ${this.planId} is known.`);
     const key = shapeKey(tasks, edges);
     if (key !== this.shapeKey) {
@@ -287,6 +303,7 @@ export class PlanGraphView {
         t.status === 'blocked' ? `blocked · ${t.blocked_by?.length ?? 0}` : t.status,
       );
       setText(node.parts.title, `${t.id}: ${t.title || ''} (${t.status})`);
+      setAttr(node, 'aria-label', `${t.title || t.id}, ${t.status}`);
     }
     const unfinished = (id) => !FINISHED.has(this.tasks.get(id)?.status);
     const path = criticalPath(tasks.map((t) => t.id).sort(), edges, unfinished);
