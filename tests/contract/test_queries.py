@@ -81,6 +81,30 @@ async def test_tasks_filter_by_agent_and_text(store: SqlStore) -> None:
     assert ids(await queries.tasks(text="number 2", agent_id="a0", limit=2)) == ["t24", "t22"]
 
 
+async def test_tasks_filter_by_plan_exactly(store: SqlStore) -> None:
+    await written(
+        store,
+        [
+            task("p1", title="first", plan_id="release-1", status="completed"),
+            task("p2", title="second", plan_id="release-1", status="blocked"),
+            task("q1", title="other plan", plan_id="Release-1"),
+            task("q2", title="a prefix", plan_id="release-10"),
+            task("n1", title="no plan", description='"plan_id":"release-1"'),
+            task("n2", title="none", plan_id=None),
+        ],
+    )
+    queries = Queries(store.engine)
+    assert ids(await queries.tasks(plan_id="release-1")) == ["p2", "p1"]
+    assert ids(await queries.tasks(plan_id="release-1", statuses=["blocked"])) == ["p2"]
+    assert ids(await queries.tasks(plan_id="Release-1")) == ["q1"]
+    assert ids(await queries.tasks(plan_id="nope")) == []
+
+    async def in_plan(**kw: Any) -> Page:
+        return await queries.tasks(plan_id="release-1", **kw)
+
+    assert await all_pages(in_plan, 1) == [["p2"], ["p1"]]
+
+
 async def test_sessions_filter_and_page(store: SqlStore) -> None:
     events = [
         (

@@ -48,6 +48,13 @@ async def test_a_plan_is_applied_once_and_refused_whole_when_it_has_a_cycle(
         [],
         0,
     )
+    status, listed = await hub.get("/api/tasks?plan_id=release-1&limit=2")
+    assert [t["id"] for t in listed["items"]] == ["docs", "api"] and listed["next_cursor"]
+    status, rest = await hub.get(f"/api/tasks?plan_id=release-1&cursor={listed['next_cursor']}")
+    assert [t["id"] for t in rest["items"]] == ["schema"]
+    status, spec = await hub.get("/docs/spec")
+    params = spec["paths"]["/api/tasks"]["get"]["parameters"]
+    assert "plan_id" in {p["name"] for p in params}
     status, again = await hub.post("/api/plans", plan)
     assert (status, again["created"], again["updated"], again["unchanged"]) == (200, [], [], 3)
     assert again["seq"] == body["seq"], "applying the plan again published something"

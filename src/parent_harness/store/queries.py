@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, Table, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from parent_harness.store import schema as t
 from parent_harness.store.engine import snapshot_reader
@@ -46,6 +49,31 @@ def _like_glob(glob: str) -> str:
     return escaped.replace("*", "%").replace("?", "_")
 
 
+class _JsonText(FunctionElement[str]):
+    """A top-level string field of an entity's JSON `data` (NULL when absent), the same on
+    SQLite (`json_extract`) and PostgreSQL (`->>`, the text column cast to JSONB)."""
+
+    type = String()
+    inherit_cache = True
+    name = "json_text"
+
+
+@compiles(_JsonText, "sqlite")
+def _json_text_sqlite(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key = list(element.clauses)
+    return f"json_extract({compiler.process(column, **kw)}, '$.' || {compiler.process(key, **kw)})"
+
+
+@compiles(_JsonText, "postgresql")
+def _json_text_postgresql(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key = list(element.clauses)
+    return f"(CAST({compiler.process(column, **kw)} AS JSONB) ->> {compiler.process(key, **kw)})"
+
+
+def _json_text(column: ColumnElement[Any], key: str) -> ColumnElement[str]:
+    return _JsonText(column, key)
+
+
 async def _watermark(conn: AsyncConnection) -> int:
     return int(await conn.scalar(select(func.coalesce(func.max(t.events.c.seq), 0))) or 0)
 
@@ -76,6 +104,7 @@ class Queries:
         statuses: Sequence[str] = (),
         text: str | None = None,
         agent_id: str | None = None,
+        plan_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
@@ -84,6 +113,8 @@ class Queries:
             query = query.where(t.tasks.c.status.in_(list(statuses)))
         if agent_id:
             query = query.where(t.tasks.c.agent_id == agent_id)
+        if plan_id:
+            query = query.where(_json_text(t.tasks.c.data, "plan_id") == plan_id)
         if text:
             pattern = f"%{_like_glob(text)}%"
             query = query.where(

@@ -385,14 +385,17 @@ async def tasks(
     status: str = "",
     q: str = "",
     agent_id: str = "",
+    plan_id: str = "",
     limit: IntParam = LIMIT,
     cursor: str = CURSOR,
 ) -> r200[ListOut]:
-    """Tasks, most recently updated first; `status` is a comma list, `q` searches text."""
+    """Tasks, most recently updated first; `status` is a comma list, `q` searches text,
+    `plan_id` keeps one plan's tasks."""
     page = await _q(request).tasks(
         statuses=_csv(status),
         text=q or None,
         agent_id=agent_id or None,
+        plan_id=plan_id or None,
         limit=limit,
         cursor=_cursor(cursor),
     )

@@ -11,6 +11,7 @@ import { ErrorDetailsModal } from './views/error_modal.js';
 import { EventBusView } from './views/events.js';
 import { BudgetIndicator, markActiveNav, StaleMarker, WebSocketStatus } from './views/header.js';
 import { LoginForm } from './views/login.js';
+import { PlanGraphView } from './views/plan_graph.js';
 import { SessionDetailView } from './views/session_detail.js';
 import { SessionListView } from './views/sessions.js';
 import { TaskDetailView } from './views/task_detail.js';
@@ -35,6 +36,7 @@ const views = {
   dashboard: new DashboardView(context),
   tasks: new TaskListView(context),
   task: new TaskDetailView(context),
+  plans: new PlanGraphView(context),
   sessions: new SessionListView(context),
   session: new SessionDetailView(context),
   events: new EventBusView(context),

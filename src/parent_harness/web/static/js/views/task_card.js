@@ -24,6 +24,7 @@ export function createTaskCard(onError) {
     test: h('span', { class: 'test-result', testid: 'task-test' }),
     agent: h('span', { class: 'muted', testid: 'task-agent' }),
     deps: h('span', { class: 'task-deps', testid: 'task-deps' }),
+    plan: h('a', { class: 'task-plan', testid: 'task-plan', hidden: true }),
     updated: h('span', { class: 'muted' }),
   };
   const card = h(
@@ -41,6 +42,7 @@ export function createTaskCard(onError) {
       parts.test,
       parts.agent,
       parts.deps,
+      parts.plan,
       parts.updated,
     ),
   );
@@ -71,6 +73,9 @@ export function updateTaskCard(card, task, session, testRun, now = Date.now()) {
   setTestResult(p.test, testRun);
   setText(p.agent, task.agent_id ?? task.agent_name ?? 'unassigned');
   setText(p.deps, dependencyText(task));
+  p.plan.hidden = !task.plan_id;
+  setAttr(p.plan, 'href', task.plan_id ? link('plans', task.plan_id) : null);
+  setText(p.plan, task.plan_id ? `plan ${task.plan_id}` : '');
   setText(p.updated, ago(task.updated_at, now));
   p.errorBadge.hidden = !task.error_details;
   if (task.error_details) setText(p.errorBadge, task.error_details.kind || 'error');

@@ -1,15 +1,19 @@
-// One task (#/tasks/<id>): its card, description, error, test runs, sessions and
-// the events of its room, live.
+// One task (#/tasks/<id>): its card, description, error, its parents and children in the
+// task graph (with their live status), test runs, sessions and the events of its room, live.
 
 import { getJSON } from '../api.js';
 import { roomsOf } from '../describe.js';
-import { h, KeyedList, replaceChildren, setText } from '../dom.js';
+import { h, KeyedList, replaceChildren, setAttr, setText } from '../dom.js';
 import { dateTime, money, span, timeMs } from '../format.js';
 import { link } from '../router.js';
 import { createEventRow, updateEventRow } from './event_row.js';
+import { edgesOf } from './plan_graph.js';
 import { createTaskCard, updateTaskCard } from './task_card.js';
 
 const HISTORY_ROWS = 100;
+const PLAN_PAGE = 500;
+const PLAN_PAGES = 10; // children are looked for among this many tasks of the plan, at most
+const WHEN = { on_success: 'on success', on_failure: 'on failure', always: 'always' };
 
 export class TaskDetailView {
   constructor({ store, modal }) {
@@ -19,6 +23,7 @@ export class TaskDetailView {
     this.task = null;
     this.testRuns = [];
     this.sessions = [];
+    this.related = new Map(); // parents and plan tasks read from the hub, by id
     this.el = h('section', { class: 'page page-task', testid: 'page-task' });
     this.card = createTaskCard((task) => this.modal.open(task));
     this.card.classList.add('task-card-wide');
@@ -35,6 +40,22 @@ export class TaskDetailView {
       limit: HISTORY_ROWS,
     });
     this.notFound = h('p', { class: 'empty', testid: 'task-not-found', hidden: true });
+    this.waits = h('p', { class: 'task-waits', testid: 'task-waits', hidden: true });
+    this.planLink = h('a', { class: 'task-plan', testid: 'task-plan-link', hidden: true });
+    this.parentList = h('ul', { class: 'edge-list', testid: 'task-parents' });
+    this.childList = h('ul', { class: 'edge-list', testid: 'task-children' });
+    this.graph = h(
+      'section',
+      { class: 'panel', testid: 'task-graph' },
+      h('header', { class: 'panel-head' }, h('h2', {}, 'Dependencies'), this.planLink),
+      h('div', { class: 'task-graph-waits' }, this.waits),
+      h(
+        'div',
+        { class: 'grid-two' },
+        h('div', {}, h('h3', { class: 'panel-sub' }, 'Parents'), this.parentList),
+        h('div', {}, h('h3', { class: 'panel-sub' }, 'Children'), this.childList),
+      ),
+    );
     this.el.append(
       h(
         'div',
@@ -49,6 +70,7 @@ export class TaskDetailView {
         this.card,
         this.description,
         this.error,
+        this.graph,
         h(
           'div',
           { class: 'grid-two' },
@@ -98,6 +120,7 @@ export class TaskDetailView {
     if (route.id === this.id && this.task && !missed) return this.render();
     this.id = route.id;
     this.task = this.store.tasks.get(this.id) ?? null;
+    this.related = new Map();
     this.events.clear();
     this.render();
     try {
@@ -112,6 +135,8 @@ export class TaskDetailView {
       this.sessions = detail.sessions ?? [];
       this.events.prependMany([...events.items].reverse(), (m) => m.seq);
       this.notFound.hidden = true;
+      this.render();
+      await this.loadRelated(route.id);
     } catch (error) {
       if (!this.task) {
         this.notFound.hidden = false;
@@ -129,8 +154,106 @@ export class TaskDetailView {
     updateTaskCard(this.card, t, this.store.sessionOf(t), this.latestRun());
     setText(this.description, t.description || 'No description.');
     this.renderError(t);
+    this.renderGraph(t);
     this.renderRuns();
     this.renderSessions();
+  }
+
+  /** Parents the store does not hold, and the plan's tasks (where children are). */
+  async loadRelated(id) {
+    const t = this.task;
+    if (!t) return;
+    const missing = parentsOf(t)
+      .map((d) => d.id)
+      .filter((p) => !this.store.tasks.has(p));
+    const found = await Promise.all(
+      missing.map((p) =>
+        getJSON(`/api/tasks/${encodeURIComponent(p)}`).then(
+          (body) => body.task,
+          () => null, // gone or not visible to this token: named without a status
+        ),
+      ),
+    );
+    const related = new Map();
+    for (const p of found) if (p) related.set(p.id, p);
+    if (t.plan_id) {
+      let cursor = null;
+      for (let n = 0; n < PLAN_PAGES; n += 1) {
+        const page = await getJSON('/api/tasks', { plan_id: t.plan_id, limit: PLAN_PAGE, cursor });
+        for (const item of page.items) related.set(item.id, item);
+        cursor = page.next_cursor;
+        if (!cursor) break;
+      }
+    }
+    if (id !== this.id) return;
+    this.related = related;
+  }
+
+  /** The freshest copy of a task the page knows of (the store's, or one read from REST). */
+  known(id) {
+    const live = this.store.tasks.get(id);
+    const read = this.related.get(id);
+    if (!live) return read;
+    return read && read.updated_at > live.updated_at ? read : live;
+  }
+
+  /** Tasks whose depends_on names this one, with the edge's condition. */
+  children() {
+    const seen = new Map();
+    for (const source of [this.related.values(), this.store.tasks.values()]) {
+      for (const task of source) {
+        if (seen.has(task.id)) continue;
+        const edge = edgesOf([this.known(task.id) ?? task]).find((e) => e.parent === this.id);
+        if (edge) seen.set(task.id, edge.when);
+      }
+    }
+    return [...seen].map(([id, when]) => ({ id, when })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  renderGraph(t) {
+    const waiting = t.status === 'blocked' ? (t.blocked_by ?? []) : [];
+    this.waits.hidden = !waiting.length;
+    replaceChildren(
+      this.waits,
+      ...(waiting.length
+        ? [
+            'Waits for ',
+            ...waiting.flatMap((id, i) => [i ? ', ' : '', h('a', { href: link('tasks', id) }, id)]),
+            ' to end.',
+          ]
+        : []),
+    );
+    this.planLink.hidden = !t.plan_id;
+    setAttr(this.planLink, 'href', t.plan_id ? link('plans', t.plan_id) : null);
+    setText(this.planLink, t.plan_id ? `plan ${t.plan_id} · graph` : '');
+    const parents = parentsOf(t);
+    replaceChildren(
+      this.parentList,
+      parents.length
+        ? parents.map((d) => this.edgeRow(d.id, d.when, 'task-parent', waiting.includes(d.id)))
+        : h('li', { class: 'empty' }, 'No parents.'),
+    );
+    const children = this.children();
+    replaceChildren(
+      this.childList,
+      children.length
+        ? children.map((c) => this.edgeRow(c.id, c.when, 'task-child', false))
+        : h('li', { class: 'empty' }, 'No children.'),
+    );
+  }
+
+  edgeRow(id, when, testid, waitedFor) {
+    const other = this.known(id);
+    const status = other?.status ?? 'unknown';
+    return h(
+      'li',
+      { testid, 'data-task-id': id, 'data-when': when, 'data-status': status },
+      h('span', { class: 'badge', 'data-status': status, testid: 'relation-status' }, status),
+      h('a', { href: link('tasks', id), testid: 'relation-link' }, other?.title || id),
+      h('span', { class: 'mono muted' }, id),
+      h('span', { class: 'muted', testid: 'relation-when' }, WHEN[when] ?? when),
+      waitedFor ? h('span', { class: 'task-waits' }, 'waited for') : null,
+    );
   }
 
   latestRun() {
@@ -215,6 +338,7 @@ export class TaskDetailView {
       this.task = this.store.tasks.get(this.id);
       dirty = true;
     }
+    if (this.task && !dirty) dirty = this.touchesGraph(changes.tasks);
     for (const run of changes.testRuns.has(this.id) ? [this.store.testRuns.get(this.id)] : []) {
       this.testRuns = this.testRuns.filter((r) => r.id !== run.id).concat(run);
       dirty = true;
@@ -230,6 +354,28 @@ export class TaskDetailView {
     if (mine.length) this.events.prependMany(mine, (m) => m.seq);
     if (dirty) this.render();
   }
+
+  /** True when a changed task is a parent or a child of this one (or now names it). */
+  touchesGraph(ids) {
+    if (!ids.size) return false;
+    const parents = new Set(parentsOf(this.task).map((d) => d.id));
+    for (const id of ids) {
+      if (parents.has(id)) return true;
+      const t = this.store.tasks.get(id);
+      if (t && parentsOf(t).some((d) => d.id === this.id)) return true;
+      if (this.related.has(id)) return true;
+    }
+    return false;
+  }
+}
+
+/** A task's depends_on as [{id, when}]. */
+function parentsOf(task) {
+  return (task.depends_on ?? []).map((d) =>
+    typeof d === 'string'
+      ? { id: d, when: 'on_success' }
+      : { id: d.id, when: d.when ?? 'on_success' },
+  );
 }
 
 function duration(s) {

@@ -4,7 +4,7 @@
 import { getJSON, isAbort } from '../api.js';
 import { debounce, h, KeyedList, setText } from '../dom.js';
 import { ago, count } from '../format.js';
-import { replaceQuery } from '../router.js';
+import { link, replaceQuery } from '../router.js';
 import { createTaskCard, updateTaskCard } from './task_card.js';
 
 const STATUSES = [
@@ -119,6 +119,7 @@ export class TaskListView {
         ),
         this.search,
         this.summary,
+        h('a', { href: link('plans'), class: 'plans-link', testid: 'plans-link' }, 'Plans'),
       ),
       this.listEl,
       this.empty,
