@@ -71,6 +71,10 @@ def test_catalogue_is_complete() -> None:
         "test:started",
         "test:completed",
         "budget:updated",
+        "workspace:created",
+        "workspace:updated",
+        "workspace:merged",
+        "workspace:removed",
         "telegram:message",
         "event",
     } == EVENT_TYPES

@@ -193,6 +193,41 @@ SAMPLES: list[Sample] = [
     ("test:completed", {"test_run": {"id": "r"}}, ("tests",), ("tests",), "info"),
     ("budget:updated", {"budget": {"period": "day"}}, ("budget",), ("budget",), "info"),
     (
+        "workspace:created",
+        {"workspace": {"id": "w1", "task_id": "t1", "session_id": "s1", "status": "active"}},
+        ("workspaces", "workspace:w1", "task:t1", "session:s1"),
+        ("workspaces", "workspace:w1"),
+        "info",
+    ),
+    (
+        "workspace:updated",
+        {"workspace": {"id": "w1", "task_id": "t1", "status": "conflict", "conflicts": ["a"]}},
+        ("workspaces", "workspace:w1", "task:t1"),
+        ("workspaces", "workspace:w1"),
+        "warning",
+    ),
+    (
+        "workspace:updated",
+        {"workspace": {"id": "w1", "status": "error", "error": "disk full"}},
+        ("workspaces", "workspace:w1"),
+        ("workspaces", "workspace:w1"),
+        "error",
+    ),
+    (
+        "workspace:merged",
+        {"workspace": {"id": "w1"}},
+        ("workspaces", "workspace:w1"),
+        ("workspaces", "workspace:w1"),
+        "info",
+    ),
+    (
+        "workspace:removed",
+        {"workspace": {"id": "w1"}},
+        ("workspaces", "workspace:w1"),
+        ("workspaces", "workspace:w1"),
+        "info",
+    ),
+    (
         "telegram:message",
         {"message": {"id": "m", "direction": "in", "chat_id": "c", "text": "x"}},
         ("telegram",),
@@ -288,8 +323,9 @@ def test_every_catalogue_type_has_one_descriptor() -> None:
 
 
 def test_class_rooms_and_entities_are_the_published_ones() -> None:
-    assert {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events"} == CLASS_ROOMS
-    assert {"agent", "task", "session"} == ENTITY_KINDS
+    rooms = {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events", "workspaces"}
+    assert rooms == CLASS_ROOMS
+    assert {"agent", "task", "session", "workspace"} == ENTITY_KINDS
 
 
 def test_a_carried_entity_is_a_field_of_the_payload_model() -> None:

@@ -101,6 +101,7 @@ class Task(Strict):
     test_suite: str | None = None
     test_command: str | None = None  # refused by the orchestrator unless its config opts in
     agent_name: str | None = None
+    workspace_id: str | None = None
 
 
 SAFE_TASK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"
@@ -130,6 +131,7 @@ class Session(Strict):
     output_tail: str | None = None
     pid: Int64 | None = None
     agent_name: str | None = None
+    workspace_id: str | None = None
 
 
 class TestRun(Strict):
@@ -156,6 +158,31 @@ class Budget(Strict):
     burn_rate_usd_per_hour: float | None = Field(default=None, ge=0)
     projected_exhaustion_at: str | None = None
     by_agent: dict[str, float] | None = None
+
+
+class Workspace(Strict):
+    """One attempt's git worktree and branch (issue 14)."""
+
+    id: str = Field(min_length=1, max_length=200)
+    task_id: str | None = None
+    session_id: str | None = None
+    attempt: Count | None = None
+    repo: str | None = None
+    path: str | None = None
+    branch: str | None = None
+    base: str | None = None
+    base_sha: str | None = None
+    head_sha: str | None = None
+    commits: Count | None = None
+    files_changed: Count | None = None
+    insertions: Count | None = None
+    deletions: Count | None = None
+    status: Literal["active", "ready", "conflict", "merged", "discarded", "error"] | None = None
+    conflicts: list[str] | None = None
+    pr_url: str | None = None
+    error: str | None = None
+    port_base: Count | None = None
+    created_at: str | None = None
 
 
 class TelegramMessage(Strict):
@@ -218,6 +245,10 @@ class BudgetUpdated(Strict):
     budget: Budget
 
 
+class WorkspaceEvent(Strict):
+    workspace: Workspace
+
+
 class TelegramEvent(Strict):
     message: TelegramMessage
 
@@ -242,6 +273,10 @@ PAYLOADS: dict[str, type[Strict]] = {
     "test:started": TestEvent,
     "test:completed": TestEvent,
     "budget:updated": BudgetUpdated,
+    "workspace:created": WorkspaceEvent,
+    "workspace:updated": WorkspaceEvent,
+    "workspace:merged": WorkspaceEvent,
+    "workspace:removed": WorkspaceEvent,
     "telegram:message": TelegramEvent,
     "event": ObservabilityEvent,
 }

@@ -38,6 +38,9 @@ from parent_harness.store.sql import SqlStore
 
 SNAPSHOT_RECENT_TASKS = 200
 SNAPSHOT_RECENT_SESSIONS = 100
+SNAPSHOT_RECENT_WORKSPACES = 100
+LIVE_WORKSPACE = frozenset({"active", "ready", "conflict", "error"})
+"""Workspaces that still hold a worktree someone may look at, merge or discard."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,9 @@ class Node:
             "sessions": _active_and_recent(
                 state.sessions, ACTIVE_SESSION, SNAPSHOT_RECENT_SESSIONS
             ),
+            "workspaces": _active_and_recent(
+                state.workspaces, LIVE_WORKSPACE, SNAPSHOT_RECENT_WORKSPACES
+            ),
             "budget": state.budget,
             "task_counts": dict(Counter(t["status"] for t in state.tasks.values())),
         }
@@ -186,4 +192,10 @@ def _active_and_recent(
 
 
 def _recency(entity: dict[str, Any]) -> str:
-    return str(entity.get("updated_at") or entity.get("ended_at") or entity.get("started_at") or "")
+    return str(
+        entity.get("updated_at")
+        or entity.get("ended_at")
+        or entity.get("started_at")
+        or entity.get("created_at")
+        or ""
+    )

@@ -18,7 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from parent_harness.events.catalogue import Agent, Budget, Session, Strict, Task, TestRun
+from parent_harness.events.catalogue import (
+    Agent,
+    Budget,
+    Session,
+    Strict,
+    Task,
+    TestRun,
+    Workspace,
+)
 from parent_harness.store.records import Change
 
 Entity = dict[str, Any]
@@ -26,7 +34,7 @@ Entity = dict[str, Any]
 ACTIVE_TASK = frozenset({"pending", "queued", "assigned", "running", "testing"})
 ACTIVE_SESSION = frozenset({"running"})
 _DEEP_MERGED = frozenset({"token_usage"})
-_ENTITY_KINDS = frozenset({"agent", "task", "session", "test_run", "budget"})
+_ENTITY_KINDS = frozenset({"agent", "task", "session", "test_run", "budget", "workspace"})
 """The rows of a fold that are state (the others, `api_call` and such, are only stored)."""
 _RECENT_TEST_RUNS = 2000
 
@@ -41,6 +49,7 @@ _BLANK = {
     "session": _blank(Session),
     "test_run": _blank(TestRun),
     "budget": _blank(Budget),
+    "workspace": _blank(Workspace),
 }
 _TASK_DEFAULTS: Entity = {
     "status": "pending",
@@ -77,7 +86,7 @@ def merge(current: Entity | None, update: Entity, kind: str) -> Entity:
 
 
 class State:
-    """Every agent, task, session and budget period as of `seq`."""
+    """Every agent, task, session, workspace and budget period as of `seq`."""
 
     def __init__(self) -> None:
         self.seq = 0
@@ -86,12 +95,14 @@ class State:
         self.sessions: dict[str, Entity] = {}
         self.budgets: dict[str, Entity] = {}
         self.test_runs: OrderedDict[str, Entity] = OrderedDict()
+        self.workspaces: dict[str, Entity] = {}
         self._budget_period: str | None = None
         self._tables: dict[str, dict[str, Entity]] = {
             "agent": self.agents,
             "task": self.tasks,
             "session": self.sessions,
             "test_run": self.test_runs,
+            "workspace": self.workspaces,
         }
 
     @property
@@ -136,6 +147,8 @@ class State:
             return self._test_run(payload, seq, ts)
         if "budget" in payload:
             return self._budget(payload, seq)
+        if "workspace" in payload:
+            return self._entity("workspace", payload, seq, ts)
         handler = _OTHER.get(type_)
         return handler(self, payload, seq, ts) if handler else Folded(payload)
 
@@ -182,6 +195,11 @@ class State:
         self.budgets[merged["period"]] = merged
         self._budget_period = merged["period"]
         return Folded({**payload, "budget": merged}, [Change("budget", merged)])
+
+    def attempts(self, task_id: str) -> list[Entity]:
+        """A task's workspaces, one per attempt, in attempt order."""
+        found = [w for w in self.workspaces.values() if w["task_id"] == task_id]
+        return sorted(found, key=lambda w: (w["attempt"] or 0, w["created_at"] or ""))
 
     def _session_owner(self, session_id: str | None) -> dict[str, Any]:
         session = self.sessions.get(session_id or "")

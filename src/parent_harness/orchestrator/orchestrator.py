@@ -41,6 +41,7 @@ from .recovery import recover, seed_id
 from .retry import attempts_of, max_attempts_of
 from .session import RunOutcome, SessionRun, StopRequest
 from .signals import TokenUsage
+from .workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Orchestrator:
         self.budget = BudgetGuard(config.budget, today=today)
         self.publisher = FleetPublisher(hub)
         self.outcomes = TaskOutcomes(self.publisher, config.retry, self.budget)
+        self.workspaces = Workspaces(self.publisher)
         self._hub, self._clock = hub, clock
         self.slots = {name: AgentSlot(agent) for name, agent in config.agents.items()}
         self._drives: dict[str, asyncio.Task[None]] = {}
@@ -298,6 +300,7 @@ class Orchestrator:
             suite=suite,
             runner=self.config.orchestrator,
             clock=self._clock,
+            workspaces=self.workspaces,
         )
         slot.add(run)
         await self._publish_agent(slot)

@@ -43,6 +43,7 @@ _ENTITY_TABLES = {
     ),
     "session": (t.sessions, "id", ("status", "agent_id", "task_id", "started_at")),
     "test_run": (t.test_runs, "id", ("task_id", "session_id", "status")),
+    "workspace": (t.workspaces, "id", ("task_id", "session_id", "status")),
     "budget": (t.budget, "period", ()),
 }
 _WRITE_ORDER = (*_ENTITY_TABLES, "api_call", "telegram_message", "generic_event")

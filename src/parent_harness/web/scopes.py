@@ -26,7 +26,12 @@ from parent_harness.web.auth import OPEN, Grant
 GRANT = web.RequestKey("grant", Grant)
 """Where `app.guarded` leaves the request's grant."""
 
-_ENTITY_EVENT = {"agent": "agent:status", "task": "task:updated", "session": "session:updated"}
+_ENTITY_EVENT = {
+    "agent": "agent:status",
+    "task": "task:updated",
+    "session": "session:updated",
+    "workspace": "workspace:updated",
+}
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,6 +100,7 @@ def snapshot_for(
         "agents": visible(grant, "agent", snap["agents"]),
         "tasks": visible(grant, "task", snap["tasks"]),
         "sessions": visible(grant, "session", snap["sessions"]),
+        "workspaces": visible(grant, "workspace", snap.get("workspaces", [])),
         "budget": snap["budget"] if sees_room(grant, "budget") else None,
         "task_counts": dict(Counter(t["status"] for t in visible(grant, "task", all_tasks))),
     }
