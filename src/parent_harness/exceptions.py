@@ -4,7 +4,8 @@ HarnessError
 ├── InvalidEvent        an event refused at ingest (names the field)
 ├── StoreUnavailable    the store could not commit a batch; nothing was acknowledged
 ├── BrokerUnavailable   the broker could not order an event; nothing was acknowledged
-└── PublishError        the SDK could not get an event acknowledged by a hub
+├── PublishError        the SDK could not get an event acknowledged by a hub
+└── WorkspaceRefused    an action on a task attempt's workspace cannot be done (HTTP status)
 """
 
 from __future__ import annotations
@@ -42,3 +43,15 @@ class BrokerUnavailable(HarnessError):
 
 class PublishError(HarnessError):
     """A publish was not acknowledged by the hub."""
+
+
+class WorkspaceRefused(HarnessError):
+    """A diff, merge, pull request or discard of a workspace cannot be done.
+
+    `status` is the HTTP status REST answers (404 unknown file or branch, 409 a conflict or
+    a state that forbids it, 502 git push or gh failed); `conflicts` names conflicting files.
+    """
+
+    def __init__(self, status: int, detail: str, conflicts: list[str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.conflicts = status, detail, conflicts or []

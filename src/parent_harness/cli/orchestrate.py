@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import aiohttp
 import typer
 
+from parent_harness.cli import workspace_cmds
 from parent_harness.cli.options import (
     AllowedHostOpt,
     AllowedOriginOpt,
@@ -54,10 +55,12 @@ async def run_fleet(
     """Serve the hub with the orchestrator in one process until SIGINT or SIGTERM."""
     from parent_harness.cli.main import tune_gc, wait_for_signal
     from parent_harness.web.app import HubServer
+    from parent_harness.web.keys import WORKSPACES
 
     server = HubServer(settings)
     url = await server.start()
     orchestrator = Orchestrator(config, hub=server.node)
+    server.app[WORKSPACES].ops = orchestrator.workspace_actions()  # git runs in this process
     feeding: asyncio.Task[None] | None = None
     notifier = None
     try:
@@ -256,9 +259,10 @@ async def _post(url: str, body: dict[str, Any], token: str | None) -> tuple[int,
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``demo`` and ``task add`` to the ``harness`` command."""
+    """Add ``run``, ``demo`` and ``task add|diff|merge|pr|discard`` to ``harness``."""
     app.command()(run)
     app.command()(demo)
     task_app = typer.Typer(help="The task queue.", no_args_is_help=True)
     task_app.command("add")(task_add)
+    workspace_cmds.register(task_app)
     app.add_typer(task_app, name="task")

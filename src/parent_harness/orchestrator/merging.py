@@ -17,12 +17,14 @@ its reason) when the user's uncommitted changes are in the way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec
 
+from ..exceptions import WorkspaceRefused
 from .git import GitError, RepoLocks, git, git_ok
 from .workspace_config import WorkspaceConfig
 from .workspaces import IDENTITY, Workspaces
@@ -31,16 +33,29 @@ MAX_FILE_DIFF = 512 * 1024
 """Characters of one file's unified diff given whole; a longer one ends in a marker."""
 TRUNCATED = "\n... diff truncated at {limit} characters ({size} in all) ...\n"
 
+P = ParamSpec("P")
 Strategy = Literal["merge", "squash", "rebase"]
 FINISHED = frozenset({"merged", "discarded"})
 
 
-class Refused(Exception):
-    """An action on a workspace cannot be done; ``status`` is the HTTP status to answer."""
+Refused = WorkspaceRefused
+"""An action on a workspace cannot be done; ``status`` is the HTTP status to answer."""
 
-    def __init__(self, status: int, detail: str, conflicts: list[str] | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.conflicts = status, detail, conflicts or []
+
+def _git_failures_refused(
+    action: Callable[P, Coroutine[Any, Any, dict[str, Any]]],
+) -> Callable[P, Coroutine[Any, Any, dict[str, Any]]]:
+    """A git command that fails unexpectedly (a worktree deleted by hand, a full disk)
+    refuses the action with git's own message, rather than failing the request."""
+
+    @functools.wraps(action)
+    async def refusing(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
+        try:
+            return await action(*args, **kwargs)
+        except (GitError, OSError) as exc:
+            raise Refused(409, str(exc)) from exc
+
+    return refusing
 
 
 class WorkspaceActions:
@@ -57,6 +72,7 @@ class WorkspaceActions:
 
     # -- diff ------------------------------------------------------------------------------
 
+    @_git_failures_refused
     async def diff(self, entity: Mapping[str, Any], file: str | None = None) -> dict[str, Any]:
         """The files changed since the attempt began, or one file's unified diff."""
         repo, base_sha = str(entity["repo"]), str(entity["base_sha"])
@@ -85,6 +101,7 @@ class WorkspaceActions:
 
     # -- merge -----------------------------------------------------------------------------
 
+    @_git_failures_refused
     async def merge(
         self, entity: Mapping[str, Any], strategy: Strategy = "merge", message: str | None = None
     ) -> dict[str, Any]:
@@ -144,6 +161,7 @@ class WorkspaceActions:
 
     # -- pull request ----------------------------------------------------------------------
 
+    @_git_failures_refused
     async def pull_request(
         self, entity: Mapping[str, Any], title: str | None = None, body: str | None = None
     ) -> dict[str, Any]:
@@ -192,6 +210,7 @@ class WorkspaceActions:
 
     # -- discard ---------------------------------------------------------------------------
 
+    @_git_failures_refused
     async def discard(self, entity: Mapping[str, Any]) -> dict[str, Any]:
         """Remove the worktree and delete the branch; the entity (discarded)."""
         self._check_finished(entity)

@@ -33,6 +33,7 @@ from .config import HarnessConfig, TaskSpec
 from .errors import Failure
 from .fleet import AgentSlot
 from .health import HealthMonitor, HealthStatus, Verdict, assess
+from .merging import WorkspaceActions
 from .outcomes import TaskOutcomes
 from .ports import FleetHub
 from .publisher import FleetPublisher
@@ -132,6 +133,16 @@ class Orchestrator:
         await self.stop()
 
     # -- control surface -------------------------------------------------------------------
+
+    def workspace_actions(self) -> WorkspaceActions | None:
+        """Diff, merge, pull request and discard of this fleet's attempts (None: no agent
+        works in a worktree). ``harness run`` hands them to its hub's REST routes."""
+        configs = {
+            ws.repo: ws
+            for agent in self.config.agents.values()
+            if (ws := agent.workspace) is not None and ws.enabled and ws.repo
+        }
+        return WorkspaceActions(self.workspaces, configs) if configs else None
 
     @property
     def paused(self) -> bool:
