@@ -201,6 +201,7 @@ _SUBJECTS = {
     "session": "session.id",
     "test": "test_run.id",
     "budget": "budget.period",
+    "workspace": "workspace.id",
     "event": "event.source",
 }
 
