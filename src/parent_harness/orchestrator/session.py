@@ -214,8 +214,18 @@ class SessionRun:
         self._workspace_open = False
         await self._workspaces.finish(self.workspace)
 
+    async def _count_work_every(self) -> None:
+        """The attempt's diff stats while the agent works, coalesced (``stats_interval_s``)."""
+        workspace, workspaces = self.workspace, self._workspaces
+        if workspace is None or workspaces is None:
+            return
+        while True:
+            await asyncio.sleep(workspace.config.stats_interval_s)
+            await workspaces.progress(workspace)
+
     async def _supervise(self, proc: AgentProcess) -> None:
         reader = asyncio.create_task(self._read(proc))
+        counter = asyncio.create_task(self._count_work_every())
         flusher = asyncio.create_task(self._flush_every(self._runner.publish_interval_s))
         deadline = asyncio.get_running_loop().call_later(self.agent.timeout_s, self._time_out)
         try:
@@ -227,8 +237,9 @@ class SessionRun:
         finally:
             deadline.cancel()
             flusher.cancel()
+            counter.cancel()
             reader.cancel()
-            await asyncio.gather(flusher, reader, return_exceptions=True)
+            await asyncio.gather(flusher, counter, reader, return_exceptions=True)
 
     async def _until_exit_or_stop(self, proc: AgentProcess) -> None:
         exited = asyncio.create_task(proc.wait())

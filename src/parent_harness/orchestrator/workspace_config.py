@@ -56,6 +56,8 @@ class WorkspaceConfig(BaseModel):
     ports: tuple[int, int] | None = None
     ports_per_workspace: int = Field(10, ge=1, le=1000)
     auto_commit: bool = True
+    stats_interval_s: float = Field(10.0, gt=0)
+    """How often a running attempt's diff stats are counted and, if changed, published."""
     cleanup: Literal["on_merge", "keep"] | int = "on_merge"
     remote: str = "origin"
 

@@ -326,6 +326,38 @@ class Workspaces:
         workspace.status = "conflict" if workspace.conflicts else "ready"
         workspace.error = None
 
+    async def progress(self, workspace: Workspace) -> bool:
+        """Count what a running attempt changed so far, committed or not, and publish it
+        when it changed (``workspace:updated``, still ``active``); whether it did.
+
+        Read-only git with ``GIT_OPTIONAL_LOCKS=0``, so the count never takes the index
+        lock the agent's own git commands need. New files not yet added count as files,
+        their lines at the end of the attempt.
+        """
+        path, env = workspace.path, {"GIT_OPTIONAL_LOCKS": "0"}
+        try:
+            head = (await git_ok(path, "rev-parse", "HEAD", env=env)).strip()
+            commits = await git_ok(
+                path, "rev-list", "--count", f"{workspace.base_sha}..{head}", env=env
+            )
+            numstat = await git_ok(
+                path, "diff", "--numstat", "-z", "--no-renames", workspace.base_sha, env=env
+            )
+            others = await git_ok(path, "ls-files", "--others", "--exclude-standard", "-z", env=env)
+        except (GitError, OSError):
+            return False  # a count is an estimate: the end of the attempt gives the truth
+        files, insertions, deletions = _count(numstat)
+        files += sum(1 for name in others.split("\0") if name)
+        counted = (head, int(commits.strip()), files, insertions, deletions)
+        current = (workspace.head_sha, workspace.commits, workspace.files_changed,
+                   workspace.insertions, workspace.deletions)  # fmt: skip
+        if counted == current:
+            return False
+        (workspace.head_sha, workspace.commits, workspace.files_changed,
+         workspace.insertions, workspace.deletions) = counted  # fmt: skip
+        await self.publish("updated", workspace)
+        return True
+
     def _release(self, workspace: Workspace) -> None:
         self.live.pop(workspace.id, None)
         config = workspace.config
@@ -342,8 +374,14 @@ async def diff_stats(path: str | Path, base_sha: str) -> DiffStats:
     """Commits since ``base_sha`` and the lines they change (binary files count as files)."""
     head = (await git_ok(path, "rev-parse", "HEAD")).strip()
     commits = int((await git_ok(path, "rev-list", "--count", f"{base_sha}..{head}")).strip())
-    files = insertions = deletions = 0
     numstat = await git_ok(path, "diff", "--numstat", "-z", "--no-renames", base_sha, head)
+    files, insertions, deletions = _count(numstat)
+    return DiffStats(commits, files, insertions, deletions, head)
+
+
+def _count(numstat: str) -> tuple[int, int, int]:
+    """Files, insertions and deletions of ``git diff --numstat -z`` (binary: a file, 0 lines)."""
+    files = insertions = deletions = 0
     for record in numstat.split("\0"):
         parts = record.split("\t")
         if len(parts) < 3:
@@ -351,7 +389,7 @@ async def diff_stats(path: str | Path, base_sha: str) -> DiffStats:
         files += 1
         insertions += int(parts[0]) if parts[0].isdigit() else 0
         deletions += int(parts[1]) if parts[1].isdigit() else 0
-    return DiffStats(commits, files, insertions, deletions, head)
+    return files, insertions, deletions
 
 
 async def merge_conflicts(repo: str | Path, base: str, head: str) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from parent_harness.orchestrator import HarnessConfig, parse_config
 from tests.integration.orchestrator.support import FakeHub, fleet
 from tests.integration.workspaces.repos import make_repo, run_git
@@ -72,3 +74,39 @@ async def test_a_failing_setup_fails_the_task_with_kind_workspace(
     assert "npm ERR! 404" in details["output_tail"]
     attempts = [e.payload["workspace"]["attempt"] for e in fake_hub.of_type("workspace:created")]
     assert attempts == [1, 2]  # a retry is a new attempt, with a worktree of its own
+
+
+WAITER = (
+    "import os, pathlib, time; "
+    "pathlib.Path('app.py').write_text('one\\ntwo\\n'); "
+    "pathlib.Path('new.txt').write_text('x\\n'); "
+    "go = pathlib.Path(os.environ['GO_FILE']); "
+    "deadline = time.monotonic() + 20; "
+    "exec('while not go.exists() and time.monotonic() < deadline: time.sleep(0.02)')"
+)
+
+
+async def test_stats_are_published_while_the_agent_works(
+    tmp_path: Path, fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_repo(tmp_path / "repo", {"app.py": "zero\n"})
+    go = tmp_path / "go"
+    monkeypatch.setenv("GO_FILE", str(go))
+    config = fleet_config(tmp_path, WAITER, stats_interval_s=0.05)
+    async with fleet(config, fake_hub) as orchestrator:
+        task_id = await orchestrator.submit("Slow work")
+
+        def live_count() -> dict[str, object] | None:
+            for event in fake_hub.of_type("workspace:updated"):
+                ws = event.payload["workspace"]
+                if ws["status"] == "active" and ws["files_changed"] == 2:
+                    return dict(ws)
+            return None
+
+        live = await fake_hub.wait_for(live_count)
+        assert (live["commits"], live["insertions"], live["deletions"]) == (0, 2, 1)
+        go.touch()  # the agent may finish now
+        await fake_hub.wait_for(lambda: fake_hub.tasks[task_id]["status"] == "completed")
+    final = fake_hub.of_type("workspace:updated")[-1].payload["workspace"]
+    assert (final["status"], final["commits"], final["files_changed"]) == ("ready", 1, 2)
+    assert final["insertions"] == 3  # new.txt's line counted once it is committed
