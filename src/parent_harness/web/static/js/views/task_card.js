@@ -22,6 +22,7 @@ export function createTaskCard(onError) {
     tokens: h('span', { testid: 'task-tokens' }),
     cost: h('span', { testid: 'task-cost' }),
     test: h('span', { class: 'test-result', testid: 'task-test' }),
+    diffstat: h('span', { class: 'diffstat', testid: 'task-diffstat', hidden: true }),
     agent: h('span', { class: 'muted', testid: 'task-agent' }),
     updated: h('span', { class: 'muted' }),
   };
@@ -38,6 +39,7 @@ export function createTaskCard(onError) {
       parts.tokens,
       parts.cost,
       parts.test,
+      parts.diffstat,
       parts.agent,
       parts.updated,
     ),
@@ -71,6 +73,15 @@ export function updateTaskCard(card, task, session, testRun, now = Date.now()) {
   setText(p.updated, ago(task.updated_at, now));
   p.errorBadge.hidden = !task.error_details;
   if (task.error_details) setText(p.errorBadge, task.error_details.kind || 'error');
+}
+
+/** Shows the +/- of a task's latest attempt (its workspace), if it has one. */
+export function updateTaskDiff(card, workspace) {
+  const el = card.parts.diffstat;
+  el.hidden = !workspace;
+  if (!workspace) return;
+  setText(el, `+${workspace.insertions ?? 0} −${workspace.deletions ?? 0}`);
+  setAttr(el, 'title', `attempt ${workspace.attempt}: ${workspace.branch} (${workspace.status})`);
 }
 
 /** "iteration 3 of 10" from the task's session, or "—" before one started. */
