@@ -42,6 +42,7 @@ from .recovery import recover, seed_id
 from .retry import attempts_of, max_attempts_of
 from .session import RunOutcome, SessionRun, StopRequest
 from .signals import TokenUsage
+from .workspace_config import WorkspaceConfig
 from .workspaces import Workspaces
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,9 @@ class Orchestrator:
             await self.publisher.note("warning", f"Spawning paused: {self._budget_pause}",
                                       {"paused": True}, source="budget")  # fmt: skip
         await recover(self._hub.state, self.queue, self.slots, self.publisher, self.outcomes)
+        await self.workspaces.recover(
+            list(self._hub.state.workspaces.values()), self._workspace_configs()
+        )
         for slot in self.slots.values():
             await self._publish_agent(slot, force=True)
         for spec in self.config.tasks:
@@ -137,12 +141,16 @@ class Orchestrator:
     def workspace_actions(self) -> WorkspaceActions | None:
         """Diff, merge, pull request and discard of this fleet's attempts (None: no agent
         works in a worktree). ``harness run`` hands them to its hub's REST routes."""
-        configs = {
+        configs = self._workspace_configs()
+        return WorkspaceActions(self.workspaces, configs) if configs else None
+
+    def _workspace_configs(self) -> dict[str, WorkspaceConfig]:
+        """Each repository's ``[workspace]`` table, by repo path."""
+        return {
             ws.repo: ws
             for agent in self.config.agents.values()
             if (ws := agent.workspace) is not None and ws.enabled and ws.repo
         }
-        return WorkspaceActions(self.workspaces, configs) if configs else None
 
     @property
     def paused(self) -> bool:

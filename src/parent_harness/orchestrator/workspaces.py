@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,24 @@ class Workspace:
     port_base: int | None = None
     created_at: str = field(default_factory=now_iso)
 
+    @classmethod
+    def from_entity(cls, entity: Mapping[str, Any], config: WorkspaceConfig) -> Workspace:
+        """A workspace as the hub's state holds it (after a restart)."""
+        return cls(
+            id=str(entity["id"]),
+            task_id=str(entity.get("task_id")),
+            session_id=str(entity.get("session_id")),
+            attempt=int(entity.get("attempt") or 0),
+            repo=str(entity["repo"]),
+            path=str(entity["path"]),
+            branch=str(entity["branch"]),
+            base=str(entity["base"]),
+            base_sha=str(entity["base_sha"]),
+            config=config,
+            head_sha=entity.get("head_sha"),
+            created_at=str(entity.get("created_at") or now_iso()),
+        )
+
     def entity(self) -> dict[str, Any]:
         """The catalogue's ``workspace`` entity."""
         return {
@@ -165,6 +183,9 @@ class Workspaces:
         self.ports = PortBlocks()
         self.live: dict[str, Workspace] = {}
         """Workspaces whose attempt is running, by id."""
+        self.last_attempt: dict[str, int] = {}
+        """Per task, the highest attempt number a workspace was made for (an interrupted
+        attempt is given back to the task, but its branch stays: the next one is new)."""
 
     # -- making one ------------------------------------------------------------------------
 
@@ -178,6 +199,8 @@ class Workspaces:
     ) -> Workspace:
         """A ready worktree for this attempt, published; :class:`WorkspaceFailure` if not."""
         task_id = str(task["id"])
+        attempt = max(attempt, self.last_attempt.get(task_id, 0) + 1)
+        self.last_attempt[task_id] = attempt
         values = {
             "task_id": task_id,
             "slug": slug(str(task.get("title") or "")),
@@ -286,6 +309,53 @@ class Workspaces:
         tail.extend(out.decode(errors="replace").splitlines())
         if proc.returncode != 0:
             raise WorkspaceFailure(f"setup: {shown} exited with {proc.returncode}", "\n".join(tail))
+
+    # -- after a restart -------------------------------------------------------------------
+
+    async def recover(
+        self, entities: Iterable[Mapping[str, Any]], configs: Mapping[str, WorkspaceConfig]
+    ) -> list[str]:
+        """Find the attempts a stopped or killed run left ``active``; the ids recovered.
+
+        Each one's worktree, if it is still there, gets what the agent left committed (with
+        ``auto_commit``), its stats, and ``error`` saying it was interrupted; its status is
+        ``ready`` or ``conflict`` like any finished attempt, so it can be compared, merged
+        or discarded. A worktree deleted by hand is reported (status ``error``) and git's
+        record of it pruned. Nothing is deleted: the branch keeps whatever work it holds.
+        """
+        recovered = []
+        for entity in entities:
+            number = int(entity.get("attempt") or 0)
+            task_id = str(entity.get("task_id"))
+            self.last_attempt[task_id] = max(self.last_attempt.get(task_id, 0), number)
+            if entity.get("status") == "active" and entity.get("id") not in self.live:
+                await self._recover_one(entity, configs.get(str(entity.get("repo"))))
+                recovered.append(str(entity["id"]))
+        return recovered
+
+    async def _recover_one(self, entity: Mapping[str, Any], config: WorkspaceConfig | None) -> None:
+        workspace = Workspace.from_entity(entity, config or WorkspaceConfig(mode="none"))
+        session = workspace.session_id
+        if not await asyncio.to_thread(Path(workspace.path).is_dir):
+            async with self.locks(workspace.repo):
+                await git(workspace.repo, "worktree", "prune")
+            workspace.status = "error"
+            workspace.error = (
+                f"the worktree {workspace.path} is gone (deleted by hand?); "
+                f"the branch {workspace.branch} is kept"
+            )
+        else:
+            try:
+                if config is None or config.auto_commit:
+                    await self.commit_leftovers(workspace)
+                await self.refresh(workspace)
+                workspace.error = (
+                    f"interrupted: the orchestrator stopped during session {session}; "
+                    "what the agent left was committed"
+                )
+            except (GitError, OSError) as exc:
+                workspace.status, workspace.error = "error", f"interrupted, then: {exc}"
+        await self.publish("updated", workspace)
 
     # -- finishing one ---------------------------------------------------------------------
 
