@@ -95,9 +95,9 @@ class Orchestrator:
             await self.publisher.note("warning", f"Spawning paused: {self._budget_pause}",
                                       {"paused": True}, source="budget")  # fmt: skip
         await recover(self._hub.state, self.queue, self.slots, self.publisher, self.outcomes)
-        await self.workspaces.recover(
-            list(self._hub.state.workspaces.values()), self._workspace_configs()
-        )
+        workspaces, configs = list(self._hub.state.workspaces.values()), self._workspace_configs()
+        await self.workspaces.recover(workspaces, configs)
+        await self.workspaces.sweep(workspaces, configs, utc_now())
         for slot in self.slots.values():
             await self._publish_agent(slot, force=True)
         for spec in self.config.tasks:

@@ -29,10 +29,11 @@ import shutil
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..events.clock import now_iso, short_id
+from ..events.clock import iso, now_iso, parse_iso, short_id
 from .git import GitError, RepoLocks, git, git_ok
 from .publisher import FleetPublisher
 from .workspace_config import WorkspaceConfig
@@ -356,6 +357,66 @@ class Workspaces:
             except (GitError, OSError) as exc:
                 workspace.status, workspace.error = "error", f"interrupted, then: {exc}"
         await self.publish("updated", workspace)
+
+    # -- cleanup ---------------------------------------------------------------------------
+
+    async def sweep(
+        self,
+        entities: Iterable[Mapping[str, Any]],
+        configs: Mapping[str, WorkspaceConfig],
+        now: datetime,
+    ) -> list[str]:
+        """Remove the worktrees that ``cleanup = N`` days says are old; the ids removed.
+
+        Only work that is safe: a finished attempt older than N days whose branch is
+        merged (status ``merged``, or its head already in ``base``). An attempt holding
+        unmerged work is never touched, whatever its age; nor is a worktree with changes
+        git would lose (``git worktree remove`` without ``--force`` refuses).
+        """
+        removed = []
+        for entity in entities:
+            config = configs.get(str(entity.get("repo")))
+            if (
+                config is None
+                or not isinstance(config.cleanup, int)
+                or isinstance(config.cleanup, bool)
+            ):
+                continue
+            if entity.get("status") in (None, "active", "discarded") or entity["id"] in self.live:
+                continue
+            born = parse_iso(str(entity.get("created_at") or iso(now)))
+            if now - born < timedelta(days=config.cleanup):
+                continue
+            if await self._remove_if_merged(entity):
+                removed.append(str(entity["id"]))
+        return removed
+
+    async def _remove_if_merged(self, entity: Mapping[str, Any]) -> bool:
+        repo, path, branch = str(entity["repo"]), str(entity["path"]), str(entity["branch"])
+        async with self.locks(repo):
+            tip = await git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+            merged = entity.get("status") == "merged" or (
+                tip.ok
+                and (
+                    await git(
+                        repo,
+                        "merge-base",
+                        "--is-ancestor",
+                        tip.out.strip(),
+                        f"refs/heads/{entity['base']}",
+                    )
+                ).ok
+            )
+            if not merged:
+                return False
+            there = await asyncio.to_thread(Path(path).exists)
+            if there and not (await git(repo, "worktree", "remove", path)).ok:
+                return False  # changes git would lose: kept
+            await git(repo, "worktree", "prune")
+            if tip.ok:
+                await git(repo, "branch", "-D", branch)
+        await self.publish("removed", {**entity, "status": "merged"})
+        return True
 
     # -- finishing one ---------------------------------------------------------------------
 

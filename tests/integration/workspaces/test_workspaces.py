@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,10 @@ def workspaces(hub: FakeHub) -> Workspaces:
 
 def task(task_id: str, title: str = "Fix the login page!") -> dict[str, str]:
     return {"id": task_id, "title": title}
+
+
+def exists(path: str) -> bool:
+    return Path(path).exists()
 
 
 def test_slug() -> None:
@@ -176,3 +181,32 @@ async def test_a_base_that_moved_is_reported_as_conflicting(
     commit_file(repo, "app.py", "print('user')\n", "the user moved on")
     await workspaces.finish(ws)
     assert ws.status == "conflict" and ws.conflicts == ["app.py"]
+
+
+async def test_cleanup_by_days_removes_only_old_merged_work(
+    tmp_path: Path, repo: Path, workspaces: Workspaces, hub: FakeHub
+) -> None:
+    config = workspace_config(tmp_path, cleanup=3)
+    entities = {}
+    for task_id, merge in (("old-merged", True), ("old-unmerged", False), ("new-merged", True)):
+        ws = await workspaces.create(config, task(task_id), 1, f"s-{task_id}", "bot")
+        (Path(ws.path) / f"{task_id}.txt").write_text("work\n")
+        await workspaces.finish(ws)
+        if merge:
+            run_git(repo, "merge", "--quiet", "--no-edit", ws.branch)
+        entities[task_id] = ws.entity()
+    now = datetime.now(UTC)
+    old = (now - timedelta(days=4)).isoformat()
+    entities["old-merged"]["created_at"] = entities["old-unmerged"]["created_at"] = old
+    configs = {str(repo): config}
+    removed = await workspaces.sweep(list(entities.values()), configs, now)
+    assert removed == [entities["old-merged"]["id"]]
+    assert not exists(entities["old-merged"]["path"])
+    assert run_git(repo, "branch", "--list", entities["old-merged"]["branch"]) == ""
+    for kept in ("old-unmerged", "new-merged"):  # unmerged work, or not old enough
+        assert exists(entities[kept]["path"])
+        assert run_git(repo, "rev-parse", "--verify", entities[kept]["branch"])
+    (removal,) = hub.of_type("workspace:removed")
+    assert removal.payload["workspace"]["id"] == entities["old-merged"]["id"]
+    keep = workspace_config(tmp_path, cleanup="keep")
+    assert await workspaces.sweep(list(entities.values()), {str(repo): keep}, now) == []
