@@ -15,6 +15,7 @@ cluster) answers 503 naming this. Reads of state (`attempts`) work on every hub.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from aiohttp import web
@@ -59,6 +60,44 @@ def _refused(exc: WorkspaceRefused) -> web.Response:
     codes = {404: "not_found", 409: "workspace_conflict", 502: "upstream_failed"}
     extra: dict[str, Any] = {"conflicts": exc.conflicts} if exc.conflicts else {}
     return problem(exc.status, codes.get(exc.status, "refused"), exc.detail, **extra)
+
+
+async def pr_body(request: web.Request, entity: Mapping[str, Any]) -> str:
+    """A pull request's default body: the task, its attempts, their tests and cost."""
+    task_id = str(entity.get("task_id"))
+    task = request.app[NODE].committed_state.tasks.get(task_id) or {}
+    runs = await request.app[QUERIES].test_runs(task_id)
+    lines = [
+        f"**{task.get('title') or task_id}** (task `{task_id}`, made by parent-harness)",
+        "",
+        str(task.get("description") or "").strip(),
+        "",
+        "| attempt | branch | commits | files | +/- | status | tests | cost |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for a in attempts_of(request, task_id):
+        tests = [r for r in runs if r.get("session_id") == a.get("session_id")]
+        lines.append(
+            f"| {a.get('attempt')}{' (this one)' if a['id'] == entity['id'] else ''} "
+            f"| `{a.get('branch')}` | {a.get('commits') or 0} | {a.get('files_changed') or 0} "
+            f"| +{a.get('insertions') or 0} -{a.get('deletions') or 0} | {a.get('status')} "
+            f"| {_tests_text(tests)} | {_money(a.get('cost_usd'))} |"
+        )
+    total = (task.get("token_usage") or {}).get("cost_usd")
+    lines += ["", f"Total cost of the task: {_money(total)}."]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _tests_text(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "none"
+    last = runs[-1]
+    counts = f"{last.get('passed') or 0} passed, {last.get('failed') or 0} failed"
+    return f"{last.get('status')} ({counts})"
+
+
+def _money(usd: Any) -> str:
+    return f"${usd:.4f}" if isinstance(usd, int | float) else "—"
 
 
 def attempts_of(request: web.Request, task_id: str) -> list[dict[str, Any]]:
@@ -164,8 +203,9 @@ async def workspace_pr(
     if isinstance(found, web.Response):
         return found
     entity, ops = found
+    text = body.body if body.body is not None else await pr_body(request, entity)
     try:
-        after = await ops.pull_request(entity, body.title, body.body)
+        after = await ops.pull_request(entity, body.title, text)
     except WorkspaceRefused as exc:
         return _refused(exc)
     return json_response({"workspace": after, "pr_url": after.get("pr_url")})

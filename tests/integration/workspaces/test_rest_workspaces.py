@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +16,9 @@ from parent_harness.orchestrator import Orchestrator, parse_config
 from parent_harness.web.app import HubServer
 from parent_harness.web.keys import WORKSPACES
 from tests.conftest import RunningHub, settings_for
-from tests.integration.orchestrator.support import until
+from tests.integration.orchestrator.support import PASSING_TESTS, until
 from tests.integration.workspaces.repos import make_repo, run_git
+from tests.integration.workspaces.test_merging import fake_gh
 
 AGENT = (
     "import os, pathlib; "
@@ -24,13 +27,14 @@ AGENT = (
 )
 
 
-def config_for(tmp_path: Path) -> Any:
+def config_for(tmp_path: Path, **extra: Any) -> Any:
     return parse_config(
         {
             "orchestrator": {"publish_interval_s": 0.05, "health_interval_s": 0.05},
             "agents": {"bot": {"command": [sys.executable, "-c", AGENT], "adapter": "plain"}},
             "retry": {"max_attempts": 1},
             "workspace": {"repo": "repo", "cleanup": "keep"},
+            **extra,
         },
         tmp_path,
     )
@@ -192,3 +196,36 @@ async def test_the_routes_are_in_the_openapi_document(hub: RunningHub) -> None:
         responses = paths[f"/api/workspaces/{{workspace_id}}/{action}"]["post"]["responses"]
         assert {"200", "404", "409", "503"} <= set(responses), action
     assert "502" in paths["/api/workspaces/{workspace_id}/pr"]["post"]["responses"]
+
+
+async def test_a_pull_request_carries_the_task_its_attempts_tests_and_cost(
+    hub: RunningHub, tmp_path: Path, monkeypatch: Any
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"app.py": "print(0)\n"})
+    remote = tmp_path / "remote.git"
+    run_git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    run_git(repo, "remote", "add", "origin", str(remote))
+    log = tmp_path / "gh.log"
+    fake_gh(tmp_path / "bin", log)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    config = config_for(tmp_path, tests={"command": PASSING_TESTS})
+    orchestrator = Orchestrator(config, hub=hub.server.node)
+    hub.server.app[WORKSPACES].ops = orchestrator.workspace_actions()
+    async with orchestrator:
+        done = await run_task(hub, orchestrator, "Make the parser faster")
+        await until(
+            hub.server.node,
+            lambda: hub.server.node.committed_state.tasks[done["task_id"]]["status"] == "completed",
+        )
+    wid = done["attempts"][0]["id"]
+    status, body = await hub.post(f"/api/workspaces/{wid}/pr", {"title": "Faster parser"})
+    assert status == 200, body
+    assert body["pr_url"] == "https://github.com/acme/proj/pull/7"
+    assert body["workspace"]["pr_url"] == body["pr_url"]
+    create = [json.loads(line) for line in log.read_text().splitlines()][-1]
+    text = create[create.index("--body") + 1]
+    assert "**Make the parser faster**" in text
+    assert "| 1 (this one) |" in text and "passed (3 passed, 0 failed)" in text
+    assert "Total cost of the task:" in text
+    status, again = await hub.get(f"/api/tasks/{done['task_id']}/attempts")
+    assert again["attempts"][0]["pr_url"] == body["pr_url"]
