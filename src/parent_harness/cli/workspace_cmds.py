@@ -1,19 +1,22 @@
 """`harness task diff|merge|pr|discard ID [--attempt N]`: a task attempt's work, from the terminal.
 
-Each command finds the attempt (the latest, or ``--attempt N``) with
-``GET /api/tasks/{id}/attempts``, then calls the workspace's route on the hub that runs the
-orchestrator (``harness run``). A refusal prints the hub's problem detail (and, for a
-conflict, the files) and exits 1.
+Each command finds the attempt (the latest, or ``--attempt N``) and calls the workspace's
+route on the hub that runs the orchestrator (``harness run``), through the SDK's
+:class:`~parent_harness.client.AttemptsClient`. A refusal prints the hub's problem detail
+(and, for a conflict, the files) and exits 1.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
-from urllib.parse import quote
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar, cast, get_args
 
-import aiohttp
 import typer
+
+from parent_harness.client import AttemptsClient
+from parent_harness.client.attempts import Strategy
+from parent_harness.exceptions import PublishError, WorkspaceRefused
 
 Url = Annotated[str, typer.Option(envvar="HARNESS_URL", help="The hub's URL.")]
 Token = Annotated[
@@ -24,75 +27,29 @@ Attempt = Annotated[
     int | None, typer.Option("--attempt", "-a", help="Which attempt (default: the latest).")
 ]
 DEFAULT_URL = "http://127.0.0.1:3333"
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
+T = TypeVar("T")
+Work = Callable[[AttemptsClient, dict[str, Any]], Awaitable[T]]
 
 
-class Refusal(Exception):
-    """The hub answered with a problem."""
+def _on_attempt(url: str, token: str | None, task_id: str, number: int | None, work: Work[T]) -> T:
+    """Runs ``work(client, attempt)``; a refusal is printed and exits 1."""
 
+    async def run() -> T:
+        async with AttemptsClient(url, token=token) as client:
+            return await work(client, await client.attempt(task_id, number))
 
-async def _call(
-    method: str,
-    url: str,
-    token: str | None,
-    body: dict[str, Any] | None = None,
-    params: dict[str, str] | None = None,
-) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    timeout = aiohttp.ClientTimeout(total=300)  # a merge or a push may take a while
-    options: dict[str, Any] = {"json": body, "headers": headers, "params": params or {}}
     try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.request(method, url, **options) as response,
-        ):
-            answer = await response.json(content_type=None)
-    except aiohttp.ClientConnectionError as exc:
-        raise Refusal(f"no hub at {url} ({exc}); start `harness run` first") from None
-    if response.status >= 400:
-        detail = answer.get("detail", answer) if isinstance(answer, dict) else answer
-        conflicts = answer.get("conflicts") if isinstance(answer, dict) else None
-        lines = [f"{detail} (HTTP {response.status})"]
-        lines += [f"  conflict: {name}" for name in conflicts or ()]
-        raise Refusal("\n".join(lines))
-    return answer
-
-
-async def _attempt(url: str, token: str | None, task_id: str, number: int | None) -> Any:
-    answer = await _call("GET", f"{url}/api/tasks/{quote(task_id, safe='')}/attempts", token)
-    attempts = answer["attempts"]
-    if not attempts:
-        raise Refusal(f"task {task_id} has no attempt with a workspace")
-    if number is None:
-        return attempts[-1]
-    for attempt in attempts:
-        if attempt["attempt"] == number:
-            return attempt
-    known = ", ".join(str(a["attempt"]) for a in attempts)
-    raise Refusal(f"task {task_id} has no attempt {number} (attempts: {known})")
-
-
-def _run(work: Any) -> Any:
-    try:
-        return asyncio.run(work)
-    except Refusal as exc:
-        typer.echo(f"error: {exc}", err=True)
+        return asyncio.run(run())
+    except WorkspaceRefused as exc:
+        lines = [f"error: {exc.detail} (HTTP {exc.status})"]
+        lines += [f"  conflict: {name}" for name in exc.conflicts]
+        typer.echo("\n".join(lines), err=True)
         raise typer.Exit(1) from None
-
-
-async def _on_workspace(
-    url: str,
-    token: str | None,
-    task_id: str,
-    number: int | None,
-    action: str,
-    body: dict[str, Any] | None = None,
-    params: dict[str, str] | None = None,
-) -> tuple[Any, Any]:
-    url = url.rstrip("/")
-    attempt = await _attempt(url, token, task_id, number)
-    method = "GET" if action == "diff" else "POST"
-    where = f"{url}/api/workspaces/{quote(attempt['id'], safe='')}/{action}"
-    return attempt, await _call(method, where, token, body, params)
+    except PublishError as exc:
+        typer.echo(f"error: {exc}; start `harness run` first", err=True)
+        raise typer.Exit(1) from None
 
 
 def diff(
@@ -103,8 +60,11 @@ def diff(
     token: Token = None,
 ) -> None:
     """The files an attempt changed (+/-), or one file's unified diff."""
-    params = {"file": file} if file else None
-    found, answer = _run(_on_workspace(url, token, task_id, attempt, "diff", None, params))
+
+    async def work(client: AttemptsClient, found: dict[str, Any]) -> tuple[Any, Any]:
+        return found, await client.diff(found["id"], file)
+
+    found, answer = _on_attempt(url, token, task_id, attempt, work)
     if file:
         typer.echo(answer["diff"] if answer["diff"] is not None else f"{file}: binary file")
         return
@@ -126,13 +86,20 @@ def merge(
     token: Token = None,
 ) -> None:
     """Merge an attempt into its base branch (in a temporary worktree; conflicts refused)."""
-    body: dict[str, Any] = {"strategy": strategy}
-    if message:
-        body["message"] = message
-    found, answer = _run(_on_workspace(url, token, task_id, attempt, "merge", body))
+    if strategy not in STRATEGIES:
+        typer.echo(
+            f"error: --strategy is one of {', '.join(STRATEGIES)}, not {strategy!r}", err=True
+        )
+        raise typer.Exit(2)
+    chosen = cast(Strategy, strategy)
+
+    async def work(client: AttemptsClient, found: dict[str, Any]) -> tuple[Any, Any]:
+        return found, await client.merge(found["id"], chosen, message)
+
+    found, after = _on_attempt(url, token, task_id, attempt, work)
     typer.echo(
         f"merged attempt {found['attempt']} ({found['branch']}) into {found['base']} "
-        f"by {strategy}: {str(answer['workspace'].get('merged_sha', ''))[:12]}"
+        f"by {strategy}: {str(after.get('merged_sha', ''))[:12]}"
     )
 
 
@@ -145,9 +112,12 @@ def pr(
     token: Token = None,
 ) -> None:
     """Push an attempt's branch and open a pull request (needs gh, logged in, on the hub)."""
-    fields = {key: value for key, value in {"title": title, "body": body}.items() if value}
-    _, answer = _run(_on_workspace(url, token, task_id, attempt, "pr", fields))
-    typer.echo(answer["pr_url"])
+
+    async def work(client: AttemptsClient, found: dict[str, Any]) -> dict[str, Any]:
+        return await client.pull_request(found["id"], title, body)
+
+    after = _on_attempt(url, token, task_id, attempt, work)
+    typer.echo(after["pr_url"])
 
 
 def discard(
@@ -161,7 +131,12 @@ def discard(
     what = f"attempt {attempt}" if attempt is not None else "the latest attempt"
     if not yes:
         typer.confirm(f"Discard {what} of task {task_id} (worktree and branch)?", abort=True)
-    found, _ = _run(_on_workspace(url, token, task_id, attempt, "discard", {}))
+
+    async def work(client: AttemptsClient, found: dict[str, Any]) -> dict[str, Any]:
+        await client.discard(found["id"])
+        return found
+
+    found = _on_attempt(url, token, task_id, attempt, work)
     typer.echo(f"discarded attempt {found['attempt']} ({found['branch']})")
 
 

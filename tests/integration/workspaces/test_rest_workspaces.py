@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
+from parent_harness.client import AttemptsClient
+from parent_harness.exceptions import PublishError, WorkspaceRefused
 from parent_harness.orchestrator import Orchestrator, parse_config
 from parent_harness.web.app import HubServer
 from parent_harness.web.keys import WORKSPACES
@@ -229,3 +232,33 @@ async def test_a_pull_request_carries_the_task_its_attempts_tests_and_cost(
     assert "Total cost of the task:" in text
     status, again = await hub.get(f"/api/tasks/{done['task_id']}/attempts")
     assert again["attempts"][0]["pr_url"] == body["pr_url"]
+
+
+async def test_the_sdk_lists_diffs_merges_and_discards(hub: RunningHub, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"app.py": "print(0)\n"})
+    orchestrator = Orchestrator(config_for(tmp_path), hub=hub.server.node)
+    hub.server.app[WORKSPACES].ops = orchestrator.workspace_actions()
+    async with orchestrator:
+        one = (await run_task(hub, orchestrator, "One"))["task_id"]
+        two = (await run_task(hub, orchestrator, "Two"))["task_id"]
+    async with AttemptsClient(hub.url) as client:
+        first = await client.attempt(one)
+        assert first == (await client.attempts(one))[-1] and first["attempt"] == 1
+        listing = await client.diff(first["id"])
+        assert {f["path"] for f in listing["files"]} == {"app.py", f"{one}.txt"}
+        assert "+print(" in (await client.diff(first["id"], "app.py"))["diff"]
+        merged = await client.merge(first["id"], "rebase")
+        assert (
+            merged["status"] == "merged"
+            and run_git(repo, "rev-parse", "main") == merged["merged_sha"]
+        )
+        second = await client.attempt(two, 1)
+        with pytest.raises(WorkspaceRefused) as caught:
+            await client.merge(second["id"])
+        assert caught.value.status == 409 and caught.value.conflicts == ["app.py"]
+        with pytest.raises(WorkspaceRefused, match="has no attempt 3"):
+            await client.attempt(two, 3)
+        assert (await client.discard(second["id"]))["status"] == "discarded"
+    async with AttemptsClient("http://127.0.0.1:9") as nowhere:
+        with pytest.raises(PublishError, match="no hub at"):
+            await nowhere.attempts(one)
