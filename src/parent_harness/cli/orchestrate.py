@@ -186,7 +186,7 @@ def demo(
     allowed_origin: AllowedOriginOpt = None,
 ) -> None:
     """The hub, the orchestrator and a simulated fleet: open the dashboard and watch."""
-    from parent_harness.orchestrator.demo import DemoFeeder, demo_config
+    from parent_harness.orchestrator.demo import DemoFeeder, demo_config, make_demo_repo
 
     async def feed(orchestrator: Orchestrator) -> None:
         await DemoFeeder(orchestrator, every_s=every).run()
@@ -200,7 +200,9 @@ def demo(
             read_tokens=tuple(read_token or ()),
         )
         settings = site_settings(settings, allowed_host, allowed_origin, None)
-        _serve(settings, demo_config(speed), feed, "a simulated fleet")
+        repo = make_demo_repo(Path(scratch))
+        title = f"a simulated fleet working on {repo}" if repo else "a simulated fleet"
+        _serve(settings, demo_config(speed, repo), feed, title)
 
 
 def task_add(

@@ -35,7 +35,7 @@ from .fleet import AgentSlot
 from .health import HealthMonitor, HealthStatus, Verdict, assess
 from .merging import WorkspaceActions
 from .outcomes import TaskOutcomes
-from .ports import FleetHub
+from .ports import FleetHub, FleetState
 from .publisher import FleetPublisher
 from .queue import ACTIVE, RUNNABLE, TaskQueue
 from .recovery import recover, seed_id
@@ -137,6 +137,11 @@ class Orchestrator:
         await self.stop()
 
     # -- control surface -------------------------------------------------------------------
+
+    @property
+    def hub_state(self) -> FleetState:
+        """The hub's folded state, read only (what the orchestrator started from and sees)."""
+        return self._hub.state
 
     def workspace_actions(self) -> WorkspaceActions | None:
         """Diff, merge, pull request and discard of this fleet's attempts (None: no agent
