@@ -125,6 +125,9 @@ def test_attempts_diff_and_merge_on_the_task_page(
         expect(page.get_by_test_id("attempt-message-text")).to_contain_text("is merged")
         expect(row.get_by_test_id("attempt-status")).to_have_text("merged")
         assert (repo / "app.py").read_text() == "print('t-one')\n"
+        events = page.get_by_test_id("task-events")  # the workspace's events name the task
+        expect(events).to_contain_text("workspace:merged")
+        expect(events).to_contain_text("attempt 1 of t-one")
 
         # The second attempt changed the same line: its merge is refused, naming the file.
         dashboard.go("#/tasks/t-two")

@@ -12,6 +12,7 @@ const CLASS_ROOM = {
   budget: 'budget',
   telegram: 'telegram',
   event: 'events',
+  workspace: 'workspaces',
 };
 
 /** The rooms an event message went to. */
@@ -41,6 +42,12 @@ function namedEntities({ type, payload: p }) {
       ['session', p.session.id],
       ['agent', p.session.agent_id],
       ['task', p.session.task_id],
+    ];
+  if (p.workspace)
+    return [
+      ['workspace', p.workspace.id],
+      ['task', p.workspace.task_id],
+      ['session', p.workspace.session_id],
     ];
   if (p.test_run)
     return [
@@ -81,6 +88,8 @@ export function levelOf(msg) {
   if (msg.type === 'test:completed' && p.test_run?.status && p.test_run.status !== 'passed')
     return 'warning';
   if (msg.type === 'agent:heartbeat' || msg.type === 'session:heartbeat') return 'debug';
+  if (msg.type === 'workspace:updated' && p.workspace?.status === 'error') return 'error';
+  if (msg.type === 'workspace:updated' && p.workspace?.status === 'conflict') return 'warning';
   return 'info';
 }
 
@@ -113,6 +122,10 @@ export function summarize(msg) {
   if (p.session) {
     const s = p.session;
     return `${s.id} · ${s.status}${s.iteration != null ? ` · iteration ${s.iteration}/${s.max_iterations ?? '?'}` : ''}`;
+  }
+  if (p.workspace) {
+    const w = p.workspace;
+    return `attempt ${w.attempt ?? '?'} of ${w.task_id ?? '?'} · ${w.branch ?? w.id} · ${w.status} · +${w.insertions ?? 0} −${w.deletions ?? 0}`;
   }
   if (p.test_run) {
     const r = p.test_run;
