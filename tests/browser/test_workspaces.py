@@ -4,6 +4,7 @@ repository, agents committing in their worktrees, and the system Chromium."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -20,9 +21,11 @@ from playwright.sync_api import Browser, expect
 from tests.browser.conftest import HARNESS, Dashboard, _drain, _hub_env, _wait_for_url
 from tests.conftest import skip_or_fail
 from tests.integration.workspaces.repos import make_repo, run_git
+from tests.integration.workspaces.test_merging import fake_gh
 
 pytestmark = pytest.mark.browser
 
+TESTS = "print('==== 3 passed in 0.01s ====')"
 AGENT = (
     "import os, pathlib; "
     "pathlib.Path('app.py').write_text('print(' + repr(os.environ['HARNESS_TASK_ID']) + ')\\n'); "
@@ -33,8 +36,9 @@ AGENT = (
 class FleetProcess:
     """`harness run` in a subprocess: the hub, the orchestrator and its workspaces."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
         self.home = home
+        self.env = env
         self.url = ""
         self.proc: subprocess.Popen[str] | None = None
 
@@ -44,6 +48,7 @@ class FleetProcess:
             "[orchestrator]\npublish_interval_s = 0.1\n\n"
             f"[agents.bot]\ncommand = {json.dumps([sys.executable, '-c', AGENT])}\n"
             'adapter = "plain"\n\n'
+            f"[tests]\ncommand = {json.dumps([sys.executable, '-c', TESTS])}\n\n"
             '[workspace]\nrepo = "repo"\ncleanup = "keep"\n\n'
             '[[tasks]]\nid = "t-one"\ntitle = "First change"\n\n'
             '[[tasks]]\nid = "t-two"\ntitle = "Second change"\n'
@@ -52,7 +57,7 @@ class FleetProcess:
                "--store", f"sqlite:///{self.home / 'harness.db'}"]  # fmt: skip
         with (self.home / "run.log").open("a") as err:
             self.proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=_hub_env(), cwd=self.home
+                cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=self.env, cwd=self.home
             )
         lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=_drain, args=(self.proc, lines), daemon=True).start()
@@ -79,8 +84,12 @@ class FleetProcess:
 def fleet_run(tmp_path: Path) -> Iterator[FleetProcess]:
     if not HARNESS.exists():
         skip_or_fail(f"no harness executable at {HARNESS}")
-    make_repo(tmp_path / "repo", {"app.py": "print(0)\n"})
-    process = FleetProcess(tmp_path)
+    repo = make_repo(tmp_path / "repo", {"app.py": "print(0)\n"})
+    run_git(tmp_path, "init", "--quiet", "--bare", str(tmp_path / "remote.git"))
+    run_git(repo, "remote", "add", "origin", str(tmp_path / "remote.git"))
+    fake_gh(tmp_path / "bin", tmp_path / "gh.log")  # records its arguments, prints a PR URL
+    env = {**_hub_env(), "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    process = FleetProcess(tmp_path, env)
     process.start()
     yield process
     process.stop()
@@ -106,6 +115,7 @@ def test_attempts_diff_and_merge_on_the_task_page(
         expect(row).to_have_count(1)
         expect(row.get_by_test_id("attempt-status")).to_have_text("ready")
         expect(row.get_by_test_id("attempt-files")).to_have_text("2")
+        expect(row.get_by_test_id("attempt-tests")).to_have_text("passed \u00b7 3 passed")
         row.get_by_test_id("attempt-diff").click()
         files = page.get_by_test_id("diff-file")
         expect(files).to_have_count(2)
@@ -138,6 +148,13 @@ def test_attempts_diff_and_merge_on_the_task_page(
         expect(page.get_by_test_id("attempt-message-text")).to_contain_text("would conflict")
         expect(page.get_by_test_id("attempt-conflicts").locator("li")).to_have_text(["app.py"])
         assert (repo / "app.py").read_text() == "print('t-one')\n"
+        other.get_by_test_id("attempt-pr").click()
+        expect(page.get_by_test_id("attempt-confirm-text")).to_contain_text("open a pull request")
+        page.get_by_test_id("attempt-confirm-yes").click()
+        expect(page.get_by_test_id("attempt-message-text")).to_contain_text(
+            "opened https://github.com/acme/proj/pull/7"
+        )
+        assert "--head" in (tmp_path / "gh.log").read_text()
         other.get_by_test_id("attempt-discard").click()
         page.get_by_test_id("attempt-confirm-yes").click()
         expect(other.get_by_test_id("attempt-status")).to_have_text("discarded")

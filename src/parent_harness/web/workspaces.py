@@ -101,18 +101,26 @@ def _money(usd: Any) -> str:
 
 
 def attempts_of(request: web.Request, task_id: str) -> list[dict[str, Any]]:
-    """A task's attempts: each workspace with its session's status and cost."""
+    """A task's attempts: each workspace with its session's status and cost and its latest
+    test run ({status, passed, failed, skipped}, or None), from the committed state."""
     state = request.app[NODE].committed_state
+    runs = [r for r in state.test_runs.values() if r.get("task_id") == task_id]
     listed = []
     for workspace in state.attempts(task_id):
         session = state.sessions.get(workspace.get("session_id") or "") or {}
         usage = session.get("token_usage") or {}
+        mine = [r for r in runs if r.get("session_id") == workspace.get("session_id")]
+        last = mine[-1] if mine else None
+        tests = (
+            {k: last.get(k) for k in ("status", "passed", "failed", "skipped")} if last else None
+        )
         listed.append(
             {
                 **workspace,
                 "session_status": session.get("status"),
                 "agent_id": session.get("agent_id"),
                 "cost_usd": usage.get("cost_usd"),
+                "tests": tests,
             }
         )
     return listed
@@ -123,7 +131,7 @@ async def task_attempts(
     request: web.Request, task_id: str, /
 ) -> r200[dict[str, Any]] | r404[Problem]:
     """A task's attempts, oldest first: each one's workspace (branch, commits, files, +/-,
-    status), its session's status, agent and cost."""
+    status), its session's status, agent and cost, and its latest test run."""
     seq, found = await request.app[QUERIES].entity("task", task_id)
     if found is None:
         return problem(404, "not_found", f"no task {task_id!r}")

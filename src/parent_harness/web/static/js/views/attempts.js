@@ -1,6 +1,7 @@
 // A task's attempts (issue 14): one row per attempt's workspace (branch, commits, files,
-// +/-, status, cost), a diff viewer (the changed files, then one file's unified diff with
-// line numbers, long files collapsed) and Merge / Squash / Discard behind a confirmation.
+// +/-, tests, status, cost), a diff viewer (the changed files, then one file's unified diff
+// with line numbers, long files collapsed) and Merge / Squash / Open PR / Discard behind a
+// confirmation.
 // Git runs on the hub of `harness run`; a refusal (a conflict, a hub without the
 // orchestrator) is shown with its detail and, for a conflict, the files.
 
@@ -12,6 +13,7 @@ const COLLAPSE_LINES = 400; // a longer file diff shows this many lines until ex
 const ACTIONS = {
   merge: { label: 'Merge', path: 'merge', body: { strategy: 'merge' } },
   squash: { label: 'Squash', path: 'merge', body: { strategy: 'squash' } },
+  pr: { label: 'Open PR', path: 'pr', body: {} },
   discard: { label: 'Discard', path: 'discard', body: {} },
 };
 const FINISHED = new Set(['active', 'merged', 'discarded']);
@@ -33,7 +35,7 @@ export class AttemptsPanel {
       this.diffTitle,
       h('div', { class: 'diff-body' }, this.files, this.fileDiff),
     );
-    const head = ['attempt', 'branch', 'commits', 'files', '+/-', 'status', 'cost', ''];
+    const head = ['attempt', 'branch', 'commits', 'files', '+/-', 'tests', 'status', 'cost', ''];
     this.el = h(
       'section',
       { class: 'panel', testid: 'attempts-panel' },
@@ -91,7 +93,7 @@ export class AttemptsPanel {
       this.rows,
       rows.length
         ? rows
-        : h('tr', { class: 'empty' }, h('td', { colspan: 8 }, 'No attempt in a workspace yet.')),
+        : h('tr', { class: 'empty' }, h('td', { colspan: 9 }, 'No attempt in a workspace yet.')),
     );
   }
 
@@ -117,6 +119,7 @@ export class AttemptsPanel {
       h('td', { class: 'num', testid: 'attempt-commits' }, a.commits ?? 0),
       h('td', { class: 'num', testid: 'attempt-files' }, a.files_changed ?? 0),
       h('td', { class: 'num', testid: 'attempt-diffstat' }, diffstat(a)),
+      h('td', { testid: 'attempt-tests' }, testsText(a.tests)),
       h(
         'td',
         {},
@@ -128,17 +131,14 @@ export class AttemptsPanel {
       h(
         'td',
         { class: 'actions' },
-        ['diff', 'merge', 'squash', 'discard'].map((key) => button(key)),
+        ['diff', 'merge', 'squash', 'pr', 'discard'].map((key) => button(key)),
       ),
     );
   }
 
   ask(action, attempt) {
     this.pending = { action, attempt };
-    const what =
-      action === 'discard'
-        ? `Discard attempt #${attempt.attempt}? Its worktree and branch ${attempt.branch} are deleted.`
-        : `${ACTIONS[action].label} attempt #${attempt.attempt} (${attempt.branch}) into ${attempt.base}?`;
+    const what = question(action, attempt);
     replaceChildren(
       this.confirmBar,
       h('span', { testid: 'attempt-confirm-text' }, what),
@@ -180,7 +180,9 @@ export class AttemptsPanel {
     const answer = await postJSON(path, spec.body);
     if (answer.ok) {
       const after = answer.body.workspace ?? {};
-      this.say('ok', `${spec.label}: attempt #${attempt.attempt} is ${after.status ?? 'done'}.`);
+      const done =
+        after.pr_url && action === 'pr' ? `opened ${after.pr_url}` : `is ${after.status}`;
+      this.say('ok', `${spec.label}: attempt #${attempt.attempt} ${done}.`);
       this.set(this.attempts.map((a) => (a.id === attempt.id ? { ...a, ...after } : a)));
       return;
     }
@@ -275,6 +277,21 @@ export class AttemptsPanel {
       : null;
     replaceChildren(this.fileDiff, h('h4', { class: 'mono' }, file.path), note, table, more);
   }
+}
+
+function question(action, a) {
+  if (action === 'discard')
+    return `Discard attempt #${a.attempt}? Its worktree and branch ${a.branch} are deleted.`;
+  if (action === 'pr')
+    return `Push ${a.branch} and open a pull request into ${a.base} for attempt #${a.attempt}?`;
+  return `${ACTIONS[action].label} attempt #${a.attempt} (${a.branch}) into ${a.base}?`;
+}
+
+/** "passed · 12 passed, 1 failed" of an attempt's latest test run, or "—". */
+export function testsText(tests) {
+  if (!tests) return '—';
+  const failed = tests.failed ? `, ${tests.failed} failed` : '';
+  return `${tests.status} · ${tests.passed ?? 0} passed${failed}`;
 }
 
 /** "+12 −3" of an attempt. */
