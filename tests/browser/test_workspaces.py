@@ -159,6 +159,12 @@ def test_attempts_diff_and_merge_on_the_task_page(
         page.get_by_test_id("attempt-confirm-yes").click()
         expect(other.get_by_test_id("attempt-status")).to_have_text("discarded")
         assert run_git(repo, "branch", "--list", "harness/t-two*") == ""
+        # On a phone: the diff viewer stacks, and nothing makes the page scroll sideways.
+        page.set_viewport_size({"width": 390, "height": 844})
+        dashboard.go("#/tasks/t-one")
+        page.get_by_test_id("attempt-row").get_by_test_id("attempt-diff").click()
+        expect(page.get_by_test_id("diff-lines").locator("tr.diff-add")).to_have_count(1)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         conflict_logged = "the server responded with a status of 409 (Conflict)"
         assert [e for e in dashboard.errors if conflict_logged not in e] == []
     finally:
