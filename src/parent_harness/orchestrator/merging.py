@@ -20,14 +20,14 @@ import asyncio
 import functools
 import shutil
 import tempfile
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, ParamSpec
 
 from ..exceptions import WorkspaceRefused
 from .git import GitError, RepoLocks, git, git_ok
 from .workspace_config import WorkspaceConfig
-from .workspaces import IDENTITY, Workspaces
+from .workspaces import IDENTITY, Workspaces, merge_conflicts
 
 MAX_FILE_DIFF = 512 * 1024
 """Characters of one file's unified diff given whole; a longer one ends in a marker."""
@@ -61,10 +61,18 @@ def _git_failures_refused(
 class WorkspaceActions:
     """Diff, merge, pull request and discard for workspace entities (module docstring)."""
 
-    def __init__(self, workspaces: Workspaces, configs: Mapping[str, WorkspaceConfig]) -> None:
+    def __init__(
+        self,
+        workspaces: Workspaces,
+        configs: Mapping[str, WorkspaceConfig],
+        known: Callable[[], Iterable[Mapping[str, Any]]] = tuple,
+    ) -> None:
         self.workspaces = workspaces
         self.configs = dict(configs)
         """Each repository's ``[workspace]`` table (remote, cleanup), by repo path."""
+        self.known = known
+        """Every workspace entity (the hub's state): after a merge moves a base, the other
+        finished attempts on it are checked again (do they still merge?)."""
 
     @property
     def locks(self) -> RepoLocks:
@@ -122,7 +130,26 @@ class WorkspaceActions:
         await self.workspaces.publish("merged", after)
         if self._cleanup(repo) == "on_merge":
             after = await self._remove(after, "merged")
+        await self.recheck(repo, base, skip=str(entity["id"]))
         return {**after, "merged_sha": merged, "strategy": strategy}
+
+    async def recheck(self, repo: str, base: str, skip: str = "") -> list[str]:
+        """Whether each finished attempt on ``base`` still merges into its tip; the ids whose
+        status changed (``ready`` <-> ``conflict``), each published."""
+        changed = []
+        for entity in list(self.known()):
+            if (entity.get("repo"), entity.get("base")) != (repo, base) or entity["id"] == skip:
+                continue
+            if entity.get("status") not in ("ready", "conflict") or not entity.get("head_sha"):
+                continue
+            conflicts = await merge_conflicts(repo, base, str(entity["head_sha"]))
+            status = "conflict" if conflicts else "ready"
+            if (status, conflicts) != (entity.get("status"), list(entity.get("conflicts") or [])):
+                await self.workspaces.publish(
+                    "updated", {**entity, "status": status, "conflicts": conflicts}
+                )
+                changed.append(str(entity["id"]))
+        return changed
 
     async def _in_scratch(
         self, repo: str, base_tip: str, head: str, strategy: Strategy, message: str

@@ -147,7 +147,11 @@ class Orchestrator:
         """Diff, merge, pull request and discard of this fleet's attempts (None: no agent
         works in a worktree). ``harness run`` hands them to its hub's REST routes."""
         configs = self._workspace_configs()
-        return WorkspaceActions(self.workspaces, configs) if configs else None
+        if not configs:
+            return None
+        return WorkspaceActions(
+            self.workspaces, configs, lambda: self._hub.state.workspaces.values()
+        )
 
     def _workspace_configs(self) -> dict[str, WorkspaceConfig]:
         """Each repository's ``[workspace]`` table, by repo path."""

@@ -280,3 +280,20 @@ async def test_a_pull_request_names_what_is_missing(
     fake_gh(tmp_path / "bin", tmp_path / "gh.log")
     with pytest.raises(Refused, match="no remote 'origin'"):
         await actions.pull_request(entity)
+
+
+async def test_a_merge_rechecks_the_other_attempts_on_the_moved_base(
+    repo: Path, workspaces: Workspaces, config: WorkspaceConfig, fake_hub: FakeHub
+) -> None:
+    assert config.repo is not None
+    actions = WorkspaceActions(workspaces, {config.repo: config}, fake_hub.workspaces.values)
+    first = await attempt(workspaces, config, {"app.py": "print('first')\n"}, n=1)
+    second = await attempt(workspaces, config, {"app.py": "print('second')\n"}, n=2)
+    third = await attempt(workspaces, config, {"other.txt": "fine\n"}, n=3)
+    assert [w["status"] for w in (first, second, third)] == ["ready"] * 3
+    await actions.merge(first, "merge")
+    assert fake_hub.workspaces[second["id"]]["status"] == "conflict"
+    assert fake_hub.workspaces[second["id"]]["conflicts"] == ["app.py"]
+    assert fake_hub.workspaces[third["id"]]["status"] == "ready"  # unchanged, not republished
+    updates = [e.payload["workspace"]["id"] for e in fake_hub.of_type("workspace:updated")]
+    assert updates.count(third["id"]) == 1  # only its own finish
