@@ -142,7 +142,9 @@ def test_attempts_diff_and_merge_on_the_task_page(
         # The second attempt changed the same line: its merge is refused, naming the file.
         dashboard.go("#/tasks/t-two")
         other = page.get_by_test_id("attempt-row")
-        expect(other.get_by_test_id("attempt-status")).to_have_text("ready")
+        # The merge moved main: the hub checked this attempt again and says it conflicts.
+        expect(other.get_by_test_id("attempt-status")).to_have_text("conflict")
+        expect(other).to_contain_text("app.py")
         other.get_by_test_id("attempt-squash").click()
         page.get_by_test_id("attempt-confirm-yes").click()
         expect(page.get_by_test_id("attempt-message-text")).to_contain_text("would conflict")
