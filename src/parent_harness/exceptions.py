@@ -6,7 +6,8 @@ HarnessError
 ├── RowRefused          the store refused a row for what it holds (not for being down)
 ├── EventRefused        a publish of which the store refused an event (the rest committed)
 ├── BrokerUnavailable   the broker could not order an event; nothing was acknowledged
-└── PublishError        the SDK could not get an event acknowledged by a hub
+├── PublishError        the SDK could not get an event acknowledged by a hub
+└── WorkspaceRefused    an action on a task attempt's workspace cannot be done (HTTP status)
 """
 
 from __future__ import annotations
@@ -65,3 +66,15 @@ class BrokerUnavailable(HarnessError):
 
 class PublishError(HarnessError):
     """A publish was not acknowledged by the hub."""
+
+
+class WorkspaceRefused(HarnessError):
+    """A diff, merge, pull request or discard of a workspace cannot be done.
+
+    `status` is the HTTP status REST answers (404 unknown file or branch, 409 a conflict or
+    a state that forbids it, 502 git push or gh failed); `conflicts` names conflicting files.
+    """
+
+    def __init__(self, status: int, detail: str, conflicts: list[str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.conflicts = status, detail, conflicts or []

@@ -27,7 +27,7 @@ async def test_the_hub_describes_every_event_kind(hub: RunningHub) -> None:
         assert kind["schema"] == KINDS[type_].payload.model_json_schema()
     status, body = await hub.get("/api/catalogue")
     assert set(body["class_rooms"]) == {kind["room"] for kind in kinds.values()}
-    assert body["entities"] == ["agent", "approval", "session", "task"]
+    assert body["entities"] == ["agent", "approval", "session", "task", "workspace"]
 
 
 async def test_its_rules_give_the_rooms_and_levels_of_sample_events(hub: RunningHub) -> None:

@@ -213,6 +213,41 @@ SAMPLES: list[Sample] = [
     ("test:completed", {"test_run": {"id": "r"}}, ("tests",), ("tests",), "info"),
     ("budget:updated", {"budget": {"period": "day"}}, ("budget",), ("budget",), "info"),
     (
+        "workspace:created",
+        {"workspace": {"id": "w1", "task_id": "t1", "session_id": "s1", "status": "active"}},
+        ("workspaces", "workspace:w1", "task:t1", "session:s1"),
+        ("workspaces", "workspace:w1"),
+        "info",
+    ),
+    (
+        "workspace:updated",
+        {"workspace": {"id": "w1", "task_id": "t1", "status": "conflict", "conflicts": ["a"]}},
+        ("workspaces", "workspace:w1", "task:t1"),
+        ("workspaces", "workspace:w1"),
+        "warning",
+    ),
+    (
+        "workspace:updated",
+        {"workspace": {"id": "w1", "status": "error", "error": "disk full"}},
+        ("workspaces", "workspace:w1"),
+        ("workspaces", "workspace:w1"),
+        "error",
+    ),
+    (
+        "workspace:merged",
+        {"workspace": {"id": "w1"}},
+        ("workspaces", "workspace:w1"),
+        ("workspaces", "workspace:w1"),
+        "info",
+    ),
+    (
+        "workspace:removed",
+        {"workspace": {"id": "w1"}},
+        ("workspaces", "workspace:w1"),
+        ("workspaces", "workspace:w1"),
+        "info",
+    ),
+    (
         "telegram:message",
         {"message": {"id": "m", "direction": "in", "chat_id": "c", "text": "x"}},
         ("telegram",),
@@ -339,8 +374,8 @@ def test_every_catalogue_type_has_one_descriptor() -> None:
 
 def test_class_rooms_and_entities_are_the_published_ones() -> None:
     rooms = {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events", "output"}
-    assert rooms | {"approvals"} == CLASS_ROOMS
-    assert {"agent", "task", "session", "approval"} == ENTITY_KINDS
+    assert rooms | {"approvals", "workspaces"} == CLASS_ROOMS
+    assert {"agent", "task", "session", "approval", "workspace"} == ENTITY_KINDS
 
 
 def test_a_carried_entity_is_a_field_of_the_payload_model() -> None:

@@ -67,3 +67,18 @@ def test_budget_period_updated_last_is_current() -> None:
     fold(state, "budget:updated", {"budget": {"period": "2026-11-25", "limit_usd": 10}}, 2)
     assert state.budget is not None
     assert state.budget["period"] == "2026-11-25"
+
+
+def test_workspaces_fold_and_list_a_tasks_attempts_in_order() -> None:
+    state = State()
+    for seq, (wid, attempt) in enumerate([("w2", 2), ("w1", 1), ("x", 1)], start=1):
+        task = "t1" if wid != "x" else "t2"
+        payload = {
+            "workspace": {"id": wid, "task_id": task, "attempt": attempt, "status": "active"}
+        }
+        fold(state, "workspace:created", payload, seq)
+    out = fold(state, "workspace:updated", {"workspace": {"id": "w1", "commits": 3}}, 4)
+    assert out["workspace"] == {**state.workspaces["w1"], "commits": 3}  # goes out whole
+    assert state.workspaces["w1"]["status"] == "active"  # merged, not replaced
+    assert [w["id"] for w in state.attempts("t1")] == ["w1", "w2"]
+    assert state.attempts("none") == []

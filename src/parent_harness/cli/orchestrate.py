@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import aiohttp
 import typer
 
+from parent_harness.cli import workspace_cmds
 from parent_harness.cli.options import (
     AllowedHostOpt,
     AllowedOriginOpt,
@@ -54,10 +55,12 @@ async def run_fleet(
     """Serve the hub with the orchestrator in one process until SIGINT or SIGTERM."""
     from parent_harness.cli.main import tune_gc, wait_for_signal
     from parent_harness.web.app import HubServer
+    from parent_harness.web.keys import WORKSPACES
 
     server = HubServer(settings)
     url = await server.start()
     orchestrator = Orchestrator(config, hub=server.node)
+    server.app[WORKSPACES].ops = orchestrator.workspace_actions()  # git runs in this process
     feeding: asyncio.Task[None] | None = None
     notifier = None
     try:
@@ -183,7 +186,7 @@ def demo(
     allowed_origin: AllowedOriginOpt = None,
 ) -> None:
     """The hub, the orchestrator and a simulated fleet: open the dashboard and watch."""
-    from parent_harness.orchestrator.demo import DemoFeeder, demo_config
+    from parent_harness.orchestrator.demo import DemoFeeder, demo_config, make_demo_repo
 
     async def feed(orchestrator: Orchestrator) -> None:
         await DemoFeeder(orchestrator, every_s=every).run()
@@ -197,7 +200,9 @@ def demo(
             read_tokens=tuple(read_token or ()),
         )
         settings = site_settings(settings, allowed_host, allowed_origin, None)
-        _serve(settings, demo_config(speed), feed, "a simulated fleet")
+        repo = make_demo_repo(Path(scratch))
+        title = f"a simulated fleet working on {repo}" if repo else "a simulated fleet"
+        _serve(settings, demo_config(speed, repo), feed, title)
 
 
 def task_add(
@@ -299,10 +304,11 @@ async def _post(url: str, body: dict[str, Any], token: str | None) -> tuple[int,
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``demo``, ``task add`` and ``task retry`` to the ``harness`` command."""
+    """Add ``run``, ``demo`` and ``task add|retry|diff|merge|pr|discard`` to ``harness``."""
     app.command()(run)
     app.command()(demo)
     task_app = typer.Typer(help="The task queue.", no_args_is_help=True)
     task_app.command("add")(task_add)
     task_app.command("retry")(task_retry)
+    workspace_cmds.register(task_app)
     app.add_typer(task_app, name="task")

@@ -46,7 +46,7 @@ class Strict(BaseModel):
 class TokenUsage(Strict):
     input: Count | None = None
     output: Count | None = None
-    cost_usd: float | None = Field(default=None, ge=0)
+    cost_usd: float | None = Field(default=None, strict=True, ge=0)
     model: str | None = None
     cache_read: Count | None = None
     """The part of `input` read from the prompt cache."""
@@ -118,7 +118,7 @@ class Task(Strict):
     session_id: str | None = None
     attempts: Count | None = None
     max_attempts: Positive | None = None
-    progress_percent: float | None = Field(default=None, ge=0, le=100)
+    progress_percent: float | None = Field(default=None, strict=True, ge=0, le=100)
     token_usage: TokenUsage | None = None
     error_details: ErrorDetails | None = None
     created_at: str | None = None
@@ -130,8 +130,9 @@ class Task(Strict):
     depends_on: DependsOn | None = None
     blocked_by: list[EntityId] | None = None
     plan_id: EntityId | None = None
-    limit_usd: float | None = Field(default=None, ge=0.01)
+    limit_usd: float | None = Field(default=None, strict=True, ge=0.01)
     """The task's own spending cap (over `budget.limit_usd_per_task`), set by an operator."""
+    workspace_id: str | None = None
 
 
 SAFE_TASK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"
@@ -165,6 +166,7 @@ class Session(Strict):
     """The number of the last line of output it printed (`session:output`)."""
     output_bytes: Count | None = None
     """Bytes of output text it printed, in all (what retention counts)."""
+    workspace_id: str | None = None
 
 
 class TestRun(Strict):
@@ -178,19 +180,44 @@ class TestRun(Strict):
     passed: Count | None = None
     failed: Count | None = None
     skipped: Count | None = None
-    duration_s: float | None = Field(default=None, ge=0)
+    duration_s: float | None = Field(default=None, strict=True, ge=0)
     output_tail: str | None = None
 
 
 class Budget(Strict):
     period: str = Field(min_length=1, max_length=200)
-    limit_usd: float | None = Field(default=None, ge=0)
-    spent_usd: float | None = Field(default=None, ge=0)
+    limit_usd: float | None = Field(default=None, strict=True, ge=0)
+    spent_usd: float | None = Field(default=None, strict=True, ge=0)
     tokens_in: Count | None = None
     tokens_out: Count | None = None
-    burn_rate_usd_per_hour: float | None = Field(default=None, ge=0)
+    burn_rate_usd_per_hour: float | None = Field(default=None, strict=True, ge=0)
     projected_exhaustion_at: str | None = None
     by_agent: dict[str, float] | None = None
+
+
+class Workspace(Strict):
+    """One attempt's git worktree and branch (issue 14)."""
+
+    id: str = Field(min_length=1, max_length=200)
+    task_id: str | None = None
+    session_id: str | None = None
+    attempt: Count | None = None
+    repo: str | None = None
+    path: str | None = None
+    branch: str | None = None
+    base: str | None = None
+    base_sha: str | None = None
+    head_sha: str | None = None
+    commits: Count | None = None
+    files_changed: Count | None = None
+    insertions: Count | None = None
+    deletions: Count | None = None
+    status: Literal["active", "ready", "conflict", "merged", "discarded", "error"] | None = None
+    conflicts: list[str] | None = None
+    pr_url: str | None = None
+    error: str | None = None
+    port_base: Count | None = None
+    created_at: str | None = None
 
 
 class TelegramMessage(Strict):
@@ -250,7 +277,7 @@ class SessionTool(Strict):
 class SessionHeartbeat(Strict):
     session_id: str = Field(min_length=1, max_length=200)
     iteration: Count | None = None
-    progress_percent: float | None = Field(default=None, ge=0, le=100)
+    progress_percent: float | None = Field(default=None, strict=True, ge=0, le=100)
     at: str | None = None
 
 
@@ -288,6 +315,10 @@ class TestEvent(Strict):
 
 class BudgetUpdated(Strict):
     budget: Budget
+
+
+class WorkspaceEvent(Strict):
+    workspace: Workspace
 
 
 class TelegramEvent(Strict):
@@ -365,6 +396,10 @@ PAYLOADS: dict[str, type[Strict]] = {
     "test:started": TestEvent,
     "test:completed": TestEvent,
     "budget:updated": BudgetUpdated,
+    "workspace:created": WorkspaceEvent,
+    "workspace:updated": WorkspaceEvent,
+    "workspace:merged": WorkspaceEvent,
+    "workspace:removed": WorkspaceEvent,
     "telegram:message": TelegramEvent,
     "event": ObservabilityEvent,
     "plan:applied": PlanApplied,

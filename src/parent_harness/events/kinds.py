@@ -105,6 +105,17 @@ def _session(key: str) -> tuple[tuple[str, Path], ...]:
     return (("session", (key, "id")), ("agent", (key, "agent_id")), ("task", (key, "task_id")))
 
 
+_WORKSPACE = (
+    ("workspace", ("workspace", "id")),
+    ("task", ("workspace", "task_id")),
+    ("session", ("workspace", "session_id")),
+)
+_WORKSPACE_LEVEL = Level(
+    cases=(
+        Case(("workspace", "status"), "in", ("error",), "error"),
+        Case(("workspace", "status"), "in", ("conflict",), "warning"),
+    )
+)
 _TEST_RUN = (("task", ("test_run", "task_id")), ("session", ("test_run", "session_id")))
 _BY_SESSION_ID = (("session", ("session_id",)), ("agent", ("agent_id",)), ("task", ("task_id",)))
 """An iteration or a session heartbeat names its session; the fold adds that session's
@@ -159,6 +170,10 @@ _SPECS: dict[str, tuple[str, str | None, tuple[tuple[str, Path], ...], Level]] =
         Level(cases=(Case(("test_run", "status"), "not_in", (None, "passed"), "warning"),)),
     ),
     "budget:updated": ("budget", "budget", (), INFO),
+    "workspace:created": ("workspaces", "workspace", _WORKSPACE, INFO),
+    "workspace:updated": ("workspaces", "workspace", _WORKSPACE, _WORKSPACE_LEVEL),
+    "workspace:merged": ("workspaces", "workspace", _WORKSPACE, INFO),
+    "workspace:removed": ("workspaces", "workspace", _WORKSPACE, INFO),
     "telegram:message": ("telegram", "message", (), INFO),
     "event": ("events", "event", (), Level(field=("event", "level"))),
     "plan:applied": ("tasks", "plan", (), INFO),

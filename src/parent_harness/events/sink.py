@@ -68,6 +68,9 @@ class FleetState(Protocol):
     @property
     def budget(self) -> Mapping[str, Any] | None: ...
 
+    @property
+    def workspaces(self) -> Mapping[str, Mapping[str, Any]]: ...
+
 
 class LocalHub(EventSink, Protocol):
     """A hub in this process, as the orchestrator and the notifier use it: publish into it,

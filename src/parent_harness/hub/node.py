@@ -42,6 +42,9 @@ from parent_harness.store.sql import SqlStore
 
 SNAPSHOT_RECENT_TASKS = 200
 SNAPSHOT_RECENT_SESSIONS = 100
+SNAPSHOT_RECENT_WORKSPACES = 100
+LIVE_WORKSPACE = frozenset({"active", "ready", "conflict", "error"})
+"""Workspaces that still hold a worktree someone may look at, merge or discard."""
 
 
 log = logging.getLogger(__name__)
@@ -224,6 +227,9 @@ def snapshot_of(state: State, epoch: str) -> dict[str, Any]:
         "agents": list(state.agents.values()),
         "tasks": _active_and_recent(state.tasks, ACTIVE_TASK, SNAPSHOT_RECENT_TASKS),
         "sessions": _active_and_recent(state.sessions, ACTIVE_SESSION, SNAPSHOT_RECENT_SESSIONS),
+        "workspaces": _active_and_recent(
+            state.workspaces, LIVE_WORKSPACE, SNAPSHOT_RECENT_WORKSPACES
+        ),
         "budget": state.budget,
         "task_counts": dict(Counter(t["status"] for t in state.tasks.values())),
         "approvals": [a for a in state.approvals.values() if a.get("status") == "pending"],
@@ -240,4 +246,10 @@ def _active_and_recent(
 
 
 def _recency(entity: dict[str, Any]) -> str:
-    return str(entity.get("updated_at") or entity.get("ended_at") or entity.get("started_at") or "")
+    return str(
+        entity.get("updated_at")
+        or entity.get("ended_at")
+        or entity.get("started_at")
+        or entity.get("created_at")
+        or ""
+    )

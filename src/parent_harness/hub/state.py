@@ -26,6 +26,7 @@ from parent_harness.events.catalogue import (
     Strict,
     Task,
     TestRun,
+    Workspace,
 )
 from parent_harness.events.kinds import KINDS
 from parent_harness.store.records import Change
@@ -35,7 +36,9 @@ Entity = dict[str, Any]
 ACTIVE_TASK = frozenset({"pending", "queued", "blocked", "assigned", "running", "testing"})
 ACTIVE_SESSION = frozenset({"running"})
 _DEEP_MERGED = frozenset({"token_usage"})
-_ENTITY_KINDS = frozenset({"agent", "task", "session", "test_run", "budget", "approval"})
+_ENTITY_KINDS = frozenset(
+    {"agent", "task", "session", "test_run", "budget", "approval", "workspace"}
+)
 """The rows of a fold that are state (the others, `api_call` and such, are only stored)."""
 _RECENT_TEST_RUNS = 2000
 
@@ -51,6 +54,7 @@ _BLANK = {
     "test_run": _blank(TestRun),
     "budget": _blank(Budget),
     "approval": _blank(Approval),
+    "workspace": _blank(Workspace),
 }
 _TASK_DEFAULTS: Entity = {
     "status": "pending",
@@ -87,7 +91,7 @@ def merge(current: Entity | None, update: Entity, kind: str) -> Entity:
 
 
 class State:
-    """Every agent, task, session and budget period as of `seq`."""
+    """Every agent, task, session, workspace and budget period as of `seq`."""
 
     def __init__(self) -> None:
         self.seq = 0
@@ -97,6 +101,7 @@ class State:
         self.budgets: dict[str, Entity] = {}
         self.test_runs: OrderedDict[str, Entity] = OrderedDict()
         self.approvals: dict[str, Entity] = {}
+        self.workspaces: dict[str, Entity] = {}
         self._budget_period: str | None = None
         self._tables: dict[str, dict[str, Entity]] = {
             "agent": self.agents,
@@ -104,6 +109,7 @@ class State:
             "session": self.sessions,
             "test_run": self.test_runs,
             "approval": self.approvals,
+            "workspace": self.workspaces,
         }
 
     @property
@@ -213,6 +219,11 @@ class State:
         self._budget_period = merged["period"]
         return Folded({**payload, "budget": merged}, [Change("budget", merged)])
 
+    def attempts(self, task_id: str) -> list[Entity]:
+        """A task's workspaces, one per attempt, in attempt order."""
+        found = [w for w in self.workspaces.values() if w["task_id"] == task_id]
+        return sorted(found, key=lambda w: (w["attempt"] or 0, w["created_at"] or ""))
+
     def _session_owner(self, session_id: str | None) -> dict[str, Any]:
         session = self.sessions.get(session_id or "")
         if session is None:
@@ -305,6 +316,10 @@ def _session(state: State, payload: dict[str, Any], seq: int, ts: str) -> Folded
     return state._entity("session", payload, seq, ts)
 
 
+def _workspace(state: State, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+    return state._entity("workspace", payload, seq, ts)
+
+
 _Fold = Callable[[State, dict[str, Any], int, str], Folded]
 
 _BY_ENTITY: dict[str | None, _Fold] = {
@@ -314,6 +329,7 @@ _BY_ENTITY: dict[str | None, _Fold] = {
     "test_run": State._test_run,
     "budget": State._budget,
     "approval": State._approval,
+    "workspace": _workspace,
 }
 """How an event carrying each entity (its kind's `entity`, events/kinds.py) folds."""
 

@@ -32,6 +32,7 @@ from ..redaction import Redactor, compile_pattern
 from .commands import command_argv
 from .output import OutputLimits
 from .task_ids import SAFE_ID_RULE, is_safe_task_id
+from .workspace_config import WorkspaceConfig, WorkspaceError, merged_table, resolve_workspace
 
 TEMPLATE_FIELDS = frozenset(
     {
@@ -128,6 +129,8 @@ class AgentConfig(_Section):
     """Prices by model id (prefix), over the shipped table (orchestrator/prices.toml)."""
     model: str | None = None
     """The model this agent runs, to price usage when its CLI does not name one."""
+    workspace: WorkspaceConfig | None = None
+    """Its ``[workspace]`` (the top-level table with its own keys over it); None: none."""
 
     @property
     def words(self) -> list[str]:
@@ -347,6 +350,8 @@ class HarnessConfig(_Section):
     hub: HubConfig = Field(default_factory=HubConfig)
     notify: dict[str, Any] = Field(default_factory=dict)
     """The ``[notify]`` table, validated by the notifications (parent_harness.notify)."""
+    workspace: WorkspaceConfig | None = None
+    """The top-level ``[workspace]`` table; each agent's own is in ``agents.NAME.workspace``."""
 
     @model_validator(mode="after")
     def _tasks_name_agents(self) -> HarnessConfig:
@@ -376,14 +381,45 @@ def leading_field(word: str) -> str | None:
 
 
 def parse_config(data: dict[str, Any], base_dir: Path) -> HarnessConfig:
-    """Validate a decoded ``harness.toml``; relative workdirs resolve from ``base_dir``."""
+    """Validate a decoded ``harness.toml``; relative paths resolve from ``base_dir``.
+
+    A ``[workspace]`` in worktree mode is checked against the machine here (git
+    installed, ``repo`` a repository, ``base`` a branch): a :class:`ConfigError` if not.
+    """
     agents = data.get("agents", {})
+    top = data.get("workspace")
     if isinstance(agents, dict):
-        data = {**data, "agents": {n: _agent_table(n, a, base_dir) for n, a in agents.items()}}
+        tables = {n: _agent_table(n, a, base_dir, top) for n, a in agents.items()}
+        data = {**data, "agents": tables}
     try:
-        return HarnessConfig.model_validate(data)
+        config = HarnessConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_readable(exc)) from None
+    return _resolved_workspaces(config, base_dir)
+
+
+def _resolved_workspaces(config: HarnessConfig, base_dir: Path) -> HarnessConfig:
+    resolved: dict[WorkspaceConfig, WorkspaceConfig] = {}
+
+    def resolve(where: str, table: WorkspaceConfig | None) -> WorkspaceConfig | None:
+        if table is None:
+            return None
+        if table not in resolved:
+            try:
+                resolved[table] = resolve_workspace(table, base_dir)
+            except WorkspaceError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        return resolved[table]
+
+    agents = {
+        name: agent.model_copy(
+            update={"workspace": resolve(f"agents.{name}.workspace", agent.workspace)}
+        )
+        for name, agent in config.agents.items()
+    }
+    return config.model_copy(
+        update={"agents": agents, "workspace": resolve("workspace", config.workspace)}
+    )
 
 
 def load_config(path: str | Path) -> HarnessConfig:
@@ -401,13 +437,14 @@ def load_config(path: str | Path) -> HarnessConfig:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def _agent_table(name: str, table: Any, base_dir: Path) -> Any:
+def _agent_table(name: str, table: Any, base_dir: Path, workspace: Any) -> Any:
     if not isinstance(table, dict):
         return table
     workdir = str(table.get("workdir", "."))
     if not Path(workdir).is_absolute() and not workdir.startswith("{"):
         workdir = str(base_dir / workdir)
-    return {**table, "name": name, "workdir": workdir}
+    own = merged_table(workspace, table.get("workspace"))
+    return {**table, "name": name, "workdir": workdir, "workspace": own}
 
 
 def _readable(exc: ValidationError) -> str:

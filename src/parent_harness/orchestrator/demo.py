@@ -3,19 +3,32 @@
 ``harness demo`` runs the hub with :func:`demo_config` and a :class:`DemoFeeder`.
 Three simulated agents (:mod:`sim_agent`), four sessions at once, work through
 plausible coding tasks with random timings and token usage; some test runs fail,
-the third task hangs (the HealthMonitor flags it stuck, the timeout ends it, the
-retry succeeds) and the fifth crashes (shown crashed, then retried).
+the second task fails for good (both attempts: its error details and suggestions fill
+the Recent failures panel), the third hangs (the HealthMonitor flags it stuck, the
+timeout ends it, the retry succeeds) and the fifth crashes (shown crashed, then retried).
+
+With git installed, the demo works in a throwaway repository (:func:`make_demo_repo`):
+each attempt gets a worktree and the simulated agents make real commits there, so the
+task pages show attempts and diffs, and the feeder merges a finished attempt now and
+then (``workspace:merged``; one that conflicts is simply left as it is).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from ..exceptions import WorkspaceRefused
 from .config import HarnessConfig, parse_config
 from .orchestrator import Orchestrator
+
+log = logging.getLogger(__name__)
 
 SIM_AGENT = Path(__file__).with_name("sim_agent.py")
 
@@ -37,12 +50,39 @@ TASKS = [
     ("Migrate the jobs table to UUID keys", "Write a reversible migration."),
     ("Localise the onboarding emails", "French and German, keep the layout."),
 ]
-MISHAPS = {3: "hang", 5: "crash", 8: "fail"}
+MISHAPS = {2: "fail-always", 3: "hang", 5: "crash", 8: "fail"}
 """Which task (by order) misbehaves at first, and how; later ones draw at random."""
 
 
-def demo_config(speed: float = 1.0) -> HarnessConfig:
-    """Three simulated agents, four instances in all: lively but cheap."""
+DEMO_FILES = {
+    "README.md": "# acme-shop\n\nA small shop the demo's agents work on.\n",
+    "CHANGELOG.md": "# Changelog\n\n",
+    "src/app.py": "def main() -> None:\n    print('acme-shop')\n",
+    ".gitignore": ".env\n",
+}
+
+
+def make_demo_repo(root: Path) -> Path | None:
+    """A throwaway git repository for the demo's workspaces, or None without git."""
+    if shutil.which("git") is None:
+        return None
+    repo = root / "acme-shop"
+    for name, text in DEMO_FILES.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    identity = ["-c", "user.name=parent-harness demo", "-c", "user.email=demo@localhost"]
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "--all"],
+        [*identity, "commit", "-qm", "Start"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+def demo_config(speed: float = 1.0, repo: Path | None = None) -> HarnessConfig:
+    """Three simulated agents, four instances in all: lively but cheap; with ``repo``, each
+    attempt in a worktree of it."""
     agent = [sys.executable, str(SIM_AGENT), "--speed", f"{speed:g}"]
     health = {"stale_after_s": 8, "crashed_after_s": 25, "stuck_after_s": 12 * speed + 3}
     agents = {
@@ -63,6 +103,8 @@ def demo_config(speed: float = 1.0) -> HarnessConfig:
         "tests": {"command": [sys.executable, str(SIM_AGENT), "tests"], "timeout_s": 60},
         "retry": {"max_attempts": 2, "backoff_s": 5, "max_backoff_s": 30},
     }
+    if repo is not None:
+        data["workspace"] = {"repo": str(repo), "cleanup": "keep", "stats_interval_s": 2.0}
     return parse_config(data, Path.cwd())
 
 
@@ -78,13 +120,32 @@ class DemoFeeder:
         self._rng = random.Random(seed)
 
     async def run(self, burst: int = 4, max_queued: int = 6) -> None:
-        """Add ``burst`` tasks now, then one per ``every_s`` (±50%) while few are queued."""
+        """Add ``burst`` tasks now, then one per ``every_s`` (±50%) while few are queued;
+        every third tick, merge a finished attempt (with workspaces)."""
         for _ in range(burst):
             await self.add()
+        tick = 0
         while True:
             await asyncio.sleep(self.every_s * self._rng.uniform(0.5, 1.5))
+            tick += 1
             if self.orchestrator.summary()["tasks_queued"] < max_queued:
                 await self.add()
+            if tick % 3 == 0:
+                await self.merge_one()
+
+    async def merge_one(self) -> dict[str, Any] | None:
+        """Squash-merge the oldest finished attempt that merges cleanly; what it merged."""
+        actions = self.orchestrator.workspace_actions()
+        if actions is None:
+            return None
+        ready = [w for w in self.orchestrator.hub_state.workspaces.values()
+                 if w.get("status") == "ready"]  # fmt: skip
+        for workspace in sorted(ready, key=lambda w: str(w.get("created_at"))):
+            try:
+                return await actions.merge(workspace, "squash")
+            except WorkspaceRefused as refused:
+                log.info("demo: attempt %s not merged: %s", workspace["id"], refused.detail)
+        return None
 
     async def add(self) -> str:
         """Queue the next demo task."""

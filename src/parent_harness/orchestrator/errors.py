@@ -152,6 +152,14 @@ RULES: list[Rule] = [
         ),
     ),
     (
+        _kind("workspace"),
+        lambda f: (
+            f"The attempt's worktree of {_ctx(f, 'repo')} could not be made ready: read the "
+            "output tail, run the failing [workspace] setup command by hand in a fresh "
+            "checkout, and check the disk has room."
+        ),
+    ),
+    (
         _kind("nonzero_exit", "agent_error"),
         lambda f: (
             f"Read the stderr tail, then run the command by hand in "

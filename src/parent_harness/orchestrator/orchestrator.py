@@ -34,14 +34,17 @@ from .dependencies import DependencyScheduler
 from .errors import Failure
 from .fleet import AgentSlot
 from .health import HealthMonitor, HealthStatus, Verdict, assess
+from .merging import WorkspaceActions
 from .outcomes import TaskOutcomes
-from .ports import FleetHub
+from .ports import FleetHub, FleetState
 from .publisher import FleetPublisher
 from .queue import ACTIVE, RUNNABLE, TaskQueue
 from .recovery import recover, seed_id
 from .retry import attempts_of, max_attempts_of
 from .session import RunOutcome, SessionRun, StopRequest
 from .signals import TokenUsage
+from .workspace_config import WorkspaceConfig
+from .workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ class Orchestrator:
         self.publisher = FleetPublisher(hub)
         self.outcomes = TaskOutcomes(self.publisher, config.retry, self.budget)
         self.dependencies = DependencyScheduler(self.queue, self.publisher)
+        self.workspaces = Workspaces(self.publisher)
         self._hub, self._clock = hub, clock
         self.slots = {name: AgentSlot(agent) for name, agent in config.agents.items()}
         self._drives: dict[str, asyncio.Task[None]] = {}
@@ -97,6 +101,9 @@ class Orchestrator:
             await self.publisher.note("warning", f"Spawning paused: {self._budget_pause}",
                                       {"paused": True}, source="budget")  # fmt: skip
         await recover(self._hub.state, self.queue, self.slots, self.publisher, self.outcomes)
+        workspaces, configs = list(self._hub.state.workspaces.values()), self._workspace_configs()
+        await self.workspaces.recover(workspaces, configs)
+        await self.workspaces.sweep(workspaces, configs, utc_now())
         for slot in self.slots.values():
             await self._publish_agent(slot, force=True)
         for spec in self.config.tasks:
@@ -138,6 +145,29 @@ class Orchestrator:
         await self.stop()
 
     # -- control surface -------------------------------------------------------------------
+
+    @property
+    def hub_state(self) -> FleetState:
+        """The hub's folded state, read only (what the orchestrator started from and sees)."""
+        return self._hub.state
+
+    def workspace_actions(self) -> WorkspaceActions | None:
+        """Diff, merge, pull request and discard of this fleet's attempts (None: no agent
+        works in a worktree). ``harness run`` hands them to its hub's REST routes."""
+        configs = self._workspace_configs()
+        if not configs:
+            return None
+        return WorkspaceActions(
+            self.workspaces, configs, lambda: self._hub.state.workspaces.values()
+        )
+
+    def _workspace_configs(self) -> dict[str, WorkspaceConfig]:
+        """Each repository's ``[workspace]`` table, by repo path."""
+        return {
+            ws.repo: ws
+            for agent in self.config.agents.values()
+            if (ws := agent.workspace) is not None and ws.enabled and ws.repo
+        }
 
     @property
     def paused(self) -> bool:
@@ -310,6 +340,7 @@ class Orchestrator:
             suite=suite,
             runner=self.config.orchestrator,
             clock=self._clock,
+            workspaces=self.workspaces,
         )
         slot.add(run)
         await self._publish_agent(slot)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shlex
 import time
 from collections import deque
@@ -45,6 +46,7 @@ from .signals import (
 )
 from .spawner import AgentProcess, Invocation, build_invocation
 from .suite import SuiteResult, run_suite, tests_failure
+from .workspaces import Workspace, WorkspaceFailure, Workspaces
 
 DRAIN_S = 2.0
 """How long output may keep flowing after the agent exited (a child may hold the pipe)."""
@@ -91,6 +93,7 @@ class SessionRun:
         suite: SuiteConfig | None,
         runner: RunnerConfig,
         clock: Callable[[], float] = time.monotonic,
+        workspaces: Workspaces | None = None,
     ) -> None:
         self.agent, self.task, self.id, self.attempt = agent, task, session_id, attempt
         self.task_id = str(task["id"])
@@ -124,6 +127,9 @@ class SessionRun:
             out.redactor(), out.limits(), clock, now_iso, streaming=out.enabled
         )
         self._output_due = asyncio.Event()
+        self._workspaces = workspaces
+        self.workspace: Workspace | None = None
+        self._workspace_open = False
 
     # -- control ---------------------------------------------------------------------------
 
@@ -162,6 +168,7 @@ class SessionRun:
         await self._pub.task("updated", {"id": self.task_id, "status": "running"})
         await self._supervise(proc)
         await self.flush()
+        await self._close_workspace()  # before the tests: they check what was committed
         outcome = self._judge(proc.returncode)
         if outcome.succeeded and self._stop is None:
             outcome = await self._test_phase()
@@ -174,6 +181,12 @@ class SessionRun:
             return self._failure("invalid_task", str(exc), advice=exc.advice)
         except (KeyError, ValueError, IndexError) as exc:
             return self._failure("spawn_error", f"cannot build the agent's command: {exc}")
+        workspace = await self._open_workspace()
+        if isinstance(workspace, Failure):
+            return workspace
+        if workspace is not None:
+            env = {**invocation.env, **workspace.env}
+            invocation = dataclasses.replace(invocation, cwd=Path(workspace.path), env=env)
         self._invocation = invocation
         if not invocation.cwd.is_dir():
             if not self.agent.create_workdir:
@@ -189,8 +202,41 @@ class SessionRun:
         except OSError as exc:
             return self._failure("spawn_error", f"cannot start {invocation.argv[0]}: {exc}")
 
+    async def _open_workspace(self) -> Workspace | Failure | None:
+        """This attempt's worktree, when the agent works in one (``[workspace]``)."""
+        config = self.agent.workspace
+        if config is None or not config.enabled or self._workspaces is None:
+            return None
+        try:
+            self.workspace = await self._workspaces.create(
+                config, self.task, self.attempt, self.id, self.agent.name
+            )
+        except WorkspaceFailure as exc:
+            self._tail.extend(exc.output_tail.splitlines())
+            return self._failure("workspace", f"workspace: {exc}", repo=config.repo)
+        self._workspace_open = True
+        await self._pub.task("updated", {"id": self.task_id, "workspace_id": self.workspace.id})
+        return self.workspace
+
+    async def _close_workspace(self) -> None:
+        """Commit what the agent left and publish the attempt's diff stats (once)."""
+        if self.workspace is None or self._workspaces is None or not self._workspace_open:
+            return
+        self._workspace_open = False
+        await self._workspaces.finish(self.workspace)
+
+    async def _count_work_every(self) -> None:
+        """The attempt's diff stats while the agent works, coalesced (``stats_interval_s``)."""
+        workspace, workspaces = self.workspace, self._workspaces
+        if workspace is None or workspaces is None:
+            return
+        while True:
+            await asyncio.sleep(workspace.config.stats_interval_s)
+            await workspaces.progress(workspace)
+
     async def _supervise(self, proc: AgentProcess) -> None:
         reader = asyncio.create_task(self._read(proc))
+        counter = asyncio.create_task(self._count_work_every())
         flusher = asyncio.create_task(self._flush_every(self._runner.publish_interval_s))
         streamer = asyncio.create_task(self._stream_output())
         deadline = asyncio.get_running_loop().call_later(self.agent.timeout_s, self._time_out)
@@ -203,9 +249,10 @@ class SessionRun:
         finally:
             deadline.cancel()
             flusher.cancel()
+            counter.cancel()
             reader.cancel()
             streamer.cancel()
-            await asyncio.gather(flusher, reader, streamer, return_exceptions=True)
+            await asyncio.gather(flusher, counter, reader, streamer, return_exceptions=True)
             await self._publish_output()
 
     async def _until_exit_or_stop(self, proc: AgentProcess) -> None:
@@ -510,6 +557,7 @@ class SessionRun:
                 "max_iterations": self.agent.max_iterations,
                 "started_at": now_iso(),
                 "pid": self.pid,
+                "workspace_id": self.workspace.id if self.workspace else None,
                 "token_usage": TokenUsage().as_payload(),
             },
         )
@@ -554,6 +602,7 @@ class SessionRun:
             message = f"{sum(redacted.values())} secrets redacted from the agent's output"
             data = {"session_id": self.id, "task_id": self.task_id, "redacted": dict(redacted)}
             await self._pub.note("info", message, data, source=f"agent:{self.agent.name}")
+        await self._close_workspace()
         if outcome.succeeded:
             status = "completed"
         elif self._stop is not None:

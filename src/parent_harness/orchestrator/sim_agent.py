@@ -8,8 +8,15 @@ Run by ``harness demo``; standard library only, so it starts fast as a script::
 The task comes from the environment the orchestrator sets (``HARNESS_TASK_ID``,
 ``HARNESS_TASK_DESCRIPTION``, ...). With ``--scenario auto`` a description
 containing ``sim:hang``, ``sim:crash``, ``sim:fail`` or ``sim:freeze`` picks that
-behaviour for the task's first attempt (so a retry shows recovery); otherwise the
+behaviour for the task's first attempt (so a retry shows recovery), and
+``sim:fail-always`` fails every attempt (the task fails for good); otherwise the
 run succeeds, with random timings and token usage.
+
+In a workspace (``HARNESS_WORKSPACE`` set: a git worktree of its own), it makes real
+changes: each iteration edits the task's module and the shared ``CHANGELOG.md``, and
+commits them every other iteration; the last edits are left for the orchestrator's
+auto-commit. Attempts of different tasks therefore each have a diff, and two that both
+touched the changelog conflict when the second is merged.
 """
 
 from __future__ import annotations
@@ -18,9 +25,12 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 PRICE_IN, PRICE_OUT = 0.8, 4.0  # USD per million tokens, like a small model
@@ -68,14 +78,41 @@ def iterate(number: int, total: int, rng: random.Random, speed: float) -> None:
         }
     )
     say({"type": "progress", "percent": round(100 * number / total, 1)})
+    if os.environ.get("HARNESS_WORKSPACE"):
+        edit_and_commit(number, rng)
     if rng.random() < 0.1:
         say({"type": "log", "level": "info", "message": f"Touched {rng.randint(1, 6)} files"})
+
+
+IDENTITY = ["-c", "user.name=sim-agent", "-c", "user.email=sim-agent@localhost"]
+
+
+def edit_and_commit(number: int, rng: random.Random) -> None:
+    """Real work in the worktree: edit two files, commit every other iteration."""
+    task_id = os.environ.get("HARNESS_TASK_ID", "task")
+    name = re.sub(r"[^a-z0-9]+", "_", os.environ.get("HARNESS_TASK_TITLE", task_id).lower())
+    module = Path("src") / f"{name.strip('_')[:40] or 'task'}.py"
+    module.parent.mkdir(exist_ok=True)
+    step = rng.choice(STEPS)
+    with module.open("a") as out:
+        out.write(f"# {step} (iteration {number})\ndef step_{number}() -> int:\n")
+        out.write(f"    return {rng.randint(1, 999)}\n\n")
+    with Path("CHANGELOG.md").open("a") as out:
+        out.write(f"- {task_id}: {step.lower()}\n")
+    if number % 2 == 0:
+        subprocess.run(["git", "add", "--all"], check=False, capture_output=True)
+        message = f"{step} ({task_id}, iteration {number})"
+        subprocess.run(
+            ["git", *IDENTITY, "commit", "-qm", message], check=False, capture_output=True
+        )
 
 
 def scenario_of(requested: str) -> str:
     """The behaviour for this run: the one asked for, or one named in the task."""
     if requested != "auto":
         return requested
+    if "sim:fail-always" in os.environ.get("HARNESS_TASK_DESCRIPTION", ""):
+        return "fail"
     if os.environ.get("HARNESS_ATTEMPT", "1") != "1":
         return "ok"
     description = os.environ.get("HARNESS_TASK_DESCRIPTION", "")

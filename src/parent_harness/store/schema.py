@@ -134,6 +134,18 @@ test_runs = Table(
     Index("ix_test_runs_task_id", "task_id"),
 )
 
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", StoredText, primary_key=True),
+    Column("task_id", StoredText),
+    Column("session_id", StoredText),
+    Column("status", StoredText),
+    Column("data", StoredText, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+    Index("ix_workspaces_task_id", "task_id"),
+)
+
 budget = Table(
     "budget",
     metadata,

@@ -59,6 +59,7 @@ _ENTITY_TABLES = {
     ),
     "session": (t.sessions, "id", ("status", "agent_id", "task_id", "started_at")),
     "test_run": (t.test_runs, "id", ("task_id", "session_id", "status")),
+    "workspace": (t.workspaces, "id", ("task_id", "session_id", "status")),
     "budget": (t.budget, "period", ()),
     "approval": (t.approvals, "id", ("status", "session_id", "agent_id")),
 }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -29,6 +30,33 @@ class NotifierSlot:
 
 
 NOTIFIER = web.AppKey("notifier", NotifierSlot)
+
+
+class WorkspaceOps(Protocol):
+    """What the routes need of the orchestrator's workspaces (orchestrator/merging.py)."""
+
+    async def diff(self, entity: Mapping[str, Any], file: str | None = None) -> dict[str, Any]: ...
+
+    async def merge(
+        self, entity: Mapping[str, Any], strategy: Any = "merge", message: str | None = None
+    ) -> dict[str, Any]: ...
+
+    async def pull_request(
+        self, entity: Mapping[str, Any], title: str | None = None, body: str | None = None
+    ) -> dict[str, Any]: ...
+
+    async def discard(self, entity: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+class WorkspaceSlot:
+    """Where `harness run` puts its `WorkspaceOps` (routes are fixed before that); None on a
+    hub that does not own the repositories (web/workspaces.py)."""
+
+    def __init__(self) -> None:
+        self.ops: WorkspaceOps | None = None
+
+
+WORKSPACES = web.AppKey("workspaces", WorkspaceSlot)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Guard = Callable[[Handler], Handler]

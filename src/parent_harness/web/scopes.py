@@ -101,6 +101,7 @@ def snapshot_for(
         "tasks": visible(grant, "task", snap["tasks"]),
         "sessions": visible(grant, "session", snap["sessions"]),
         "approvals": visible(grant, "approval", snap.get("approvals", [])),
+        "workspaces": visible(grant, "workspace", snap.get("workspaces", [])),
         "budget": snap["budget"] if sees_room(grant, "budget") else None,
         "task_counts": dict(Counter(t["status"] for t in visible(grant, "task", all_tasks))),
     }

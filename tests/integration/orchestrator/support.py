@@ -27,7 +27,14 @@ from parent_harness.events.sink import Event, EventListener, PublishResult
 from parent_harness.hub.node import Node
 from parent_harness.orchestrator import HarnessConfig, Orchestrator
 
-ENTITY_KEYS = {"agent": "id", "task": "id", "session": "id", "test_run": "id", "budget": "period"}
+ENTITY_KEYS = {
+    "agent": "id",
+    "task": "id",
+    "session": "id",
+    "test_run": "id",
+    "budget": "period",
+    "workspace": "id",
+}
 
 
 class CatalogueError(ValueError):
@@ -56,6 +63,7 @@ class FakeHub:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.test_runs: dict[str, dict[str, Any]] = {}
         self.budgets: dict[str, dict[str, Any]] = {}
+        self.workspaces: dict[str, dict[str, Any]] = {}
         self.budget: dict[str, Any] | None = None
         self.refused: list[str] = []
         self._listeners: list[EventListener] = []
@@ -105,6 +113,7 @@ class FakeHub:
             "session": self.sessions,
             "test_run": self.test_runs,
             "budget": self.budgets,
+            "workspace": self.workspaces,
         }[key]
         entity = payload[key]
         merged = {**table.get(str(entity[id_field]), {}), **entity}

@@ -73,6 +73,30 @@ export async function getJSON(path, params = {}, { signal } = {}) {
   return response.json();
 }
 
+/**
+ * POST a JSON body; resolves to {ok, status, body} (body: the answer, or the problem the
+ * hub sent), so a refusal such as a merge conflict can be shown with its details.
+ */
+export async function postJSON(path, body = {}) {
+  const token = accessToken();
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(new URL(path, location.origin), {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    cache: 'no-store',
+  });
+  if (response.status === 401) reportRefused(token);
+  let answer = null;
+  try {
+    answer = await response.json();
+  } catch {
+    answer = { detail: `${response.status} ${response.statusText}` };
+  }
+  return { ok: response.ok, status: response.status, body: answer };
+}
+
 /** One page of a list endpoint: {seq, items, next_cursor}. */
 export function page(path, params = {}, options = {}) {
   return getJSON(path, params, options);

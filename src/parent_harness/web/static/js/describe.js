@@ -36,6 +36,10 @@ export function summarize(msg) {
     const s = p.session;
     return `${s.id} · ${s.status}${s.iteration != null ? ` · iteration ${s.iteration}/${s.max_iterations ?? '?'}` : ''}`;
   }
+  if (p.workspace) {
+    const w = p.workspace;
+    return `attempt ${w.attempt ?? '?'} of ${w.task_id ?? '?'} · ${w.branch ?? w.id} · ${w.status} · +${w.insertions ?? 0} −${w.deletions ?? 0}`;
+  }
   if (p.test_run) {
     const r = p.test_run;
     return `${r.command ?? r.id} · ${r.status}${r.passed != null ? ` · ${r.passed} passed, ${r.failed ?? 0} failed` : ''}`;

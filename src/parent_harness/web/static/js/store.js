@@ -29,6 +29,7 @@ function noChanges() {
     sessions: new Set(),
     budget: false,
     testRuns: new Set(),
+    workspaces: new Set(), // task ids whose attempts (workspaces) changed
     events: [],
     telegram: [],
     iterations: [],
@@ -91,6 +92,7 @@ export class Store {
     this.taskCounts = {};
     this.budget = null;
     this.testRuns = new Map(); // task id -> latest test run
+    this.workspaces = new Map(); // workspace id -> workspace (one per task attempt)
     this.events = new EventRing(EVENT_RING);
     this.telegram = new EventRing(TELEGRAM_RING);
     this.tools = new Map(); // agent id -> its latest `session:tool` payload
@@ -154,6 +156,7 @@ export class Store {
     this.agents = byId(snap.agents);
     this.tasks = byId(snap.tasks);
     this.sessions = byId(snap.sessions);
+    this.workspaces = byId(snap.workspaces ?? []);
     this.budget = snap.budget ?? null;
     this.taskCounts = { ...(snap.task_counts ?? {}) }; // every task in the store, by status
     this.seq = snap.seq ?? 0;
@@ -191,6 +194,7 @@ export class Store {
       this.budget = p.budget;
       changes.budget = true;
     } else if (p.test_run) this.foldTestRun(p.test_run);
+    else if (p.workspace) this.foldWorkspace(p.workspace);
     else if (msg.type === 'agent:heartbeat') this.foldAgentHeartbeat(p);
     else if (msg.type === 'session:iteration') this.foldIteration(msg);
     else if (msg.type === 'session:heartbeat') changes.heartbeats.push(msg);
@@ -218,6 +222,24 @@ export class Store {
     if (!run.task_id) return;
     this.testRuns.set(run.task_id, run);
     this.pending.testRuns.add(run.task_id);
+  }
+
+  foldWorkspace(workspace) {
+    this.workspaces.set(workspace.id, workspace);
+    if (workspace.task_id) this.pending.workspaces.add(workspace.task_id);
+  }
+
+  /** A task's attempts known here (live or from the snapshot), oldest first. */
+  attemptsOf(taskId) {
+    return [...this.workspaces.values()]
+      .filter((w) => w.task_id === taskId)
+      .sort((a, b) => (a.attempt ?? 0) - (b.attempt ?? 0));
+  }
+
+  /** A task's latest attempt, or undefined. */
+  latestAttempt(taskId) {
+    const attempts = this.attemptsOf(taskId);
+    return attempts[attempts.length - 1];
   }
 
   foldAgentHeartbeat(p) {

@@ -22,6 +22,7 @@ export function createTaskCard(onError) {
     tokens: h('span', { testid: 'task-tokens' }),
     cost: h('span', { testid: 'task-cost' }),
     test: h('span', { class: 'test-result', testid: 'task-test' }),
+    diffstat: h('span', { class: 'diffstat', testid: 'task-diffstat', hidden: true }),
     agent: h('span', { class: 'muted', testid: 'task-agent' }),
     deps: h('span', { class: 'task-deps', testid: 'task-deps' }),
     plan: h('a', { class: 'task-plan', testid: 'task-plan', hidden: true }),
@@ -40,6 +41,7 @@ export function createTaskCard(onError) {
       parts.tokens,
       parts.cost,
       parts.test,
+      parts.diffstat,
       parts.agent,
       parts.deps,
       parts.plan,
@@ -87,6 +89,15 @@ export function dependencyText(task) {
     return `waits for ${task.blocked_by.join(', ')}`;
   const parents = (task.depends_on ?? []).map((d) => (typeof d === 'string' ? d : d.id));
   return parents.length ? `after ${parents.join(', ')}` : '';
+}
+
+/** Shows the +/- of a task's latest attempt (its workspace), if it has one. */
+export function updateTaskDiff(card, workspace) {
+  const el = card.parts.diffstat;
+  el.hidden = !workspace;
+  if (!workspace) return;
+  setText(el, `+${workspace.insertions ?? 0} −${workspace.deletions ?? 0}`);
+  setAttr(el, 'title', `attempt ${workspace.attempt}: ${workspace.branch} (${workspace.status})`);
 }
 
 /** "iteration 3 of 10" from the task's session, or "—" before one started. */

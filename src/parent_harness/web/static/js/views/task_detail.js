@@ -1,11 +1,13 @@
 // One task (#/tasks/<id>): its card, description, error, its parents and children in the
-// task graph (with their live status), test runs, sessions and the events of its room, live.
+// task graph (with their live status), attempts (workspaces, diff, merge), test runs,
+// sessions and the events of its room, live.
 
 import { getJSON } from '../api.js';
 import { roomsOf } from '../describe.js';
 import { h, KeyedList, replaceChildren, setAttr, setText } from '../dom.js';
 import { dateTime, money, span, timeMs } from '../format.js';
 import { link } from '../router.js';
+import { AttemptsPanel } from './attempts.js';
 import { createEventRow, updateEventRow } from './event_row.js';
 import { edgesOf } from './plan_graph.js';
 import { createTaskCard, updateTaskCard } from './task_card.js';
@@ -39,6 +41,7 @@ export class TaskDetailView {
       update: updateEventRow,
       limit: HISTORY_ROWS,
     });
+    this.attempts = new AttemptsPanel();
     this.notFound = h('p', { class: 'empty', testid: 'task-not-found', hidden: true });
     this.waits = h('p', { class: 'task-waits', testid: 'task-waits', hidden: true });
     this.planLink = h('a', { class: 'task-plan', testid: 'task-plan-link', hidden: true });
@@ -71,6 +74,7 @@ export class TaskDetailView {
         this.description,
         this.error,
         this.graph,
+        this.attempts.el,
         h(
           'div',
           { class: 'grid-two' },
@@ -122,7 +126,10 @@ export class TaskDetailView {
     this.task = this.store.tasks.get(this.id) ?? null;
     this.related = new Map();
     this.events.clear();
+    this.attempts.reset();
+    this.attempts.set(this.store.attemptsOf(this.id));
     this.render();
+    this.loadAttempts(route.id);
     try {
       const [detail, events] = await Promise.all([
         getJSON(`/api/tasks/${encodeURIComponent(this.id)}`),
@@ -144,6 +151,16 @@ export class TaskDetailView {
       }
     }
     this.render();
+  }
+
+  /** The attempts as REST tells them (with their sessions' status and cost). */
+  async loadAttempts(id) {
+    try {
+      const answer = await getJSON(`/api/tasks/${encodeURIComponent(id)}/attempts`);
+      if (id === this.id) this.attempts.load(answer.attempts ?? []);
+    } catch {
+      // no attempts to show: the live ones (if any) stay
+    }
   }
 
   render() {
@@ -349,6 +366,7 @@ export class TaskDetailView {
       this.sessions = this.sessions.filter((x) => x.id !== id).concat(s);
       dirty = true;
     }
+    if (changes.workspaces.has(this.id)) this.attempts.set(this.store.attemptsOf(this.id));
     const room = `task:${this.id}`;
     const mine = changes.events.filter((m) => roomsOf(m).includes(room));
     if (mine.length) this.events.prependMany(mine, (m) => m.seq);

@@ -5,7 +5,7 @@ import { getJSON, isAbort } from '../api.js';
 import { debounce, h, KeyedList, setText } from '../dom.js';
 import { ago, count } from '../format.js';
 import { link, replaceQuery } from '../router.js';
-import { createTaskCard, updateTaskCard } from './task_card.js';
+import { createTaskCard, updateTaskCard, updateTaskDiff } from './task_card.js';
 
 const STATUSES = [
   'pending',
@@ -86,8 +86,10 @@ export class TaskListView {
     this.listEl = h('div', { class: 'task-grid', testid: 'task-list' });
     this.cards = new KeyedList(this.listEl, {
       create: () => createTaskCard((task) => this.modal.open(task)),
-      update: (card, task) =>
-        updateTaskCard(card, task, this.store.sessionOf(task), this.store.testRuns.get(task.id)),
+      update: (card, task) => {
+        updateTaskCard(card, task, this.store.sessionOf(task), this.store.testRuns.get(task.id));
+        updateTaskDiff(card, this.store.latestAttempt(task.id));
+      },
       limit: MAX_CARDS,
     });
     this.more = h(
@@ -230,7 +232,8 @@ export class TaskListView {
     if (changes.resync) return this.reload();
     if (changes.reset) return this.refreshCards(null);
     if (changes.tasks.size) this.applyTasks(changes.tasks);
-    if (changes.sessions.size || changes.testRuns.size) this.refreshCards(changes);
+    if (changes.sessions.size || changes.testRuns.size || changes.workspaces.size)
+      this.refreshCards(changes);
   }
 
   /** Updates shown cards in place; a task that starts to match appears at the top. */
@@ -259,7 +262,12 @@ export class TaskListView {
   refreshCards(changes) {
     for (const card of this.cards.rows.values()) {
       const t = this.store.tasks.get(card.task.id) ?? card.task;
-      if (!changes || changes.testRuns.has(t.id) || changes.sessions.has(t.session_id))
+      if (
+        !changes ||
+        changes.testRuns.has(t.id) ||
+        changes.workspaces.has(t.id) ||
+        changes.sessions.has(t.session_id)
+      )
         this.cards.upsert(t.id, t);
     }
   }
