@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
-import aiohttp
 import typer
 
-Url = Annotated[str, typer.Option(envvar="HARNESS_URL", help="The hub's URL.")]
-Token = Annotated[
-    str | None, typer.Option(envvar="HARNESS_TOKEN", help="A token, if the hub needs one.")
-]
+from parent_harness.cli.hub_http import Token, Url, call, fail
+
 By = Annotated[str | None, typer.Option(help="Who answers (shown with the answer).")]
-
-
-async def _call(method: str, url: str, token: str | None, body: Any = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
-            session.request(method, url, json=body, headers=headers) as response,
-        ):
-            return response.status, await response.json(content_type=None)
-    except aiohttp.ClientConnectionError as exc:
-        typer.echo(f"error: no hub at {url} ({exc})", err=True)
-        raise typer.Exit(1) from None
-
-
-def _fail(status: int, answer: Any) -> None:
-    detail = answer.get("detail", answer) if isinstance(answer, dict) else answer
-    typer.echo(f"error: {detail} (HTTP {status})", err=True)
-    raise typer.Exit(1)
 
 
 def list_(
@@ -41,9 +19,9 @@ def list_(
 ) -> None:
     """The approvals waiting for an answer (the newest first)."""
     query = "" if all_ else "?status=pending"
-    status, body = asyncio.run(_call("GET", f"{url.rstrip('/')}/api/approvals{query}", token))
+    status, body = asyncio.run(call("GET", f"{url.rstrip('/')}/api/approvals{query}", token))
     if status != 200:
-        _fail(status, body)
+        fail(status, body)
     if not body["items"]:
         typer.echo("no approvals pending" if not all_ else "no approvals")
     for a in body["items"]:
@@ -59,9 +37,9 @@ def _answer(approval_id: str, decision: str, answer: str | None, by: str | None,
             token: str | None) -> None:  # fmt: skip
     body = {"decision": decision, "answer": answer, "by": by, "via": "cli"}
     path = f"{url.rstrip('/')}/api/approvals/{approval_id}/answer"
-    status, reply = asyncio.run(_call("POST", path, token, body))
+    status, reply = asyncio.run(call("POST", path, token, body))
     if status != 200:
-        _fail(status, reply)
+        fail(status, reply)
     typer.echo(f"{approval_id}: {decision}")
 
 

@@ -34,12 +34,9 @@ import typer
 from rich.console import Console
 from rich.tree import Tree
 
+from parent_harness.cli.hub_http import Token, Url, call, fail, request
 from parent_harness.graph import edges_of
 
-Url = Annotated[str, typer.Option(envvar="HARNESS_URL", help="The hub's URL.")]
-Token = Annotated[
-    str | None, typer.Option(envvar="HARNESS_TOKEN", help="A token, if the hub needs one.")
-]
 PlanFile = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, help="The plan: .toml, .json or .yaml.")
 ]
@@ -121,22 +118,13 @@ def plan_tree(plan: Mapping[str, Any], statuses: Mapping[str, str]) -> Tree:
     return tree
 
 
-async def _request(method: str, url: str, token: str | None, body: Any = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
-        session.request(method, url, json=body, headers=headers) as response,
-    ):
-        return response.status, await response.json(content_type=None)
-
-
 async def _statuses(url: str, token: str | None, ids: set[str]) -> dict[str, str]:
     """The hub's status of each task of the plan (GET /api/tasks, page by page)."""
     out: dict[str, str] = {}
     cursor = ""
     while True:
         query = f"?limit=500&cursor={cursor}" if cursor else "?limit=500"
-        status, page = await _request("GET", f"{url}/api/tasks{query}", token)
+        status, page = await request("GET", f"{url}/api/tasks{query}", token)
         if status != 200:
             raise PlanFileError(f"the hub answered {status}: {page.get('detail', page)}")
         out.update({t["id"]: t["status"] for t in page["items"] if t["id"] in ids})
@@ -148,15 +136,9 @@ async def _statuses(url: str, token: str | None, ids: set[str]) -> dict[str, str
 def apply(plan_file: PlanFile, url: Url = "http://127.0.0.1:3333", token: Token = None) -> None:
     """Create and update a plan's tasks on a running hub; applying it again changes nothing."""
     plan = _read_or_exit(plan_file)
-    try:
-        status, answer = asyncio.run(_request("POST", url.rstrip("/") + "/api/plans", token, plan))
-    except aiohttp.ClientConnectionError as exc:
-        typer.echo(f"error: no hub at {url} ({exc}); start `harness run` first", err=True)
-        raise typer.Exit(1) from None
+    status, answer = asyncio.run(call("POST", url.rstrip("/") + "/api/plans", token, plan))
     if status != 200:
-        detail = answer.get("detail", answer) if isinstance(answer, dict) else answer
-        typer.echo(f"error: {detail} (HTTP {status})", err=True)
-        raise typer.Exit(1)
+        fail(status, answer)
     created, updated = answer["created"], answer["updated"]
     typer.echo(
         f"plan {answer['plan_id']}: {len(created)} created, {len(updated)} updated, "

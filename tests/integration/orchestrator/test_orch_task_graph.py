@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 
 from parent_harness.hub.node import Node
@@ -66,12 +67,18 @@ def ended(node: Node, *ids: str) -> bool:
     return all(status(node, i) in FINAL for i in ids)
 
 
+def logged(node: Node, type_: str) -> list[tuple[int, str]]:
+    """(seq, task id) of every `type_` event in the log's window, in order."""
+    out = []
+    for seq, kind, body, _ in node.ingest.window.since(0, 100_000, 100_000):
+        if kind == type_:
+            out.append((seq, orjson.loads(body)["payload"]["task"]["id"]))
+    return out
+
+
 async def order_of(node: Node, kind: str) -> list[str]:
     """Task ids in the order of their `task:<kind>` events in the log."""
-    items = [i for i in node.ingest.window.since(0, 100_000, 100_000) if i[1] == f"task:{kind}"]
-    import orjson
-
-    return [orjson.loads(body)["payload"]["task"]["id"] for _, _, body, _ in items]
+    return [ident for _, ident in logged(node, f"task:{kind}")]
 
 
 async def test_a_chain_and_a_diamond_run_each_task_after_its_parents(
@@ -112,12 +119,7 @@ async def test_a_chain_and_a_diamond_run_each_task_after_its_parents(
 
 
 def _position(node: Node, type_: str, ident: str) -> int:
-    import orjson
-
-    for seq, kind, body, _ in node.ingest.window.since(0, 100_000, 100_000):
-        if kind == type_ and orjson.loads(body)["payload"]["task"]["id"] == ident:
-            return seq
-    raise AssertionError(f"no {type_} for {ident}")
+    return next(seq for seq, found in logged(node, type_) if found == ident)
 
 
 async def test_a_failure_cancels_what_needs_its_success_and_runs_what_waits_for_it(
