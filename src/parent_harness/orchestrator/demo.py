@@ -21,9 +21,11 @@ import random
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..events.sink import FleetState
 from ..exceptions import WorkspaceRefused
 from .config import HarnessConfig, parse_config
 from .orchestrator import Orchestrator
@@ -134,12 +136,14 @@ class DemoFeeder:
                 await self.merge_one()
 
     async def merge_one(self) -> dict[str, Any] | None:
-        """Squash-merge the oldest finished attempt that merges cleanly; what it merged."""
+        """Squash-merge the oldest attempt whose session completed and that merges cleanly;
+        what it merged (an operator merges the work that succeeded, not a failed try)."""
         actions = self.orchestrator.workspace_actions()
         if actions is None:
             return None
-        ready = [w for w in self.orchestrator.hub_state.workspaces.values()
-                 if w.get("status") == "ready"]  # fmt: skip
+        state = self.orchestrator.hub_state
+        ready = [w for w in state.workspaces.values()
+                 if w.get("status") == "ready" and _succeeded(state, w)]  # fmt: skip
         for workspace in sorted(ready, key=lambda w: str(w.get("created_at"))):
             try:
                 return await actions.merge(workspace, "squash")
@@ -164,3 +168,9 @@ class DemoFeeder:
         if roll < 0.04:
             return "crash"
         return "fail" if roll < 0.09 else None
+
+
+def _succeeded(state: FleetState, workspace: Mapping[str, Any]) -> bool:
+    """Whether the attempt's session completed."""
+    session = state.sessions.get(workspace.get("session_id") or "")
+    return session is not None and session.get("status") == "completed"

@@ -30,6 +30,9 @@ async def test_the_demo_shows_attempts_diffs_a_merge_and_a_final_failure(
         snapshot = await poll(http, "/api/snapshot", merged)
         done = next(w for w in snapshot["workspaces"] if w["status"] == "merged")
         assert done["commits"] >= 1 and done["files_changed"] >= 2
+        async with http.get(f"/api/sessions/{done['session_id']}") as response:
+            session = (await response.json())["session"]
+        assert session["status"] == "completed", "the demo merged a failed attempt"
         async with http.get(f"/api/tasks/{done['task_id']}/attempts") as response:
             attempts = (await response.json())["attempts"]
         assert done["id"] in {a["id"] for a in attempts}
