@@ -73,6 +73,8 @@ async def test_a_plan_file_is_applied_once_and_shown_as_a_tree(tmp_path: Path) -
         ), err
         code, out, err = await harness("task", "add", "Loop", "--after", "nope", "--url", url)
         assert code == 1 and "depends on nope: no such task" in err, err
+        code, out, err = await harness("task", "add", "X", "--after", "ship:later", "--url", url)
+        assert code == 2 and "'ship:later': the condition is on_success" in err, err
 
         code, out, err = await harness("task", "retry", "schema", "--with-dependents", "--url", url)
         assert (code, out.strip()) == (0, "queued schema again"), err

@@ -165,3 +165,26 @@ async def test_allowed_origin_lets_another_site_publish(tmp_path: Path) -> None:
 def test_a_malformed_allowed_origin_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="allowed-origin"):
         HubServer(settings_for(tmp_path, allowed_origins=("ops.example.com",)))
+
+
+async def test_every_state_changing_route_refuses_a_foreign_page_and_a_reader(
+    tmp_path: Path,
+) -> None:
+    """Every POST of the API document (the routes added since included: plans, approvals,
+    task limits, workspaces), from a foreign page, and with a read-only token: 403, and
+    nothing is published."""
+    async for hub in _hub(tmp_path, tokens=("pub-secret",), read_tokens=("read-secret",)):
+        publisher = {"Authorization": "Bearer pub-secret"}
+        reader = {"Authorization": "Bearer read-secret"}
+        async with hub.session.get(hub.url + "/docs/spec", headers=publisher) as response:
+            spec = orjson.loads(await response.read())
+        posts = [p for p, ops in spec["paths"].items() if "post" in ops]
+        assert {"/api/plans", "/api/approvals/{approval_id}/answer"} <= set(posts)
+        for template in posts:
+            path = template.replace("{", "x").replace("}", "")  # any id: refused first
+            foreign = {**publisher, "Origin": EVIL, "Content-Type": "text/plain"}
+            status, answer = await _raw_post(hub, path, orjson.dumps(TASK), foreign)
+            assert (status, answer["code"]) == (403, "forbidden_site"), (path, answer)
+            status, answer = await hub.post(path, TASK, headers=reader)
+            assert (status, answer["code"]) == (403, "forbidden"), (path, answer)
+        assert hub.node.state.seq == 0

@@ -222,7 +222,7 @@ def serve(
     ] = 4 * 1024 * 1024,
     max_parents: Annotated[
         int,
-        typer.Option(envvar="HARNESS_MAX_PARENTS", help="Parents one task may depend on."),
+        typer.Option(envvar="HARNESS_MAX_PARENTS", min=0, help="Parents one task may depend on."),
     ] = 100,
     checkpoint_every: Annotated[
         int,
