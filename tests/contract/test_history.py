@@ -13,17 +13,7 @@ import pytest
 from parent_harness.hub.history import OutOfRange, Retention
 from parent_harness.hub.node import Node
 from parent_harness.hub.state import State
-
-
-def tables(state: State) -> tuple[Any, ...]:
-    return (
-        state.agents,
-        state.tasks,
-        state.sessions,
-        state.budgets,
-        state.budget,
-        list(state.test_runs.items()),
-    )
+from tests.unit.test_ingest import tables
 
 
 def copy(state: State) -> State:

@@ -12,38 +12,23 @@ detail and (for a conflict) the conflicting files; a hub that cannot be reached 
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
 
+from parent_harness.client._http import HubClient
 from parent_harness.credentials import mask_urls
 from parent_harness.exceptions import PublishError, WorkspaceRefused
 
 Strategy = Literal["merge", "squash", "rebase"]
 
 
-class AttemptsClient:
+class AttemptsClient(HubClient):
     """The workspace routes of a hub (module docstring). Use as an async context manager."""
 
     def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 300.0) -> None:
-        self.url = url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._session = aiohttp.ClientSession(
-            headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
-        )
-
-    async def __aenter__(self) -> AttemptsClient:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await self._session.close()
+        super().__init__(url, token=token, timeout_s=timeout_s)
 
     async def attempts(self, task_id: str) -> list[dict[str, Any]]:
         """A task's attempts, oldest first (each a workspace, its session's status and cost)."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 import orjson
 
+from parent_harness.client._http import HubClient
 from parent_harness.credentials import mask_urls
 from parent_harness.events.sink import EventSink, PublishResult
 from parent_harness.exceptions import InvalidEvent, PublishError
@@ -28,7 +28,7 @@ class LocalPublisher:
         return await self._sink.publish(type, payload, id=id)
 
 
-class HttpPublisher:
+class HttpPublisher(HubClient):
     """Publishes to a hub over HTTP; retries transient failures, safely when events carry an id.
 
     Use as an async context manager, or call `close()`.
@@ -37,23 +37,8 @@ class HttpPublisher:
     def __init__(
         self, url: str, *, token: str | None = None, retries: int = 3, timeout_s: float = 10.0
     ) -> None:
-        self.url = url.rstrip("/")
+        super().__init__(url, token=token, timeout_s=timeout_s)
         self.retries = retries
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._session = aiohttp.ClientSession(
-            headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
-        )
-
-    async def __aenter__(self) -> HttpPublisher:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await self._session.close()
 
     async def publish(
         self, type: str, payload: Mapping[str, Any], *, id: str | None = None

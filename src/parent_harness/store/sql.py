@@ -181,16 +181,31 @@ class SqlStore:
     def _write_sqlite(self, steps: list[_Step]) -> None:
         """The whole batch in one hop to the writer thread: with aiosqlite every statement
         was a round trip between threads. The SQL is SQLAlchemy's, compiled once."""
-        conn = self._sqlite_conn
-        if conn is None:
-            conn = self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
-            set_sqlite_pragmas(conn, None)
+        conn = self._writer_connection()
         with conn:  # one transaction: committed, or rolled back on an error
             for step in steps:
                 rows, permutation = step.rows, step.permutation
                 if permutation is not None:
                     rows = [tuple(row[i] for i in permutation) for row in rows]
                 conn.executemany(step.sql, rows)
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The SQLite writer thread's own connection, opened on first use (in that thread)."""
+        if self._sqlite_conn is None:
+            self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
+            set_sqlite_pragmas(self._sqlite_conn, None)
+        return self._sqlite_conn
+
+    async def _in_writer(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """SQL run in one transaction by the SQLite writer thread, so it never contends
+        with the log's writes for the file's lock."""
+
+        def run() -> None:
+            with self._writer_connection() as conn:
+                for sql, params in statements:
+                    conn.execute(sql, params)
+
+        await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, run)
 
     def _plan(self, batch: Sequence[Record]) -> list[_Step]:
         """The statements of a batch, in the fixed write order, with their rows."""
@@ -311,17 +326,7 @@ class SqlStore:
         row = {"seq": seq, "ts_ms": ts_ms, "data": data}
         if self.dialect == "sqlite":
             sql = str(stmt.compile(dialect=self.engine.dialect))
-            values = (seq, ts_ms, data)
-
-            def write() -> None:
-                conn = self._sqlite_conn
-                if conn is None:
-                    conn = self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
-                    set_sqlite_pragmas(conn, None)
-                with conn:
-                    conn.execute(sql, values)
-
-            await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, write)
+            await self._in_writer([(sql, (seq, ts_ms, data))])
             return
         async with self.engine.begin() as conn:
             await conn.execute(stmt, [row])
@@ -389,21 +394,10 @@ class SqlStore:
             t.checkpoints.delete().where(t.checkpoints.c.seq < upto),
         ]
         if self.dialect == "sqlite":
-            compiled = [
-                str(s.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
-                for s in statements
-            ]
-
-            def delete() -> None:
-                conn = self._sqlite_conn
-                if conn is None:
-                    conn = self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
-                    set_sqlite_pragmas(conn, None)
-                with conn:
-                    for sql in compiled:
-                        conn.execute(sql)
-
-            await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, delete)
+            literal = {"literal_binds": True}
+            dialect = self.engine.dialect
+            compiled = [str(s.compile(dialect=dialect, compile_kwargs=literal)) for s in statements]
+            await self._in_writer([(sql, ()) for sql in compiled])
             return
         async with self.engine.begin() as conn:
             for statement in statements:

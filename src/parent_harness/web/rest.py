@@ -799,7 +799,6 @@ async def create_task(request: web.Request, new: NewTask) -> r201[dict[str, Any]
     node = request.app[NODE]
     task_id = new.id or f"task-{int(time.time() * 1000):x}-{node.state.seq + 1}"
     fields = new.model_dump(exclude={"id"})
-    fields["status"] = "queued"
     tasks = node.state.tasks
     try:
         check_edges({task_id: edges_of(fields)}, request)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from parent_harness.orchestrator import HarnessConfig, parse_config
+from parent_harness.web.app import HubServer
+from parent_harness.web.settings import Settings
 from tests.integration.orchestrator.support import FakeHub, MakeConfig, agent_command
 
 
@@ -48,3 +51,12 @@ def make_config(tmp_path: Path) -> MakeConfig:
 def fake_hub() -> FakeHub:
     """A fresh in-memory hub."""
     return FakeHub()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[HubServer]:
+    """A real hub on port 0 with a real SQLite file, for the orchestrator to run against."""
+    hub = HubServer(Settings(port=0, store=f"sqlite:///{tmp_path / 'harness.db'}"))
+    await hub.start()
+    yield hub
+    await hub.stop()

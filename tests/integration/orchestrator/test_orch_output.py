@@ -5,30 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-import pytest
 
 from parent_harness.events.sink import Event
 from parent_harness.hub.node import Node
 from parent_harness.orchestrator import Orchestrator, parse_config
 from parent_harness.web.app import HubServer
-from parent_harness.web.settings import Settings
 from tests.integration.orchestrator.support import until
 
 NOISY = Path(__file__).with_name("noisy_agent.py")
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[HubServer]:
-    hub = HubServer(Settings(port=0, store=f"sqlite:///{tmp_path / 'harness.db'}"))
-    await hub.start()
-    yield hub
-    await hub.stop()
 
 
 def fleet_config(tmp_path: Path, argv: list[str], **output: Any) -> Any:

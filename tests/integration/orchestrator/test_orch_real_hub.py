@@ -18,16 +18,7 @@ import pytest
 
 from parent_harness.orchestrator import Orchestrator, parse_config
 from parent_harness.web.app import HubServer
-from parent_harness.web.settings import Settings
 from tests.integration.orchestrator.support import PASSING_TESTS, agent_command, until
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[HubServer]:
-    hub = HubServer(Settings(port=0, store=f"sqlite:///{tmp_path / 'harness.db'}"))
-    await hub.start()
-    yield hub
-    await hub.stop()
 
 
 async def test_a_small_fleet_on_the_real_hub(server: HubServer, tmp_path: Path) -> None:

@@ -4,30 +4,19 @@ retry with dependents, priorities among ready tasks, and a restart mid-plan."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-import pytest
 
 from parent_harness.hub.node import Node
 from parent_harness.orchestrator import Orchestrator, parse_config
 from parent_harness.orchestrator.config import HarnessConfig
 from parent_harness.web.app import HubServer
-from parent_harness.web.settings import Settings
 from tests.integration.orchestrator.support import agent_command, until
 
 FINAL = ("completed", "failed", "cancelled")
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[HubServer]:
-    hub = HubServer(Settings(port=0, store=f"sqlite:///{tmp_path / 'harness.db'}"))
-    await hub.start()
-    yield hub
-    await hub.stop()
 
 
 def config(tmp_path: Path, marker: Path | None = None, good_instances: int = 3) -> HarnessConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..signals import AgentError
+from ..signals import AgentError, Log
 from ._json import first_line
 
 _AUTH = re.compile(
@@ -66,3 +66,11 @@ def tool_target(args: Any) -> str | None:
         if isinstance(value, str) and value.strip():
             return first_line(value, 300)
     return None
+
+
+def session_started(cli: str, obj: dict[str, Any]) -> tuple[str | None, Log]:
+    """The model a CLI's init line names, and the debug line that says the session started."""
+    model = obj.get("model")
+    model = model if isinstance(model, str) else None
+    text = f"{cli} session {obj.get('session_id', '?')} started"
+    return model, Log(text + (f" with {model}" if model else ""), level="debug")

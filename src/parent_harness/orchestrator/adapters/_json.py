@@ -7,6 +7,14 @@ from typing import Any
 import orjson
 
 
+def typed_object(line: str) -> tuple[dict[str, Any], str] | None:
+    """The JSON object on ``line`` and its string ``type``; None for any other line (which
+    an adapter shows as output)."""
+    obj = json_object(line)
+    kind = obj.get("type") if obj else None
+    return (obj, kind) if obj is not None and isinstance(kind, str) else None
+
+
 def json_object(line: str) -> dict[str, Any] | None:
     """The JSON object on ``line``, or None when the line is not one."""
     text = line.strip()

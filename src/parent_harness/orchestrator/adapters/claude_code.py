@@ -29,7 +29,6 @@ from ..signals import (
     AgentError,
     Heartbeat,
     Iteration,
-    Log,
     Output,
     Progress,
     Signal,
@@ -37,8 +36,8 @@ from ..signals import (
     ToolCall,
 )
 from ..signals import Usage as UsageSignal
-from ._common import error_kind, failed, tool_target
-from ._json import as_float, as_int, first_line, json_object
+from ._common import error_kind, failed, session_started, tool_target
+from ._json import as_float, as_int, first_line, typed_object
 
 
 def claude_usage(usage: Any, model: str | None = None) -> TokenUsage:
@@ -143,10 +142,10 @@ class ClaudeStreamAdapter:
 
     def feed(self, line: str) -> list[Signal]:
         """The signals one stream-json line holds."""
-        obj = json_object(line)
-        kind = obj.get("type") if obj else None
-        if obj is None or not isinstance(kind, str):
+        found = typed_object(line)
+        if found is None:
             return [Output(line)]
+        obj, kind = found
         if kind == "system":
             return self._system(obj)
         if kind == "assistant":
@@ -162,10 +161,8 @@ class ClaudeStreamAdapter:
     def _system(self, obj: dict[str, Any]) -> list[Signal]:
         if obj.get("subtype") != "init":
             return [Heartbeat()]
-        model = obj.get("model")
-        self._model = model if isinstance(model, str) else None
-        text = f"{self.cli} session {obj.get('session_id', '?')} started"
-        return [Log(text + (f" with {self._model}" if self._model else ""), level="debug")]
+        self._model, started = session_started(self.cli, obj)
+        return [started]
 
     def _assistant(self, obj: dict[str, Any]) -> list[Signal]:
         message = obj["message"]

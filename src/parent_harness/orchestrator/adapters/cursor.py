@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..signals import Heartbeat, Iteration, Log, Output, Progress, Signal, TokenUsage, ToolCall
+from ..signals import Heartbeat, Iteration, Output, Progress, Signal, TokenUsage, ToolCall
 from ..signals import Usage as UsageSignal
-from ._common import failed, tool_target
-from ._json import as_int, first_line, json_object
+from ._common import failed, session_started, tool_target
+from ._json import as_int, first_line, typed_object
 from .claude_code import message_summary
 
 
@@ -47,15 +47,13 @@ class CursorStreamAdapter:
 
     def feed(self, line: str) -> list[Signal]:
         """The signals one JSON line holds."""
-        obj = json_object(line)
-        kind = obj.get("type") if obj else None
-        if obj is None or not isinstance(kind, str):
+        found = typed_object(line)
+        if found is None:
             return [Output(line)]
+        obj, kind = found
         if kind == "system":
-            model = obj.get("model")
-            self._model = model if isinstance(model, str) else None
-            text = f"Cursor CLI session {obj.get('session_id', '?')} started"
-            return [Log(text + (f" with {self._model}" if self._model else ""), level="debug")]
+            self._model, started = session_started("Cursor CLI", obj)
+            return [started]
         if kind in ("user", "thinking"):
             return [Heartbeat()]
         if kind == "assistant":

@@ -25,8 +25,8 @@ from typing import Any
 
 from ..signals import AgentError, Heartbeat, Iteration, Log, Output, Signal, TokenUsage, ToolCall
 from ..signals import Usage as UsageSignal
-from ._common import failed, tool_target
-from ._json import as_int, first_line, json_object
+from ._common import failed, session_started, tool_target
+from ._json import as_int, first_line, typed_object
 
 EXIT_CODES = {
     41: ("Gemini CLI is not authenticated (exit 41)", "auth"),
@@ -46,15 +46,13 @@ class GeminiStreamAdapter:
 
     def feed(self, line: str) -> list[Signal]:
         """The signals one JSON line holds."""
-        obj = json_object(line)
-        kind = obj.get("type") if obj else None
-        if obj is None or not isinstance(kind, str):
+        found = typed_object(line)
+        if found is None:
             return [Output(line)]
+        obj, kind = found
         if kind == "init":
-            model = obj.get("model")
-            self._model = model if isinstance(model, str) else None
-            text = f"Gemini CLI session {obj.get('session_id', '?')} started"
-            return [Log(text + (f" with {self._model}" if self._model else ""), level="debug")]
+            self._model, started = session_started("Gemini CLI", obj)
+            return [started]
         if kind == "message":
             if obj.get("role") == "assistant" and isinstance(obj.get("content"), str):
                 self._text += obj["content"]

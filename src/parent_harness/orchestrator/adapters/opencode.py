@@ -18,7 +18,7 @@ from typing import Any
 
 from ..signals import Heartbeat, Iteration, Output, Signal, TokenUsage, ToolCall
 from ._common import failed, tool_target
-from ._json import as_float, as_int, first_line, json_object
+from ._json import as_float, as_int, first_line, typed_object
 
 
 def _part(obj: dict[str, Any]) -> dict[str, Any]:
@@ -36,10 +36,10 @@ class OpenCodeJsonAdapter:
 
     def feed(self, line: str) -> list[Signal]:
         """The signals one JSON line holds."""
-        obj = json_object(line)
-        kind = obj.get("type") if obj else None
-        if obj is None or not isinstance(kind, str):
+        found = typed_object(line)
+        if found is None:
             return [Output(line)]
+        obj, kind = found
         if kind == "step_start":
             self._text, self._tools = "", []
             return [Heartbeat()]

@@ -167,3 +167,17 @@ export function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/** A scrolling table with these column headings over `body` (its tbody). */
+export function table(headings, body) {
+  const head = h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      headings.map((c) => h('th', {}, c)),
+    ),
+  );
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table' }, head, body));
+}

@@ -6,7 +6,7 @@
 // orchestrator) is shown with its detail and, for a conflict, the files.
 
 import { getJSON, postJSON } from '../api.js';
-import { h, replaceChildren, setText } from '../dom.js';
+import { h, replaceChildren, setText, table } from '../dom.js';
 import { money } from '../format.js';
 
 const COLLAPSE_LINES = 400; // a longer file diff shows this many lines until expanded
@@ -40,24 +40,7 @@ export class AttemptsPanel {
       'section',
       { class: 'panel', testid: 'attempts-panel' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Attempts')),
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              head.map((c) => h('th', {}, c)),
-            ),
-          ),
-          this.rows,
-        ),
-      ),
+      table(head, this.rows),
       this.confirmBar,
       this.message,
       this.diffBox,
@@ -253,8 +236,8 @@ export class AttemptsPanel {
       return;
     }
     const lines = unifiedLines(answer.diff);
-    const table = h('table', { class: 'diff-table', testid: 'diff-lines' });
-    const show = (upto) => replaceChildren(table, lines.slice(0, upto).map(lineRow));
+    const diffTable = h('table', { class: 'diff-table', testid: 'diff-lines' });
+    const show = (upto) => replaceChildren(diffTable, lines.slice(0, upto).map(lineRow));
     show(COLLAPSE_LINES);
     const more =
       lines.length > COLLAPSE_LINES
@@ -275,7 +258,7 @@ export class AttemptsPanel {
     const note = answer.truncated
       ? h('p', { class: 'muted', testid: 'diff-truncated' }, 'The diff is truncated (too large).')
       : null;
-    replaceChildren(this.fileDiff, h('h4', { class: 'mono' }, file.path), note, table, more);
+    replaceChildren(this.fileDiff, h('h4', { class: 'mono' }, file.path), note, diffTable, more);
   }
 }
 

@@ -2,7 +2,7 @@
 // flight, the last 50 events and the charts of the last hour.
 
 import { getJSON } from '../api.js';
-import { h, KeyedList, setAttr, setText } from '../dom.js';
+import { h, KeyedList, setAttr, setText, table } from '../dom.js';
 import { ago, count, money, percent, shortId } from '../format.js';
 import { link } from '../router.js';
 import { VirtualList } from '../virtual_list.js';
@@ -329,26 +329,7 @@ function panel(title, note, testid, ...body) {
 }
 
 function agentTable(tbody) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'table' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['agent', 'status', 'health', 'instances', 'task · iteration', 'heartbeat'].map((c) =>
-            h('th', {}, c),
-          ),
-        ),
-      ),
-      tbody,
-    ),
-  );
+  return table(['agent', 'status', 'health', 'instances', 'task · iteration', 'heartbeat'], tbody);
 }
 
 function emptyRow(span, text) {

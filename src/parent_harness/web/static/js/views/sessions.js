@@ -1,7 +1,7 @@
 // The Sessions page: every session, newest first, paged from the hub and kept live.
 
 import { getJSON, isAbort } from '../api.js';
-import { h, KeyedList, setAttr, setText } from '../dom.js';
+import { h, KeyedList, setAttr, setText, table } from '../dom.js';
 import { count, dateTime, money, shortId, span, timeMs } from '../format.js';
 import { link } from '../router.js';
 
@@ -37,32 +37,9 @@ export class SessionListView {
       h(
         'section',
         { class: 'panel' },
-        h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { class: 'table' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                [
-                  'status',
-                  'session',
-                  'agent',
-                  'task',
-                  'iteration',
-                  'started',
-                  'duration',
-                  'cost',
-                ].map((c) => h('th', {}, c)),
-              ),
-            ),
-            this.rowsEl,
-          ),
+        table(
+          ['status', 'session', 'agent', 'task', 'iteration', 'started', 'duration', 'cost'],
+          this.rowsEl,
         ),
       ),
       h('div', { class: 'pager' }, this.more),

@@ -4,7 +4,7 @@
 
 import { getJSON } from '../api.js';
 import { roomsOf } from '../describe.js';
-import { h, KeyedList, replaceChildren, setAttr, setText } from '../dom.js';
+import { h, KeyedList, replaceChildren, setAttr, setText, table } from '../dom.js';
 import { dateTime, money, span, timeMs } from '../format.js';
 import { link } from '../router.js';
 import { AttemptsPanel } from './attempts.js';
@@ -82,26 +82,7 @@ export class TaskDetailView {
             'section',
             { class: 'panel' },
             h('header', { class: 'panel-head' }, h('h2', {}, 'Test runs')),
-            h(
-              'div',
-              { class: 'table-wrap' },
-              h(
-                'table',
-                { class: 'table' },
-                h(
-                  'thead',
-                  {},
-                  h(
-                    'tr',
-                    {},
-                    ['status', 'passed', 'failed', 'skipped', 'duration', 'command'].map((c) =>
-                      h('th', {}, c),
-                    ),
-                  ),
-                ),
-                this.runs,
-              ),
-            ),
+            table(['status', 'passed', 'failed', 'skipped', 'duration', 'command'], this.runs),
           ),
           h(
             'section',
