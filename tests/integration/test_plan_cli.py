@@ -1,5 +1,5 @@
-"""`harness plan apply|show`, `harness task add --after` and `harness task retry` against a
-real hub process."""
+"""`harness plan apply|show`, `harness task add --after`, `harness task retry` and
+`harness approvals` against a real hub process."""
 
 from __future__ import annotations
 
