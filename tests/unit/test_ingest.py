@@ -56,7 +56,7 @@ class FakeStore:
         last = max((seq for seq, _ in self.log), default=0)
         return Loaded("epoch-1", last, 1, {}, {i: seq for seq, i in self.log}, [])
 
-    async def write(self, batch: Sequence[Record]) -> None:
+    async def write(self, batch: Sequence[Record], *, dry_run: bool = False) -> None:
         self.attempts += 1
         await asyncio.sleep(0)  # a real write lets other tasks run meanwhile
         if self.down or self.refuse(self.attempts):
@@ -66,6 +66,8 @@ class FakeStore:
         if refused:
             self.failures += 1
             raise RowRefused(f"CHECK constraint failed at seq {refused[0]}")
+        if dry_run:  # it would take them
+            return
         at = dict(self.log)
         for r in batch:
             if r.seq not in at:
@@ -511,3 +513,29 @@ def test_the_replay_window_is_bounded_in_bytes_too() -> None:
     small = ReplayWindow(size=2)
     small.extend((seq, "event", b"z", ("events",)) for seq in range(1, 5))
     assert [item[0] for item in small.since(0, 10)] == [3, 4] and small.bytes == 2
+
+
+async def test_a_store_that_comes_back_while_an_event_is_isolated_tombstones_nothing() -> None:
+    """Every row is refused, then the store takes rows again just as the refused event is
+    being isolated: the event is written, not replaced by a tombstone."""
+    refusing = [True]
+    store = FakeStore(refuses_row=lambda record: refusing[0])
+    real_write = store.write
+    refusals = []
+
+    async def write(batch: Sequence[Record], *, dry_run: bool = False) -> None:
+        try:
+            await real_write(batch, dry_run=dry_run)
+        except RowRefused:
+            refusals.append(len(batch))
+            if len(refusals) == 2:  # the batch, then the event alone: then it comes back
+                refusing[0] = False
+            raise
+
+    store.write = write  # type: ignore[method-assign]
+    ingest = await started(store)
+    result = await ingest.publish("event", {"event": {"message": "m"}}, id="e1")
+    assert (result.seq, ingest.refused) == (1, {})
+    ((_, _, body, _),) = ingest.window.since(0, 1, 10)
+    assert orjson.loads(body)["payload"]["event"]["message"] == "m", "the event was tombstoned"
+    await ingest.stop()

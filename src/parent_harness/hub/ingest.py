@@ -33,8 +33,10 @@ the writer rather than acknowledge an event the log does not hold.
 No single event can stop the writer. A store refuses a batch either for being down
 (retried as above) or for a row's content, which the checks above did not foresee
 (RowRefused: a constraint, a value that database cannot hold). Then each event of the
-batch is written on its own; one the store refuses alone is replaced, at its seq, by a
-tombstone: a hub `event` (level error) naming the refused type, id and reason. The log
+batch is written on its own; one the store refuses alone, while it would take a row at that
+seq (its tombstone, tried in a transaction rolled back) and refuses the event once more, is
+replaced at its seq by that tombstone: a hub `event` (level error) naming the refused type,
+id and reason. The log
 stays gapless, everything else is committed, and the refused event's publisher gets
 EventRefused (not an acknowledgement). The state folded ahead of the store keeps what the
 refused event changed; committed state, snapshots and the store never had it.
@@ -450,22 +452,36 @@ class Ingest:
 
     async def _isolate(self, batch: list[Record]) -> list[Record]:
         """The store refused `batch` for a row's content: each event is written on its own
-        (the batch is written again whole after, idempotently), and one the store refuses
-        alone is replaced by its tombstone, here and on its way out. A store that refuses
-        the tombstone too refuses everything: that raises, as a store that is down."""
+        (the batch is written again whole after, idempotently). One the store refuses alone
+        is replaced by its tombstone, here and on its way out, only when the store would take
+        a row at that seq (its tombstone, in a transaction rolled back) and then refuses the
+        event once more: a store that refuses every row, or that comes back meanwhile, is
+        not mistaken for one refusing this event. A store that refuses the tombstone too is
+        treated as down: that raises."""
         out = []
         for record in batch:
             if record.seq not in self.refused:
                 try:
                     await self.store.write([record])
-                except RowRefused as exc:
-                    reason = str(exc)[:500]
-                    tombstone = _tombstone(record, reason)
-                    await self.store.write([tombstone])
-                    self._replace(record, tombstone, reason)
-                    record = tombstone
+                except RowRefused:
+                    reason_of = await self._refused_alone(record)
+                    if reason_of is not None:
+                        tombstone = _tombstone(record, reason_of)
+                        await self.store.write([tombstone])
+                        self._replace(record, tombstone, reason_of)
+                        record = tombstone
             out.append(record)
         return out
+
+    async def _refused_alone(self, record: Record) -> str | None:
+        """Why the store refuses `record` while it takes its tombstone; None when, tried
+        again, it takes the record (written then)."""
+        await self.store.write([_tombstone(record, "")], dry_run=True)  # raises: it is down
+        try:
+            await self.store.write([record])
+        except RowRefused as exc:
+            return str(exc)[:500]
+        return None
 
     def _replace(self, record: Record, tombstone: Record, reason: str) -> None:
         self.refused[record.seq] = reason

@@ -157,8 +157,9 @@ class SqlStore:
         recent = await self.replay(conn, after=max(0, seq - RECENT_EVENTS), upto=seq)
         return Loaded(epoch, seq, first, entities, recent_ids, recent)
 
-    async def write(self, batch: Sequence[Record]) -> None:
-        """Writes a batch of events and their state changes in one transaction.
+    async def write(self, batch: Sequence[Record], *, dry_run: bool = False) -> None:
+        """Writes a batch of events and their state changes in one transaction (`dry_run`:
+        rolled back, to learn whether the database would take it).
 
         Idempotent, so that every node of a cluster may write what it folded: an event
         already in the log is skipped, and a state row is only replaced by a newer seq.
@@ -169,16 +170,18 @@ class SqlStore:
         try:
             if self.dialect == "sqlite":
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps)
+                await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps, dry_run)
                 return
-            async with self.engine.begin() as conn:
+            async with self.engine.connect() as conn, conn.begin() as transaction:
                 for step in steps:
                     rows = [dict(zip(step.columns, row, strict=True)) for row in step.rows]
                     await conn.execute(step.stmt, rows)
+                if dry_run:
+                    await transaction.rollback()
         except _REFUSALS as exc:
             raise RowRefused(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
-    def _write_sqlite(self, steps: list[_Step]) -> None:
+    def _write_sqlite(self, steps: list[_Step], dry_run: bool = False) -> None:
         """The whole batch in one hop to the writer thread: with aiosqlite every statement
         was a round trip between threads. The SQL is SQLAlchemy's, compiled once."""
         conn = self._writer_connection()
@@ -188,6 +191,8 @@ class SqlStore:
                 if permutation is not None:
                     rows = [tuple(row[i] for i in permutation) for row in rows]
                 conn.executemany(step.sql, rows)
+            if dry_run:
+                conn.rollback()
 
     def _writer_connection(self) -> sqlite3.Connection:
         """The SQLite writer thread's own connection, opened on first use (in that thread)."""
