@@ -36,7 +36,7 @@ async def recover(
 ) -> None:
     """End stale sessions, interrupt stale tasks, retire agents not in ``agents``."""
     for session in list(state.sessions.values()):
-        if session.get("status") == "running":
+        if session.get("status") in ("running", "waiting_input"):
             ended = {"id": session["id"], "status": "failed", "ended_at": now_iso()}
             await publisher.session("ended", ended)
             if reap_orphan(session):

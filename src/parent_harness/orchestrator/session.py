@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..events.clock import now_iso, short_id
 from .adapters import exit_error, make_adapter
 from .admission import TaskRefused
@@ -33,6 +35,7 @@ from .prices import Pricer
 from .publisher import FleetPublisher
 from .signals import (
     AgentError,
+    ApprovalRequest,
     Heartbeat,
     Iteration,
     Log,
@@ -76,6 +79,8 @@ class RunOutcome:
 
 
 UsageHook = Callable[["SessionRun", TokenUsage], Awaitable[None]]
+ApprovalHook = Callable[["SessionRun", ApprovalRequest], Awaitable[str]]
+GoneHook = Callable[["SessionRun", str], Awaitable[None]]
 
 
 class SessionRun:
@@ -94,6 +99,8 @@ class SessionRun:
         runner: RunnerConfig,
         clock: Callable[[], float] = time.monotonic,
         workspaces: Workspaces | None = None,
+        on_approval: ApprovalHook | None = None,
+        on_gone: GoneHook | None = None,
     ) -> None:
         self.agent, self.task, self.id, self.attempt = agent, task, session_id, attempt
         self.task_id = str(task["id"])
@@ -130,6 +137,12 @@ class SessionRun:
         self._workspaces = workspaces
         self.workspace: Workspace | None = None
         self._workspace_open = False
+        self._on_approval, self._on_gone = on_approval, on_gone
+        self._proc: AgentProcess | None = None
+        self.exited = False
+        """The agent's process ended (its session may still be running tests)."""
+        self.waiting: set[str] = set()
+        """The approvals this session waits for (it is ``waiting_input`` while any)."""
 
     # -- control ---------------------------------------------------------------------------
 
@@ -150,6 +163,25 @@ class SessionRun:
         return "\n".join(self._tail)
 
     @property
+    def agent_name(self) -> str:
+        """The agent's id and name."""
+        return self.agent.name
+
+    @property
+    def workspace_path(self) -> str | None:
+        """Where the agent works: its worktree, else its working directory."""
+        if self.workspace is not None:
+            return str(self.workspace.path)
+        return str(self._invocation.cwd) if self._invocation else None
+
+    def tell(self, message: Mapping[str, Any]) -> bool:
+        """Write ``message`` as one JSON line on the agent's stdin (never blocking); False
+        when the agent takes no answers or is gone."""
+        if self._proc is None or self._proc.returncode is not None:
+            return False
+        return self._proc.send(orjson.dumps(dict(message)) + b"\n")
+
+    @property
     def command(self) -> str | None:
         """The command line the agent was started with."""
         return self._invocation.display if self._invocation else None
@@ -163,16 +195,28 @@ class SessionRun:
             await self._publish_started()
             return await self._end(RunOutcome(proc_or_failure), exit_code=None)
         proc = proc_or_failure
+        self._proc = proc
         self.pid = proc.pid
         await self._publish_started()
         await self._pub.task("updated", {"id": self.task_id, "status": "running"})
         await self._supervise(proc)
+        self.exited = True
+        if self.waiting and self._on_gone is not None:
+            await self._on_gone(self, self._gone_reason(proc.returncode))
         await self.flush()
         await self._close_workspace()  # before the tests: they check what was committed
         outcome = self._judge(proc.returncode)
         if outcome.succeeded and self._stop is None:
             outcome = await self._test_phase()
         return await self._end(outcome, exit_code=proc.returncode)
+
+    def _gone_reason(self, code: int | None) -> str:
+        """Why the agent stopped waiting: it was stopped, killed or it exited."""
+        if self._stop is not None:
+            return f"the agent was stopped while waiting: {self._stop.message}"
+        if code is not None and code < 0:
+            return f"the agent was killed by {signal_name(-code)} while waiting"
+        return f"the agent exited with {code} while waiting"
 
     async def _spawn(self) -> AgentProcess | Failure:
         try:
@@ -349,6 +393,8 @@ class SessionRun:
                 await self._agent_test_report(signal, now)
             case AgentError():
                 self._agent_error = signal
+            case ApprovalRequest():
+                await self._ask(signal, now)
 
     def _beat(self, now: float) -> None:
         self.vitals.beat(now)
@@ -435,6 +481,20 @@ class SessionRun:
         await self._pub.note(signal.level, message, data, source=f"agent:{self.agent.name}")
         if signal.level == "error":
             self._last_error_log = message
+
+    async def _ask(self, request: ApprovalRequest, now: float) -> None:
+        self._advance(now)
+        if self._on_approval is None:  # nobody to ask: the agent must not wait for nothing
+            self.tell({"type": "approval_response", "id": request.ref, "status": "cancelled",
+                       "decision": "deny", "answer": "approvals are not handled here",
+                       "by": "orchestrator", "via": "hub"})  # fmt: skip
+            return
+        safe = dataclasses.replace(
+            request,
+            summary=self._safe(request.summary),
+            detail=None if request.detail is None else self._safe(request.detail),
+        )
+        await self._on_approval(self, safe)
 
     async def _agent_test_report(self, report: TestReport, now: float) -> None:
         self._advance(now)

@@ -60,6 +60,9 @@ class Invocation:
     cwd: Path
     env: dict[str, str]
     stdin: bytes | None
+    answers: bool = False
+    """Keep stdin open after ``stdin`` for answers written later (approvals, the harness
+    protocol); otherwise stdin is closed after ``stdin`` (or is /dev/null)."""
 
     @property
     def display(self) -> str:
@@ -102,7 +105,14 @@ def build_invocation(
     values = template_values(agent, task, session_id, attempt)
     argv = [word.format_map(values) for word in agent.words]
     cwd = contained_workdir(agent.workdir, values["workdir"])
-    return Invocation(argv, cwd, _environment(agent, values), _stdin(agent, values))
+    env, stdin = _environment(agent, values), _stdin(agent, values)
+    return Invocation(argv, cwd, env, stdin, answers=takes_answers(agent))
+
+
+def takes_answers(agent: AgentConfig) -> bool:
+    """Whether the agent hears approval answers on its stdin: it speaks the harness
+    protocol and does not read its prompt from stdin to the end (``stdin = "prompt"``)."""
+    return agent.adapter == "harness" and agent.stdin != "prompt"
 
 
 def _environment(agent: AgentConfig, values: Mapping[str, str]) -> dict[str, str]:
@@ -139,8 +149,12 @@ def _stdin(agent: AgentConfig, values: Mapping[str, str]) -> bytes | None:
 class AgentProcess:
     """One running agent: its lines as ``(stream, text)`` pairs, its exit, its stop."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, answers: bool = False) -> None:
         self._proc = proc
+        self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        if answers and proc.stdin is not None:
+            self._writer = asyncio.create_task(self._write(proc.stdin))
         self._lines: asyncio.Queue[Line | None] = asyncio.Queue()
         self._pumps = [
             asyncio.create_task(self._pump("stdout", proc.stdout)),
@@ -156,17 +170,49 @@ class AgentProcess:
             cwd=invocation.cwd,
             env=invocation.env,
             stdin=asyncio.subprocess.DEVNULL
-            if invocation.stdin is None
+            if invocation.stdin is None and not invocation.answers
             else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
             limit=16 * READ_CHUNK,
         )
-        agent = cls(proc)
-        if invocation.stdin is not None:
+        agent = cls(proc, invocation.answers)
+        if invocation.answers:
+            if invocation.stdin is not None:
+                agent.send(invocation.stdin)
+        elif invocation.stdin is not None:
             await agent._feed(invocation.stdin)
         return agent
+
+    @property
+    def answers(self) -> bool:
+        """Whether :meth:`send` reaches the agent (its stdin is kept open)."""
+        return self._writer is not None and not self._writer.done()
+
+    def send(self, data: bytes) -> bool:
+        """Queue ``data`` for the agent's stdin, in order, without waiting; False when the
+        agent takes no answers (stdin closed or never open)."""
+        if not self.answers:
+            return False
+        self._outbox.put_nowait(data)
+        return True
+
+    def close_stdin(self) -> None:
+        """Close stdin once what was queued is written (the agent reads end of file)."""
+        if self._writer is not None:
+            self._outbox.put_nowait(None)
+
+    async def _write(self, stdin: asyncio.StreamWriter) -> None:
+        try:
+            while (data := await self._outbox.get()) is not None:
+                stdin.write(data)
+                await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the agent closed its end or exited: nothing more reaches it
+        finally:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, RuntimeError):
+                stdin.close()
 
     @property
     def pid(self) -> int:
@@ -209,9 +255,10 @@ class AgentProcess:
     async def abandon_output(self) -> None:
         """Stop reading: kill what is left of the group and close :meth:`lines`."""
         self.signal_group(signal.SIGKILL)
-        for pump in self._pumps:
-            pump.cancel()
-        await asyncio.gather(*self._pumps, return_exceptions=True)
+        tasks = [*self._pumps, *([self._writer] if self._writer is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _feed(self, data: bytes) -> None:
         stdin = self._proc.stdin

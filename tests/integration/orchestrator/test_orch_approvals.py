@@ -1,0 +1,131 @@
+"""Approvals, the agent side: a real agent process asks on its stdout and hears the answer
+on its stdin; the answer comes through the real hub's REST API, a rule, or expiry; an agent
+that dies while waiting cancels its request; a waiting agent is never stale."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from parent_harness.events.sink import Event
+from parent_harness.orchestrator import HarnessConfig, Orchestrator, parse_config
+from parent_harness.web.app import HubServer
+from tests.integration.orchestrator.support import agent_command, until
+
+
+def config_for(tmp_path: Path, scenario: str, **extra: Any) -> HarnessConfig:
+    health = extra.pop("health", {"stale_after_s": 5, "crashed_after_s": 10, "stuck_after_s": 5})
+    return parse_config(
+        {
+            "orchestrator": {"publish_interval_s": 0.05, "health_interval_s": 0.05},
+            "agents": {
+                "bot": {
+                    "command": agent_command(scenario),
+                    "workdir": str(tmp_path),
+                    "timeout_s": 60,
+                    "stop_grace_s": 1,
+                    "health": health,
+                }
+            },
+            "retry": {"max_attempts": 1},
+            **extra,
+        },
+        tmp_path,
+    )
+
+
+@asynccontextmanager
+async def running(
+    server: HubServer, config: HarnessConfig
+) -> AsyncIterator[tuple[list[Event], aiohttp.ClientSession]]:
+    """The orchestrator on the real hub, every committed event recorded, a REST client."""
+    events: list[Event] = []
+    server.node.add_listener(events.append)
+    try:
+        async with (
+            aiohttp.ClientSession(server.url) as http,
+            Orchestrator(config, hub=server.node) as orchestrator,
+        ):
+            yield events, http
+    finally:
+        server.node.remove_listener(events.append)
+    assert orchestrator.publisher.failures == 0
+
+
+async def add_task(http: aiohttp.ClientSession) -> str:
+    async with http.post("/api/tasks", json={"title": "needs a yes"}) as response:
+        assert response.status == 201, await response.text()
+        return str((await response.json())["task"]["id"])
+
+
+def approvals_of(server: HubServer, task_id: str) -> list[dict[str, Any]]:
+    state = server.node.committed_state
+    return [a for a in state.approvals.values() if a.get("task_id") == task_id]
+
+
+async def pending_one(server: HubServer, task_id: str) -> dict[str, Any]:
+    node = server.node
+    await until(node, lambda: [a for a in approvals_of(server, task_id)
+                               if a["status"] == "pending"])  # fmt: skip
+    (approval,) = approvals_of(server, task_id)
+    return approval
+
+
+def task_status(server: HubServer, task_id: str) -> Callable[[], str]:
+    return lambda: str(server.node.committed_state.tasks[task_id]["status"])
+
+
+def of_type(events: list[Event], type: str) -> list[dict[str, Any]]:
+    return [dict(e.payload) for e in events if e.type == type]
+
+
+def agent_answer(events: list[Event], task_id: str) -> dict[str, Any]:
+    """What the agent says it heard on its stdin (its log event's data)."""
+    notes = [
+        p["event"]["data"]
+        for p in of_type(events, "event")
+        if p["event"]["data"].get("type") == "approval_response"
+        and p["event"]["data"].get("task_id") == task_id
+    ]
+    assert len(notes) == 1, notes
+    return dict(notes[0])
+
+
+async def test_an_agent_asks_and_is_answered_through_rest(
+    server: HubServer, tmp_path: Path
+) -> None:
+    config = config_for(tmp_path, "ask Bash build/cache")
+    node = server.node
+    async with running(server, config) as (events, http):
+        task_id = await add_task(http)
+        approval = await pending_one(server, task_id)
+        assert (approval["kind"], approval["tool"], approval["detail"]) == (
+            "permission", "Bash", "build/cache"
+        )  # fmt: skip
+        assert approval["options"] == ["allow", "deny"] and approval["expires_at"]
+        session_id = approval["session_id"]
+        await until(node, lambda: node.committed_state.agents["bot"]["status"] == "waiting_input")
+        assert node.committed_state.sessions[session_id]["status"] == "waiting_input"
+
+        body = {"decision": "allow", "answer": "go ahead", "by": "ops"}
+        async with http.post(f"/api/approvals/{approval['id']}/answer", json=body) as response:
+            assert response.status == 200, await response.text()
+        await until(node, lambda: task_status(server, task_id)() == "completed")
+        heard = agent_answer(events, task_id)
+        assert heard["id"] == "q1" and heard["approval_id"] == approval["id"]
+        assert (heard["decision"], heard["answer"], heard["by"], heard["via"]) == (
+            "allow", "go ahead", "ops", "api"
+        )  # fmt: skip
+        session = node.committed_state.sessions[session_id]
+        assert session["status"] == "completed"
+        statuses = [
+            p["session"]["status"]
+            for p in of_type(events, "session:updated")
+            if p["session"]["id"] == session_id
+        ]
+        assert "waiting_input" in statuses
+        await until(node, lambda: node.committed_state.agents["bot"]["status"] == "idle")
