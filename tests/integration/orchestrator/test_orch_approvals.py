@@ -4,6 +4,8 @@ that dies while waiting cancels its request; a waiting agent is never stale."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -129,3 +131,111 @@ async def test_an_agent_asks_and_is_answered_through_rest(
         ]
         assert "waiting_input" in statuses
         await until(node, lambda: node.committed_state.agents["bot"]["status"] == "idle")
+
+
+async def test_a_rule_answers_before_anyone_is_asked(server: HubServer, tmp_path: Path) -> None:
+    rules = [
+        {"name": "no-deletes", "tool": "Bash", "detail": r"^rm\b", "decision": "deny"},
+        {"name": "edits-here", "tool": "Edit", "inside_workspace": True, "decision": "allow",
+         "answer": "inside the workspace"},
+    ]  # fmt: skip
+    config = config_for(tmp_path, "ask Edit src/app.py", approvals={"rules": rules})
+    async with running(server, config) as (events, http):
+        task_id = await add_task(http)
+        await until(server.node, lambda: task_status(server, task_id)() == "completed")
+        (approval,) = approvals_of(server, task_id)
+        assert (approval["status"], approval["decision"], approval["by"], approval["via"]) == (
+            "answered", "allow", "rule:edits-here", "rule"
+        )  # fmt: skip
+        types = [e.type for e in events if e.type.startswith("approval:")]
+        assert types == ["approval:requested", "approval:answered"]
+        heard = agent_answer(events, task_id)
+        assert (heard["decision"], heard["answer"], heard["by"]) == (
+            "allow", "inside the workspace", "rule:edits-here"
+        )  # fmt: skip
+
+
+async def test_an_unanswered_request_expires_with_the_default(
+    server: HubServer, tmp_path: Path
+) -> None:
+    config = config_for(tmp_path, "ask Bash make", approvals={"timeout_s": 0.3})
+    async with running(server, config) as (events, http):
+        task_id = await add_task(http)
+        await until(server.node, lambda: task_status(server, task_id)() == "failed")
+        (approval,) = approvals_of(server, task_id)
+        assert (approval["status"], approval["decision"], approval["by"], approval["via"]) == (
+            "expired", "deny", "timeout", "hub"
+        )  # fmt: skip
+        assert "deny by default" in approval["answer"]
+        heard = agent_answer(events, task_id)
+        assert (heard["status"], heard["decision"], heard["by"]) == ("expired", "deny", "timeout")
+        failure = server.node.committed_state.tasks[task_id]["error_details"]
+        assert failure["exit_code"] == 5  # the scripted agent's "not allowed"
+
+        # Too late: the expiry won, and the hub says so with the decision that stands.
+        body = {"decision": "allow"}
+        async with http.post(f"/api/approvals/{approval['id']}/answer", json=body) as response:
+            assert response.status == 409
+            assert (await response.json())["approval"]["status"] == "expired"
+
+
+async def test_an_agent_killed_while_waiting_cancels_its_request(
+    server: HubServer, tmp_path: Path
+) -> None:
+    config = config_for(tmp_path, "ask Bash deploy")
+    async with running(server, config) as (_, http):
+        task_id = await add_task(http)
+        approval = await pending_one(server, task_id)
+        session = server.node.committed_state.sessions[approval["session_id"]]
+        os.killpg(session["pid"], signal.SIGKILL)
+        await until(server.node, lambda: task_status(server, task_id)() == "failed")
+        (cancelled,) = approvals_of(server, task_id)
+        assert (cancelled["status"], cancelled["by"], cancelled["via"]) == (
+            "cancelled", "orchestrator", "hub"
+        )  # fmt: skip
+        assert cancelled["answer"] == "the agent was killed by SIGKILL while waiting"
+        await until(server.node, lambda: server.node.committed_state.agents["bot"]["status"]
+                    == "idle")  # fmt: skip
+
+        # A task cancelled while its agent waits: the agent is stopped, its request cancelled.
+        second = await add_task(http)
+        approval = await pending_one(server, second)
+        async with http.post(f"/api/tasks/{second}/cancel", json={}) as response:
+            assert response.status == 200, await response.text()
+        await until(server.node, lambda: approvals_of(server, second)[0]["status"] == "cancelled")
+        assert approvals_of(server, second)[0]["answer"] == (
+            "the agent was stopped while waiting: the task was cancelled"
+        )
+
+
+async def test_a_waiting_agent_is_never_stale_and_the_wait_is_reminded_once(
+    server: HubServer, tmp_path: Path
+) -> None:
+    health = {"stale_after_s": 0.2, "crashed_after_s": 0.4, "stuck_after_s": 0.2}
+    config = config_for(tmp_path, "ask Bash migrate", health=health,
+                        approvals={"remind_after_s": 0.8})  # fmt: skip
+    node = server.node
+
+    def reminders(events: list[Event]) -> list[dict[str, Any]]:
+        return [p["event"] for p in of_type(events, "event")
+                if p["event"]["data"].get("reminder")]  # fmt: skip
+
+    async with running(server, config) as (events, http):
+        task_id = await add_task(http)
+        approval = await pending_one(server, task_id)
+        # The reminder comes after twice the time that makes a silent agent crashed.
+        await until(node, lambda: reminders(events))
+        (reminder,) = reminders(events)
+        assert reminder["level"] == "warning" and reminder["data"]["approval_id"] == approval["id"]
+        assert approval["id"] in reminder["message"]
+        agent = node.committed_state.agents["bot"]
+        assert (agent["status"], agent["health_status"]) == ("waiting_input", "healthy")
+        health_notes = [p["event"] for p in of_type(events, "event")
+                        if p["event"]["source"] == "health"]  # fmt: skip
+        assert health_notes == []
+
+        async with http.post(f"/api/approvals/{approval['id']}/answer",
+                             json={"decision": "allow"}) as response:  # fmt: skip
+            assert response.status == 200
+        await until(node, lambda: task_status(server, task_id)() == "completed")
+        assert len(reminders(events)) == 1

@@ -247,3 +247,35 @@ async def test_harness_task_add(server: HubServer) -> None:
     )  # fmt: skip
     _, err = await nowhere.communicate()
     assert nowhere.returncode == 1 and b"no hub at" in err
+
+
+async def test_harness_run_killed_while_an_agent_waits_cancels_and_the_task_asks_again(
+    tmp_path: Path, harness: Callable[..., Harness]
+) -> None:
+    """The agent's process does not survive its orchestrator: the request it left pending is
+    cancelled at the restart, and the task's next attempt asks again (docs/approvals.md)."""
+    config, store = tmp_path / "harness.toml", tmp_path / "harness.db"
+    write_config(config, "ask Bash deploy")
+    first = harness("run", "--config", str(config), "--port", "0", "--store", f"sqlite:///{store}")
+    url = await first.start()
+    pending = "/api/approvals?status=pending"
+    async with aiohttp.ClientSession(url) as http:
+        async with http.post("/api/tasks", json={"title": "deploy"}) as response:
+            task_id = (await response.json())["task"]["id"]
+        (old,) = (await poll(http, pending, lambda b: b["items"]))["items"]
+    assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    second = harness(*first.args)
+    url = await second.start()
+    async with aiohttp.ClientSession(url) as http:
+        body = await poll(http, f"/api/approvals/{old['id']}",
+                          lambda b: b["approval"]["status"] != "pending")  # fmt: skip
+        assert body["approval"]["status"] == "cancelled"
+        assert "orchestrator restarted" in body["approval"]["answer"]
+        (new,) = (await poll(http, pending, lambda b: b["items"]))["items"]
+        assert new["task_id"] == task_id and new["session_id"] != old["session_id"]
+        async with http.post(f"/api/approvals/{new['id']}/answer",
+                             json={"decision": "allow"}) as response:  # fmt: skip
+            assert response.status == 200, await response.text()
+        await poll(http, f"/api/tasks/{task_id}", lambda b: b["task"]["status"] == "completed")
+    assert await second.stop(signal.SIGTERM) == 0
