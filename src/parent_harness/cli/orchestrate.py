@@ -59,7 +59,8 @@ async def run_fleet(
 
     server = HubServer(settings)
     url = await server.start()
-    orchestrator = Orchestrator(config, hub=server.node)
+    token = settings.tokens[0] if settings.tokens else None
+    orchestrator = Orchestrator(config, hub=server.node, hub_url=url, hub_token=token)
     server.app[WORKSPACES].ops = orchestrator.workspace_actions()  # git runs in this process
     feeding: asyncio.Task[None] | None = None
     notifier = None

@@ -131,6 +131,20 @@ class AgentConfig(_Section):
     """The model this agent runs, to price usage when its CLI does not name one."""
     workspace: WorkspaceConfig | None = None
     """Its ``[workspace]`` (the top-level table with its own keys over it); None: none."""
+    approval_hook: Literal["none", "PreToolUse", "PermissionRequest"] = "none"
+    """Claude Code: its tool calls ask the hub through ``harness approvals hook``, the hook
+    of this event, passed with ``--settings`` (docs/agents.md)."""
+    approval_tools: str = Field("*", min_length=1)
+    """The hook's matcher: which tools ask (Claude Code's syntax: ``Bash|Edit|Write``)."""
+
+    @model_validator(mode="after")
+    def _hook_is_claude_codes(self) -> AgentConfig:
+        if self.approval_hook != "none" and self.adapter != "claude-stream-json":
+            raise ValueError(
+                'approval_hook is Claude Code\'s (adapter = "claude-stream-json"); agents of '
+                "the harness protocol ask with an approval_request line"
+            )
+        return self
 
     @property
     def words(self) -> list[str]:

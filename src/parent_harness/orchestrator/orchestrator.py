@@ -44,6 +44,7 @@ from .recovery import recover, seed_id
 from .retry import attempts_of, max_attempts_of
 from .session import RunOutcome, SessionRun, StopRequest
 from .signals import TokenUsage
+from .spawner import HubAccess
 from .workspace_config import WorkspaceConfig
 from .workspaces import Workspaces
 
@@ -67,8 +68,14 @@ class Orchestrator:
         hub: FleetHub,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], str] = utc_day,
+        hub_url: str | None = None,
+        hub_token: str | None = None,
     ) -> None:
         self.config = config
+        self.hub_access = (
+            None if hub_url is None else HubAccess(hub_url, hub_token, config.approvals.timeout_s)
+        )
+        """What agents get to reach the hub over HTTP (Claude Code's approval hook)."""
         self.queue = TaskQueue()
         self.monitor = HealthMonitor()
         self.budget = BudgetGuard(config.budget, today=today)
@@ -377,6 +384,7 @@ class Orchestrator:
             workspaces=self.workspaces,
             on_approval=self.approvals.ask,
             on_gone=self.approvals.session_ended,
+            hub=self.hub_access,
         )
         slot.add(run)
         await self._publish_agent(slot)

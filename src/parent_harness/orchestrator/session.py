@@ -47,7 +47,7 @@ from .signals import (
     ToolCall,
     Usage,
 )
-from .spawner import AgentProcess, Invocation, build_invocation
+from .spawner import AgentProcess, HubAccess, Invocation, build_invocation
 from .suite import SuiteResult, run_suite, tests_failure
 from .workspaces import Workspace, WorkspaceFailure, Workspaces
 
@@ -101,6 +101,7 @@ class SessionRun:
         workspaces: Workspaces | None = None,
         on_approval: ApprovalHook | None = None,
         on_gone: GoneHook | None = None,
+        hub: HubAccess | None = None,
     ) -> None:
         self.agent, self.task, self.id, self.attempt = agent, task, session_id, attempt
         self.task_id = str(task["id"])
@@ -137,7 +138,7 @@ class SessionRun:
         self._workspaces = workspaces
         self.workspace: Workspace | None = None
         self._workspace_open = False
-        self._on_approval, self._on_gone = on_approval, on_gone
+        self._on_approval, self._on_gone, self._hub = on_approval, on_gone, hub
         self._proc: AgentProcess | None = None
         self.exited = False
         """The agent's process ended (its session may still be running tests)."""
@@ -220,7 +221,7 @@ class SessionRun:
 
     async def _spawn(self) -> AgentProcess | Failure:
         try:
-            invocation = build_invocation(self.agent, self.task, self.id, self.attempt)
+            invocation = build_invocation(self.agent, self.task, self.id, self.attempt, self._hub)
         except TaskRefused as exc:
             return self._failure("invalid_task", str(exc), advice=exc.advice)
         except (KeyError, ValueError, IndexError) as exc:

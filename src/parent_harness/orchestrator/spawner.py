@@ -20,6 +20,7 @@ import contextlib
 import os
 import shlex
 import signal
+import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,28 @@ class Line(NamedTuple):
 
 
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "TERM")
+
+
+@dataclass(frozen=True, slots=True)
+class HubAccess:
+    """The hub an agent may talk to (Claude Code's approval hook does)."""
+
+    url: str
+    token: str | None = None
+    approval_timeout_s: float = 900.0
+
+
+HOOK_GRACE_S = 60
+"""Claude Code's time limit for the hook goes this far past the request's expiry."""
+
+
+def hook_settings(agent: AgentConfig, hub: HubAccess) -> str:
+    """The ``--settings`` JSON that makes Claude Code ask the hub before tool calls."""
+    command = shlex.join([sys.executable, "-m", "parent_harness", "approvals", "hook"])
+    hook = {"type": "command", "command": command,
+            "timeout": int(hub.approval_timeout_s) + HOOK_GRACE_S}  # fmt: skip
+    entry = {"matcher": agent.approval_tools, "hooks": [hook]}
+    return orjson.dumps({"hooks": {agent.approval_hook: [entry]}}).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +118,15 @@ def template_values(
 
 
 def build_invocation(
-    agent: AgentConfig, task: Mapping[str, Any], session_id: str, attempt: int
+    agent: AgentConfig,
+    task: Mapping[str, Any],
+    session_id: str,
+    attempt: int,
+    hub: HubAccess | None = None,
 ) -> Invocation:
-    """The argv, cwd, env and stdin that hand ``task`` to ``agent``.
+    """The argv, cwd, env and stdin that hand ``task`` to ``agent``. With ``hub``, the
+    agent gets ``HARNESS_URL``; one with an ``approval_hook`` also gets the hook (its
+    ``--settings``, right after the program) and what the hook needs to reach the hub.
 
     Raises :class:`~.admission.TaskRefused` for an id that is not a plain name or a
     working directory outside its root.
@@ -106,6 +135,13 @@ def build_invocation(
     argv = [word.format_map(values) for word in agent.words]
     cwd = contained_workdir(agent.workdir, values["workdir"])
     env, stdin = _environment(agent, values), _stdin(agent, values)
+    if hub is not None:
+        env["HARNESS_URL"] = hub.url
+        if agent.approval_hook != "none":
+            argv[1:1] = ["--settings", hook_settings(agent, hub)]
+            env["HARNESS_APPROVAL_TIMEOUT_S"] = f"{hub.approval_timeout_s:g}"
+            if hub.token:
+                env["HARNESS_TOKEN"] = hub.token
     return Invocation(argv, cwd, env, stdin, answers=takes_answers(agent))
 
 

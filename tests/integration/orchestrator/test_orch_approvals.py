@@ -4,8 +4,10 @@ that dies while waiting cancels its request; a waiting agent is never stale."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -239,3 +241,66 @@ async def test_a_waiting_agent_is_never_stale_and_the_wait_is_reminded_once(
             assert response.status == 200
         await until(node, lambda: task_status(server, task_id)() == "completed")
         assert len(reminders(events)) == 1
+
+
+FAKE_CLAUDE = Path(__file__).with_name("fake_claude_hooks.py")
+
+
+async def test_claude_code_asks_through_the_real_hook_command(
+    server: HubServer, tmp_path: Path
+) -> None:
+    """A fake `claude` runs `harness approvals hook` as Claude Code runs a PreToolUse hook:
+    a rule allows the read, a person denies the command through REST."""
+    claude = tmp_path / "bin" / "claude"  # the hook's --settings come right after the program
+    claude.parent.mkdir()
+    claude.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_CLAUDE} "$@"\n')
+    claude.chmod(0o755)
+    config = parse_config(
+        {
+            "orchestrator": {"publish_interval_s": 0.05, "health_interval_s": 0.05},
+            "agents": {
+                "claude": {
+                    "command": [str(claude), "Read=notes.md", "Bash=rm -rf build"],
+                    "adapter": "claude-stream-json",
+                    "stdin": "prompt",
+                    "workdir": str(tmp_path),
+                    "approval_hook": "PreToolUse",
+                    "approval_tools": "Bash|Read",
+                }
+            },
+            "approvals": {"rules": [{"name": "reads-here", "tool": "Read",
+                                     "inside_workspace": True, "decision": "allow"}]},
+            "retry": {"max_attempts": 1},
+        },
+        tmp_path,
+    )  # fmt: skip
+    node = server.node
+    async with (
+        aiohttp.ClientSession(server.url) as http,
+        Orchestrator(config, hub=node, hub_url=server.url),
+    ):
+        task_id = await add_task(http)
+        await until(node, lambda: [a for a in approvals_of(server, task_id)
+                                   if a["status"] == "pending" and a["tool"] == "Bash"],
+                    timeout=30)  # fmt: skip
+        by_tool = {a["tool"]: a for a in approvals_of(server, task_id)}
+        read, bash = by_tool["Read"], by_tool["Bash"]
+        assert (read["status"], read["by"]) == ("answered", "rule:reads-here")
+        assert (bash["status"], bash["detail"], bash["agent_id"]) == (
+            "pending", "rm -rf build", "claude"
+        )  # fmt: skip
+        assert node.committed_state.sessions[bash["session_id"]]["task_id"] == task_id
+        await until(node, lambda: node.committed_state.agents["claude"]["status"]
+                    == "waiting_input")  # fmt: skip
+        body = {"decision": "deny", "answer": "not on this branch", "via": "dashboard"}
+        async with http.post(f"/api/approvals/{bash['id']}/answer", json=body) as response:
+            assert response.status == 200, await response.text()
+        await until(node, lambda: task_status(server, task_id)() == "completed", timeout=30)
+    calls = [json.loads(line) for line in (tmp_path / "hooks.jsonl").read_text().splitlines()]
+    outputs = [c["output"]["hookSpecificOutput"] for c in calls]
+    assert [(c["tool"], c["exit"]) for c in calls] == [("Read", 0), ("Bash", 0)]
+    assert [o["permissionDecision"] for o in outputs] == ["allow", "deny"]
+    assert outputs[0]["permissionDecisionReason"] == "allow by rule:reads-here via parent-harness"
+    assert outputs[1]["permissionDecisionReason"] == (
+        "deny by dashboard via parent-harness: not on this branch"
+    )
