@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import json
 
-from parent_harness.cli.approvals_hook import approval_for, hook_output, reason_of, run_hook
+from parent_harness.cli.approvals_hook import (
+    approval_for,
+    hook_output,
+    reason_of,
+    run_hook,
+    verdict,
+)
 
 CALL = {"tool_name": "Bash", "tool_input": {"command": "rm -rf build", "description": "Clean"},
         "hook_event_name": "PreToolUse"}  # fmt: skip
@@ -50,3 +56,18 @@ def test_the_approval_and_both_output_shapes() -> None:
     }  # fmt: skip
     expired = {"status": "expired", "decision": "deny", "by": "timeout", "answer": None}
     assert reason_of(expired) == "no answer in time: deny by default (parent-harness)"
+
+
+def test_what_each_way_of_deciding_means_for_the_call() -> None:
+    answered = {"status": "answered", "decision": "allow", "by": "ops", "via": "cli"}
+    assert verdict(answered) == (True, "allow by ops via parent-harness")
+    assert verdict({**answered, "decision": "deny", "answer": "no"})[0] is False
+    expired_allow = {"status": "expired", "decision": "allow", "by": "timeout"}
+    assert verdict(expired_allow) == (True, "no answer in time: allow by default (parent-harness)")
+    cancelled = {"status": "cancelled", "decision": "allow", "answer": "the agent exited"}
+    assert verdict(cancelled) == (
+        False, "the request was cancelled (parent-harness): the agent exited"
+    )  # fmt: skip
+    assert verdict({"status": "refused", "decision": "deny", "answer": "down"}) == (
+        False, "denied by parent-harness: down"
+    )  # fmt: skip

@@ -171,13 +171,18 @@ def run_hook(raw: bytes, url: str | None, token: str | None, env: Mapping[str, s
         reason = "no harness hub to ask (HARNESS_URL is not set): denied"
         return 0, orjson.dumps(hook_output(event, False, reason)).decode()
     decided = asyncio.run(ask(hook, url, token, env, timeout_s))
-    allow = decided.get("status") == "answered" and decided.get("decision") == "allow"
-    reason = (
-        reason_of(decided)
-        if decided["status"] != "refused"
-        else f"denied by parent-harness: {decided['answer']}"
-    )
+    allow, reason = verdict(decided)
     return 0, orjson.dumps(hook_output(event, allow, reason)).decode()
+
+
+def verdict(decided: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether the call may go ahead, and why. An expiry gives the configured default
+    (which may be allow); a cancelled or refused request is never allowed."""
+    status = decided.get("status")
+    allow = status in ("answered", "expired") and decided.get("decision") == "allow"
+    if status == "refused":
+        return False, f"denied by parent-harness: {decided.get('answer')}"
+    return allow, reason_of(decided)
 
 
 def hook(

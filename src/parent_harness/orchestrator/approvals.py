@@ -60,6 +60,9 @@ class Asker(Protocol):
     @property
     def workspace_path(self) -> str | None: ...
 
+    @property
+    def workspace_id(self) -> str | None: ...
+
     def tell(self, message: Mapping[str, Any]) -> bool: ...
 
 
@@ -184,6 +187,7 @@ class ApprovalDesk:
             "agent_id": run.agent_name,
             "session_id": run.id,
             "task_id": run.task_id,
+            "workspace_id": run.workspace_id,
             "kind": request.kind,
             "tool": request.tool,
             "summary": request.summary,

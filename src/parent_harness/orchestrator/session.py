@@ -175,6 +175,11 @@ class SessionRun:
             return str(self.workspace.path)
         return str(self._invocation.cwd) if self._invocation else None
 
+    @property
+    def workspace_id(self) -> str | None:
+        """The attempt's workspace, when it has one."""
+        return self.workspace.id if self.workspace is not None else None
+
     def tell(self, message: Mapping[str, Any]) -> bool:
         """Write ``message`` as one JSON line on the agent's stdin (never blocking); False
         when the agent takes no answers or is gone."""
