@@ -279,3 +279,24 @@ async def test_harness_run_killed_while_an_agent_waits_cancels_and_the_task_asks
             assert response.status == 200, await response.text()
         await poll(http, f"/api/tasks/{task_id}", lambda b: b["task"]["status"] == "completed")
     assert await second.stop(signal.SIGTERM) == 0
+
+
+async def test_the_demo_fills_the_inbox(harness: Callable[..., Harness]) -> None:
+    """The fourth demo task asks the operator, the seventh is answered by the demo's rule."""
+    demo = harness("demo", "--port", "0", "--speed", "0.1", "--every", "0.3")
+    async with aiohttp.ClientSession(await demo.start()) as http:
+        pending = await poll(http, "/api/approvals?status=pending", lambda b: b["items"])
+        asked = pending["items"][0]
+        assert (asked["tool"], asked["detail"]) == ("Bash", "rm -rf build/.cache")
+        answer = {"decision": "allow", "via": "dashboard"}
+        async with http.post(f"/api/approvals/{asked['id']}/answer", json=answer) as response:
+            assert response.status == 200, await response.text()
+        by_rule = await poll(http, "/api/approvals?status=answered",
+                             lambda b: [a for a in b["items"] if a["via"] == "rule"])  # fmt: skip
+        ruled = next(a for a in by_rule["items"] if a["via"] == "rule")
+        assert (ruled["tool"], ruled["by"], ruled["decision"]) == ("Read", "rule:reads", "allow")
+        heard = await poll(http, "/api/events?type=event&q=doing%20it", lambda b: b["items"])
+        (told,) = [m["payload"]["event"] for m in heard["items"]
+                   if m["payload"]["event"]["data"].get("task_id") == asked["task_id"]]  # fmt: skip
+        assert told["message"] == "Delete the build cache: allow by dashboard; doing it"
+    assert await demo.stop(signal.SIGTERM) == 0
