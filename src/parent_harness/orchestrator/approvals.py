@@ -44,6 +44,7 @@ from .signals import ApprovalRequest
 
 log = logging.getLogger(__name__)
 
+ACTIVE_SESSION = ("running", "waiting_input")
 APPROVAL_TYPES = ("approval:requested", "approval:answered", "approval:expired")
 
 
@@ -161,14 +162,21 @@ class ApprovalDesk:
         sessions: Mapping[str, Mapping[str, Any]],
         agents: Collection[str],
     ) -> None:
-        """At start: the requests a previous run of this fleet left pending are cancelled
-        (their agents' processes are gone with it); others' are left alone."""
+        """At start: the requests whose agent's process is gone are cancelled: those of a
+        session the hub shows ended (a previous run's sessions are ended by
+        :func:`~.recovery.recover` first) and those of this fleet's agents with no live
+        session here. Requests of other producers (no session the hub knows, an agent not
+        of this fleet) are left alone."""
         for approval in list(approvals):
             if approval.get("status") != "pending":
                 continue
-            session = sessions.get(str(approval.get("session_id")), {})
-            agent = approval.get("agent_id") or session.get("agent_id")
-            if agent in agents and self._find_run(str(approval.get("session_id"))) is None:
+            session_id = str(approval.get("session_id"))
+            if self._find_run(session_id) is not None:
+                continue
+            session = sessions.get(session_id)
+            ended = session is not None and session.get("status") not in ACTIVE_SESSION
+            agent = approval.get("agent_id") or (session or {}).get("agent_id")
+            if ended or agent in agents:
                 reason = "the agent's process is gone (the orchestrator restarted)"
                 await self._cancel(str(approval["id"]), reason)
 

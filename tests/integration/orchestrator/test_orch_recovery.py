@@ -88,3 +88,30 @@ async def test_pause_and_resume_spawning(fake_hub: FakeHub, make_config: MakeCon
         assert not orchestrator.paused
         assert orchestrator.summary()["tasks_completed"] == 1
     assert any(n["message"] == "Spawning paused: maintenance window" for n in fake_hub.notes())
+
+
+async def test_a_restart_cancels_the_requests_whose_agents_are_gone(
+    fake_hub: FakeHub, make_config: MakeConfig
+) -> None:
+    """Left pending by a run that died: a request of this fleet's agent, one of a session the
+    hub shows running (ended at the restart), one from another producer (left alone)."""
+    await fake_hub.publish("session:started", {"session": {
+        "id": "s-gone", "agent_id": "retired", "task_id": "t-9", "status": "running"}})  # fmt: skip
+    for approval_id, agent, session in (("ap-bot", "bot", "s-1"), ("ap-gone", None, "s-gone"),
+                                        ("ap-sdk", "outside", None)):  # fmt: skip
+        approval = {
+            "id": approval_id,
+            "agent_id": agent,
+            "session_id": session,
+            "kind": "permission",
+            "status": "pending",
+            "options": ["allow", "deny"],
+        }
+        await fake_hub.publish("approval:requested", {"approval": approval})  # fmt: skip
+    async with fleet(make_config("success"), fake_hub):
+        pass
+    status = {a: fake_hub.approvals[a]["status"] for a in ("ap-bot", "ap-gone", "ap-sdk")}
+    assert status == {"ap-bot": "cancelled", "ap-gone": "cancelled", "ap-sdk": "pending"}
+    cancelled = fake_hub.approvals["ap-bot"]
+    assert (cancelled["by"], cancelled["via"]) == ("orchestrator", "hub")
+    assert cancelled["answer"] == "the agent's process is gone (the orchestrator restarted)"
