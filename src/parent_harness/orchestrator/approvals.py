@@ -182,8 +182,9 @@ class ApprovalDesk:
 
     # -- requests --------------------------------------------------------------------------
 
-    async def ask(self, run: Asker, request: ApprovalRequest) -> str:
-        """Publish the request an agent made on its stdout; the approval's id."""
+    async def ask(self, run: Asker, request: ApprovalRequest) -> str | None:
+        """Publish the request an agent made on its stdout; the approval's id, or None when
+        the hub refused it (the agent is told at once: it does not wait)."""
         approval_id = short_id("ap")
         now = self._now()
         wait = self.config.timeout_s
@@ -218,6 +219,7 @@ class ApprovalDesk:
                     request.ref,
                 )
             )  # fmt: skip
+            return None
         return approval_id
 
     def on_event(self, event: Event) -> None:

@@ -79,7 +79,7 @@ class RunOutcome:
 
 
 UsageHook = Callable[["SessionRun", TokenUsage], Awaitable[None]]
-ApprovalHook = Callable[["SessionRun", ApprovalRequest], Awaitable[str]]
+ApprovalHook = Callable[["SessionRun", ApprovalRequest], Awaitable[str | None]]
 GoneHook = Callable[["SessionRun", str], Awaitable[None]]
 
 
@@ -500,7 +500,11 @@ class SessionRun:
             summary=self._safe(request.summary),
             detail=None if request.detail is None else self._safe(request.detail),
         )
-        await self._on_approval(self, safe)
+        # Waiting from this line on: the health monitor must not call the silence that
+        # follows stale before the hub's event comes back to the approvals desk.
+        self.vitals.wait(True, now)
+        if await self._on_approval(self, safe) is None:  # refused: the agent goes on
+            self.vitals.wait(bool(self.waiting), self._clock())
 
     async def _agent_test_report(self, report: TestReport, now: float) -> None:
         self._advance(now)
