@@ -265,7 +265,12 @@ class Ingest:
         for a in appended:
             if not a.duplicate or a.seq in self.refused or a.seq in self._kept_repeats:
                 continue
-            stored = await self.store.replay(None, after=a.seq - 1, upto=a.seq)
+            try:
+                stored = await self.store.replay(None, after=a.seq - 1, upto=a.seq)
+            except Exception as exc:  # the store cannot be read: not an acknowledgement
+                raise StoreUnavailable(
+                    f"cannot read seq {a.seq} back ({exc}); retry with the same id"
+                ) from exc
             reason = _tombstone_reason(stored[0][2], a.id) if stored else None
             if reason is None:
                 if len(self._kept_repeats) >= KEPT_REPEATS:
