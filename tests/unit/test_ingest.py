@@ -401,6 +401,8 @@ def tables(state: State) -> tuple[object, ...]:
         state.budgets,
         state.budget,
         list(state.test_runs.items()),
+        state.approvals,
+        state.workspaces,
     )
 
 
