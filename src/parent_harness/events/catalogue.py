@@ -272,6 +272,9 @@ class SessionTool(Strict):
     target: str | None = Field(default=None, max_length=2000)
     status: Literal["started", "completed", "failed"]
     at: str | None = None
+    line: Count | None = None
+    """The last output line printed before the call (0: none yet), so the terminal can
+    jump to where it happened."""
 
 
 class SessionHeartbeat(Strict):

@@ -479,7 +479,9 @@ class SessionRun:
         self.last_tool = call
         tool = call.tool.strip()[:200] or "tool"
         target = call.target[:2000] if call.target else None
-        await self._pub.session_tool(self.id, self.agent.name, tool, target, call.status)
+        await self._pub.session_tool(
+            self.id, self.agent.name, tool, target, call.status, self.output.next_line - 1
+        )
 
     async def _log(self, signal: Log) -> None:
         data = {**signal.data, "session_id": self.id, "task_id": self.task_id}

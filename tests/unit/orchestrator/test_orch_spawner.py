@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from parent_harness.orchestrator import ConfigError, parse_config
 from parent_harness.orchestrator.admission import TaskRefused
-from parent_harness.orchestrator.spawner import HubAccess, build_invocation
+from parent_harness.orchestrator.spawner import (
+    AgentProcess,
+    HubAccess,
+    Invocation,
+    build_invocation,
+)
 
 TASK = {"id": "t-1", "title": 'Fix it; rm -rf / "now"', "description": "Details here"}
 
@@ -112,3 +119,27 @@ def test_claude_codes_approval_hook_comes_right_after_the_program() -> None:
 def test_the_hook_is_claude_codes_only() -> None:
     with pytest.raises(ConfigError, match="approval_hook is Claude Code's"):
         agent(approval_hook="PreToolUse")
+
+
+async def test_an_agent_printing_faster_than_it_is_read_waits_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """The lines read ahead of the session are bounded: past the bound the pipe fills and
+    the agent waits on its writes; once read, every line comes, in order."""
+    script = (
+        "import sys\n"
+        "for i in range(60000):\n"
+        "    sys.stdout.write(f'line {i:05d} ' + 'x' * 90 + '\\n')\n"
+    )
+    invocation = Invocation([sys.executable, "-c", script], tmp_path, {}, None)
+    agent = await AgentProcess.start(invocation, queued_chars=64 * 1024)
+    async with asyncio.timeout(20):
+        while agent._room.is_set():  # the pump stops reading once 64 KB wait unread
+            await asyncio.sleep(0.005)
+    assert agent._queued <= 64 * 1024 + 2 * 110
+    assert agent.returncode is None  # 6 MB fit neither the pipe nor the reader: the agent waits
+    seen = [line.whole async for line in agent.lines() if line.stream == "stdout"]
+    assert await agent.wait() == 0
+    assert len(seen) == 60000
+    assert seen[0] == "line 00000 " + "x" * 90 and seen[-1].startswith("line 59999 ")
+    assert seen == sorted(seen)
