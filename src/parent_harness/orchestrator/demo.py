@@ -6,9 +6,10 @@ plausible coding tasks with random timings and token usage; some test runs fail,
 the second task fails for good (both attempts: its error details and suggestions fill
 the Recent failures panel), the third hangs (the HealthMonitor flags it stuck, the
 timeout ends it, the retry succeeds) and the fifth crashes (shown crashed, then retried).
-The fourth asks the operator for permission (it waits in the Inbox; unanswered, it is
+The sixth asks the operator for permission (it waits in the Inbox; unanswered, it is
 denied after ``[approvals] timeout_s``), the seventh asks for a read the demo's rule
-allows; later ones now and then ask too.
+allows; later ones now and then ask too. (The first burst only works, so the fleet shows
+busy at once.)
 
 With git installed, the demo works in a throwaway repository (:func:`make_demo_repo`):
 each attempt gets a worktree and the simulated agents make real commits there, so the
@@ -55,7 +56,7 @@ TASKS = [
     ("Migrate the jobs table to UUID keys", "Write a reversible migration."),
     ("Localise the onboarding emails", "French and German, keep the layout."),
 ]
-MISHAPS = {2: "fail-always", 3: "hang", 4: "ask", 5: "crash", 7: "ask-rule", 8: "fail"}
+MISHAPS = {2: "fail-always", 3: "hang", 5: "crash", 6: "ask", 7: "ask-rule", 8: "fail"}
 """Which task (by order) misbehaves at first, and how; later ones draw at random."""
 
 

@@ -282,7 +282,7 @@ async def test_harness_run_killed_while_an_agent_waits_cancels_and_the_task_asks
 
 
 async def test_the_demo_fills_the_inbox(harness: Callable[..., Harness]) -> None:
-    """The fourth demo task asks the operator, the seventh is answered by the demo's rule."""
+    """The sixth demo task asks the operator, the seventh is answered by the demo's rule."""
     demo = harness("demo", "--port", "0", "--speed", "0.1", "--every", "0.3")
     async with aiohttp.ClientSession(await demo.start()) as http:
         pending = await poll(http, "/api/approvals?status=pending", lambda b: b["items"])
