@@ -19,6 +19,10 @@ the hub's committed events, in their order, and for a session of this fleet:
 - cancels the requests of a session whose agent exited, died or was killed while waiting,
   and, at start, those of this fleet's agents that a previous run left pending (their
   processes did not survive it; the task's next attempt asks again).
+
+Requests of other producers (the SDK, ``harness publish``, a hook run outside this fleet)
+are not answered on anyone's stdin and no rule applies to them; one that carries a
+deadline (``expires_at``) is expired at it, also after a restart.
 """
 
 from __future__ import annotations
@@ -104,13 +108,32 @@ def matching_rule(
 
 @dataclass(slots=True)
 class Pending:
-    """A request of a session of this fleet, waiting for its decision."""
+    """A request waiting for its decision: of a session of this fleet (``ours``), or of
+    another producer that gave it a deadline (``expires_at``), which the desk keeps."""
 
     id: str
     session_id: str
     requested_at: datetime
     expires_at: datetime
     reminded: bool = False
+    ours: bool = True
+    agent_id: str | None = None
+    task_id: str | None = None
+
+    @classmethod
+    def of(cls, approval: Mapping[str, Any], default_wait: float, now: datetime) -> Pending:
+        requested = read_iso(approval.get("requested_at")) or now
+        expires = read_iso(approval.get("expires_at")) or requested + timedelta(
+            seconds=default_wait
+        )
+        return cls(
+            str(approval["id"]),
+            str(approval.get("session_id")),
+            requested,
+            expires,
+            agent_id=approval.get("agent_id"),
+            task_id=approval.get("task_id"),
+        )
 
 
 class ApprovalDesk:
@@ -166,7 +189,7 @@ class ApprovalDesk:
         session the hub shows ended (a previous run's sessions are ended by
         :func:`~.recovery.recover` first) and those of this fleet's agents with no live
         session here. Requests of other producers (no session the hub knows, an agent not
-        of this fleet) are left alone."""
+        of this fleet) stay pending; those with a deadline (``expires_at``) expire at it."""
         for approval in list(approvals):
             if approval.get("status") != "pending":
                 continue
@@ -179,6 +202,8 @@ class ApprovalDesk:
             if ended or agent in agents:
                 reason = "the agent's process is gone (the orchestrator restarted)"
                 await self._cancel(str(approval["id"]), reason)
+            else:
+                self._keep_deadline(approval)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -251,14 +276,11 @@ class ApprovalDesk:
 
     async def _requested(self, approval: Mapping[str, Any]) -> None:
         run = self._find_run(str(approval.get("session_id")))
-        if run is None:
-            return  # not a session of this fleet (or one that already ended)
+        if run is None:  # another producer's: only its own deadline is kept here
+            self._keep_deadline(approval)
+            return
         approval_id = str(approval["id"])
-        requested = read_iso(approval.get("requested_at")) or self._now()
-        expires = read_iso(approval.get("expires_at")) or requested + timedelta(
-            seconds=self.config.timeout_s
-        )
-        self.pending[approval_id] = Pending(approval_id, run.id, requested, expires)
+        self.pending[approval_id] = Pending.of(approval, self.config.timeout_s, self._now())
         first = not run.waiting
         run.waiting.add(approval_id)
         if first:
@@ -280,7 +302,7 @@ class ApprovalDesk:
         pending = self.pending.pop(approval_id)
         on_stdout = approval_id in self._asked
         ref = self._asked.pop(approval_id, None)
-        run = self._find_run(pending.session_id)
+        run = self._find_run(pending.session_id) if pending.ours else None
         if run is None:
             return
         if on_stdout and not run.tell(response(approval, ref)):
@@ -288,6 +310,13 @@ class ApprovalDesk:
         run.waiting.discard(approval_id)
         if not run.waiting:
             await self._waiting_changed(run)
+
+    def _keep_deadline(self, approval: Mapping[str, Any]) -> None:
+        """Expire (and remind of) another producer's request at the deadline it gave."""
+        if approval.get("expires_at") and read_iso(approval.get("expires_at")) is not None:
+            pending = Pending.of(approval, self.config.timeout_s, self._now())
+            pending.ours = False
+            self.pending[pending.id] = pending
 
     # -- time ------------------------------------------------------------------------------
 
@@ -315,16 +344,15 @@ class ApprovalDesk:
                     await self._remind(pending, waited)
 
     async def _remind(self, pending: Pending, waited: float) -> None:
-        run = self._find_run(pending.session_id)
         await self._pub.note(
             "warning",
             f"Approval {pending.id} has waited {seconds(waited)} for an answer "
-            f"(agent {run.agent_name if run else '?'}, session {pending.session_id})",
+            f"(agent {pending.agent_id or '?'}, session {pending.session_id})",
             {
                 "approval_id": pending.id,
                 "session_id": pending.session_id,
-                "task_id": run.task_id if run else None,
-                "agent_id": run.agent_name if run else None,
+                "task_id": pending.task_id,
+                "agent_id": pending.agent_id,
                 "reminder": True,
             },
             source="approvals",

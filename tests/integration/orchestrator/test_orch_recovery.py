@@ -94,7 +94,8 @@ async def test_a_restart_cancels_the_requests_whose_agents_are_gone(
     fake_hub: FakeHub, make_config: MakeConfig
 ) -> None:
     """Left pending by a run that died: a request of this fleet's agent, one of a session the
-    hub shows running (ended at the restart), one from another producer (left alone)."""
+    hub shows running (ended at the restart), two from another producer (left pending; the
+    one with a deadline expires at it)."""
     await fake_hub.publish("session:started", {"session": {
         "id": "s-gone", "agent_id": "retired", "task_id": "t-9", "status": "running"}})  # fmt: skip
     for approval_id, agent, session in (("ap-bot", "bot", "s-1"), ("ap-gone", None, "s-gone"),
@@ -108,10 +109,22 @@ async def test_a_restart_cancels_the_requests_whose_agents_are_gone(
             "options": ["allow", "deny"],
         }
         await fake_hub.publish("approval:requested", {"approval": approval})  # fmt: skip
+    dated = {
+        "id": "ap-dated",
+        "agent_id": "outside",
+        "status": "pending",
+        "requested_at": "2026-01-01T00:00:00.000Z",
+        "expires_at": "2026-01-01T00:15:00.000Z",
+    }
+    await fake_hub.publish("approval:requested", {"approval": dated})  # fmt: skip
     async with fleet(make_config("success"), fake_hub):
-        pass
-    status = {a: fake_hub.approvals[a]["status"] for a in ("ap-bot", "ap-gone", "ap-sdk")}
-    assert status == {"ap-bot": "cancelled", "ap-gone": "cancelled", "ap-sdk": "pending"}
+        # Another producer's request that gave a deadline expires at it (long past here).
+        await fake_hub.wait_for(lambda: fake_hub.approvals["ap-dated"]["status"] != "pending")
+    status = {a: fake_hub.approvals[a]["status"]
+              for a in ("ap-bot", "ap-gone", "ap-sdk", "ap-dated")}  # fmt: skip
+    assert status == {"ap-bot": "cancelled", "ap-gone": "cancelled", "ap-sdk": "pending",
+                      "ap-dated": "expired"}  # fmt: skip
+    assert fake_hub.approvals["ap-dated"]["decision"] == "deny"
     cancelled = fake_hub.approvals["ap-bot"]
     assert (cancelled["by"], cancelled["via"]) == ("orchestrator", "hub")
     assert cancelled["answer"] == "the agent's process is gone (the orchestrator restarted)"
