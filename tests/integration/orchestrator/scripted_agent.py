@@ -4,7 +4,8 @@ Scenarios: success, fail, flaky (fails on attempt 1), hang (heartbeats, no progr
 silent (one heartbeat then nothing), spend COST (one costly iteration every 0.1 s,
 forever), claude (Claude Code stream-json lines), agent-tests (reports its own test run),
 unless-file PATH (fails until PATH exists), ask TOOL DETAIL (asks for approval on stdout,
-reads the answer on stdin, logs it and exits 0 when allowed, 5 otherwise).
+reads the answer on stdin, logs it and exits 0 when allowed, 5 otherwise), json-ask TOOL
+DETAIL (the same after reading the task, given as a JSON line on stdin).
 """
 
 from __future__ import annotations
@@ -107,6 +108,10 @@ def main() -> int:
     if scenario == "spend":
         return spend(float(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)
     if scenario == "ask":
+        return ask(sys.argv[2], sys.argv[3])
+    if scenario == "json-ask":
+        task = json.loads(sys.stdin.readline())
+        assert task["task_id"] == os.environ["HARNESS_TASK_ID"], task
         return ask(sys.argv[2], sys.argv[3])
     if scenario == "unless-file":  # fails until the file exists
         return success() if os.path.exists(sys.argv[2]) else fail()

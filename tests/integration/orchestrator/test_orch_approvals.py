@@ -135,6 +135,25 @@ async def test_an_agent_asks_and_is_answered_through_rest(
         await until(node, lambda: node.committed_state.agents["bot"]["status"] == "idle")
 
 
+async def test_an_agent_given_its_task_on_stdin_hears_answers_after_it(
+    server: HubServer, tmp_path: Path
+) -> None:
+    """With `stdin = "json"` the task is the first line; stdin stays open for answers."""
+    config = config_for(tmp_path, "json-ask Bash make")
+    config = config.model_copy(
+        update={"agents": {"bot": config.agents["bot"].model_copy(update={"stdin": "json"})}}
+    )
+    async with running(server, config) as (events, http):
+        task_id = await add_task(http)
+        approval = await pending_one(server, task_id)
+        body = {"decision": "deny", "answer": "not now"}
+        async with http.post(f"/api/approvals/{approval['id']}/answer", json=body) as response:
+            assert response.status == 200, await response.text()
+        await until(server.node, lambda: task_status(server, task_id)() == "failed")
+        heard = agent_answer(events, task_id)
+        assert (heard["decision"], heard["answer"]) == ("deny", "not now")
+
+
 async def test_a_rule_answers_before_anyone_is_asked(server: HubServer, tmp_path: Path) -> None:
     rules = [
         {"name": "no-deletes", "tool": "Bash", "detail": r"^rm\b", "decision": "deny"},
