@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +107,32 @@ def test_defaults() -> None:
     assert (config.timeout_s, config.default, config.remind_after_s, config.rules) == (
         900.0, "deny", 300.0, []
     )  # fmt: skip
+
+
+def test_the_documented_examples_are_valid() -> None:
+    """The commented [approvals] of harness.example.toml and the one of
+    docs/configuration.md, uncommented, load."""
+    root = Path(__file__).parents[3]
+    example = (root / "harness.example.toml").read_text()
+    start = example.index("[approvals]")
+    table = example[start : example.index("[retry]", start)]
+    uncommented = "\n".join(
+        line.removeprefix("# ")
+        for line in table.splitlines()
+        if re.match(r"(# )?(\[|\w+ = )", line)  # settings, and settings commented out
+    )
+    docs = (root / "docs" / "configuration.md").read_text()
+    section = docs[docs.index("### [[approvals.rules]]") :]
+    block = section[
+        section.index("```toml\n") + 8 : section.index("```\n", section.index("```toml"))
+    ]
+    for text in (uncommented, block):
+        data = tomllib.loads(text)
+        config = parse_config({"agents": {"a": {"command": "x"}}, **data}, Path("."))
+        assert config.approvals.rules and config.approvals.default == "deny"
+    hook_lines = [line.removeprefix("# ").split("#")[0] for line in example.splitlines()
+                  if line.startswith(("# approval_hook", "# approval_tools"))]  # fmt: skip
+    claude = tomllib.loads("\n".join(hook_lines))
+    agent = {"command": "claude -p", "adapter": "claude-stream-json", **claude}
+    parsed = parse_config({"agents": {"claude": agent}}, Path(".")).agents["claude"]
+    assert parsed.approval_hook == "PreToolUse"
