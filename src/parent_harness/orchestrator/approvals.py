@@ -267,7 +267,8 @@ class ApprovalDesk:
         if not isinstance(approval, Mapping) or "id" not in approval:
             return
         approval_id = str(approval["id"])
-        if approval.get("status") == "pending":
+        status = approval.get("status")
+        if status == "pending" or (status is None and event.type == "approval:requested"):
             if event.type == "approval:requested" and approval_id not in self.pending:
                 await self._requested(approval)
             return
