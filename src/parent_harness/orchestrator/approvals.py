@@ -191,7 +191,7 @@ class ApprovalDesk:
         session here. Requests of other producers (no session the hub knows, an agent not
         of this fleet) stay pending; those with a deadline (``expires_at``) expire at it."""
         for approval in list(approvals):
-            if approval.get("status") != "pending":
+            if approval.get("status") not in (None, "pending"):
                 continue
             session_id = str(approval.get("session_id"))
             if self._find_run(session_id) is not None:
