@@ -33,6 +33,7 @@ import fnmatch
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +50,7 @@ from .signals import ApprovalRequest
 log = logging.getLogger(__name__)
 
 ACTIVE_SESSION = ("running", "waiting_input")
+ENDED_KEPT = 1000
 APPROVAL_TYPES = ("approval:requested", "approval:answered", "approval:expired")
 
 
@@ -155,6 +157,9 @@ class ApprovalDesk:
         self.pending: dict[str, Pending] = {}
         self._asked: dict[str, str | None] = {}
         """Requests made on an agent's stdout (answered on its stdin): the agent's own id."""
+        self._ended: OrderedDict[str, str] = OrderedDict()
+        """Sessions whose agent is gone (the last ENDED_KEPT), with why: a request of one
+        that reaches the desk afterwards is cancelled at once."""
         self._inbox: asyncio.Queue[Event] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
@@ -276,7 +281,12 @@ class ApprovalDesk:
             await self._decided(approval)
 
     async def _requested(self, approval: Mapping[str, Any]) -> None:
-        run = self._find_run(str(approval.get("session_id")))
+        session_id = str(approval.get("session_id"))
+        if session_id in self._ended:  # the agent went before its request came back
+            self._asked.pop(str(approval["id"]), None)
+            await self._cancel(str(approval["id"]), self._ended[session_id])
+            return
+        run = self._find_run(session_id)
         if run is None:  # another producer's: only its own deadline is kept here
             self._keep_deadline(approval)
             return
@@ -362,7 +372,11 @@ class ApprovalDesk:
     # -- the end of a session --------------------------------------------------------------
 
     async def session_ended(self, run: Asker, why: str) -> None:
-        """The agent is gone: its pending requests are cancelled."""
+        """The agent is gone: its pending requests are cancelled, and any that reaches the
+        desk later."""
+        self._ended[run.id] = why
+        while len(self._ended) > ENDED_KEPT:
+            self._ended.popitem(last=False)
         mine = [p.id for p in self.pending.values() if p.session_id == run.id]
         for approval_id in mine:  # forgotten first: nothing is written to a gone agent
             self.pending.pop(approval_id, None)

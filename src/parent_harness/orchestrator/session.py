@@ -207,7 +207,7 @@ class SessionRun:
         await self._pub.task("updated", {"id": self.task_id, "status": "running"})
         await self._supervise(proc)
         self.exited = True
-        if self.waiting and self._on_gone is not None:
+        if self._on_gone is not None:  # also for a request the desk has not seen yet
             await self._on_gone(self, self._gone_reason(proc.returncode))
         await self.flush()
         await self._close_workspace()  # before the tests: they check what was committed

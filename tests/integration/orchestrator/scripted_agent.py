@@ -5,7 +5,8 @@ silent (one heartbeat then nothing), spend COST (one costly iteration every 0.1 
 forever), claude (Claude Code stream-json lines), agent-tests (reports its own test run),
 unless-file PATH (fails until PATH exists), ask TOOL DETAIL (asks for approval on stdout,
 reads the answer on stdin, logs it and exits 0 when allowed, 5 otherwise), json-ask TOOL
-DETAIL (the same after reading the task, given as a JSON line on stdin).
+DETAIL (the same after reading the task, given as a JSON line on stdin), ask-exit (asks,
+then exits at once without waiting).
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ def main() -> int:
         return spend(float(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)
     if scenario == "ask":
         return ask(sys.argv[2], sys.argv[3])
+    if scenario == "ask-exit":
+        say(type="approval_request", kind="question", summary="Which database?")
+        return 0
     if scenario == "json-ask":
         task = json.loads(sys.stdin.readline())
         assert task["task_id"] == os.environ["HARNESS_TASK_ID"], task

@@ -229,6 +229,24 @@ async def test_an_agent_killed_while_waiting_cancels_its_request(
         )
 
 
+async def test_an_agent_that_asks_and_leaves_at_once_has_its_request_cancelled(
+    server: HubServer, tmp_path: Path
+) -> None:
+    """The agent exits before its request comes back from the hub: still cancelled."""
+    config = config_for(tmp_path, "ask-exit")
+    async with running(server, config) as (_, http):
+        task_id = await add_task(http)
+        await until(server.node, lambda: task_status(server, task_id)() == "completed")
+        await until(server.node, lambda: approvals_of(server, task_id)
+                    and approvals_of(server, task_id)[0]["status"] != "pending")  # fmt: skip
+        (approval,) = approvals_of(server, task_id)
+        assert (approval["kind"], approval["status"], approval["answer"]) == (
+            "question", "cancelled", "the agent exited with 0 while waiting"
+        )  # fmt: skip
+        session = server.node.committed_state.sessions[approval["session_id"]]
+        assert session["status"] == "completed"
+
+
 async def test_a_waiting_agent_is_never_stale_and_the_wait_is_reminded_once(
     server: HubServer, tmp_path: Path
 ) -> None:

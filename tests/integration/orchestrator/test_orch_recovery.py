@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
+
+from parent_harness.orchestrator.approvals import ApprovalDesk
+from parent_harness.orchestrator.config import ApprovalsConfig
+from parent_harness.orchestrator.publisher import FleetPublisher
 from tests.integration.orchestrator.support import FakeHub, MakeConfig, fleet
 
 
@@ -128,3 +134,21 @@ async def test_a_restart_cancels_the_requests_whose_agents_are_gone(
     cancelled = fake_hub.approvals["ap-bot"]
     assert (cancelled["by"], cancelled["via"]) == ("orchestrator", "hub")
     assert cancelled["answer"] == "the agent's process is gone (the orchestrator restarted)"
+
+
+async def test_a_request_that_comes_back_after_its_agent_left_is_cancelled(
+    fake_hub: FakeHub,
+) -> None:
+    """The desk learns of requests from the hub's events: one of a session whose agent is
+    already gone (it asked, then exited at once) is cancelled when it arrives."""
+    desk = ApprovalDesk(ApprovalsConfig(), FleetPublisher(fake_hub), find_run=lambda _: None,
+                        waiting_changed=lambda _: asyncio.sleep(0))  # fmt: skip
+    fake_hub.add_listener(desk.on_event)
+    desk.start()
+    gone = SimpleNamespace(id="s-1", waiting=set())
+    await desk.session_ended(gone, "the agent exited with 0 while waiting")
+    approval = {"id": "ap-1", "session_id": "s-1", "agent_id": "bot", "status": "pending"}
+    await fake_hub.publish("approval:requested", {"approval": approval})
+    await desk.stop()  # handles what is queued first
+    assert fake_hub.approvals["ap-1"]["status"] == "cancelled"
+    assert fake_hub.approvals["ap-1"]["answer"] == "the agent exited with 0 while waiting"
