@@ -16,7 +16,8 @@ _AUTH = re.compile(
 )
 _USAGE_LIMIT = re.compile(
     r"usage limit|rate[ _-]?limit|\b429\b|quota|resource_exhausted|insufficient_quota|"
-    r"out of (free )?credits|limit reached|too many requests|billing",
+    r"out of (free )?credits|out of usage|paid credits|add credits|limit reached|"
+    r"too many requests|billing",
     re.IGNORECASE,
 )
 

@@ -11,8 +11,10 @@ once completed, ``result``).
 Each ``assistant`` line is one iteration (run it without ``--stream-partial-output``,
 which splits a message into many lines); each ``tool_call`` is a tool call named
 after its key (``readToolCall`` is ``read``, ``shellToolCall`` is ``shell``). Cursor
-prints no cost: the price table prices the result's tokens (``inputTokens`` taken
-as all input, its cache reads included).
+prints no cost: the price table prices the result's tokens. ``inputTokens`` leaves
+the cache out, as Anthropic's ``input_tokens`` do (a recorded run of cursor-agent
+2026.07.23 reports 115 input tokens and 19776 cache reads), so the session's input is
+``inputTokens`` plus the cache reads and writes.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ class CursorStreamAdapter:
             read = as_int(usage.get("cacheReadTokens"))
             write = as_int(usage.get("cacheWriteTokens"))
             tokens = TokenUsage(
-                input=max(as_int(usage.get("inputTokens")), read + write),
+                input=as_int(usage.get("inputTokens")) + read + write,
                 output=as_int(usage.get("outputTokens")),
                 model=self._model,
                 cache_read=read,
