@@ -153,6 +153,25 @@ CASES: dict[str, Expect] = {
         reason="model is not supported when using Codex with a ChatGPT account",
         agent={"model": "gpt-5-codex"},
     ),
+    # Real Codex runs: a command (0.149.0, reasoning tokens inside output_tokens) and an MCP
+    # tool call (0.156.1), each then the agent's message.
+    "codex/cat_probe_0_149": Expect(
+        iterations=2,
+        tools=(
+            ("command", "/usr/bin/zsh -lc 'cat probe.txt'", "started"),
+            ("command", "/usr/bin/zsh -lc 'cat probe.txt'", "completed"),
+        ),
+        tokens=(31003, 135, 19968, 0),
+        cost=((31003 - 19968) * 1.25 + 19968 * 0.125 + 135 * 10.0) / 1e6,
+        agent={"model": "gpt-5-codex"},
+    ),
+    "codex/mcp_tool_0_156": Expect(
+        iterations=2,
+        tools=(("forge.secret_word", None, "started"), ("forge.secret_word", None, "completed")),
+        tokens=(36960, 84, 29952, 0),
+        cost=((36960 - 29952) * 1.25 + 29952 * 0.125 + 84 * 10.0) / 1e6,
+        agent={"model": "gpt-5-codex"},
+    ),
     "codex/legacy_msg": Expect(
         iterations=3,
         tools=(
