@@ -57,6 +57,8 @@ class Expect:
     """The agent's configuration beyond its command and adapter."""
     transcript: str | None = None
     """Another case's transcript, replayed with another configuration."""
+    warnings: tuple[str, ...] = ()
+    """Pieces of the warning events the run must give (a retry the CLI reported)."""
 
 
 SONNET_FLAT = {"price": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}}
@@ -124,6 +126,7 @@ CASES: dict[str, Expect] = {
         tokens=(920 + 4 + 5015 + 2651, 12 + 98, 5015, 2651),
         cost=0.032467499999999996,
         unpriced=True,  # claude-opus-5 is not in the table: the live estimate says so
+        warnings=("retries its API request: attempt 1 of 10, HTTP 401, authentication_failed",),
     ),
     "claude/auth_invalid_key": Expect(
         exit_code=1, kind="auth", reason="Invalid API key", iterations=1
@@ -140,6 +143,7 @@ CASES: dict[str, Expect] = {
         tokens=(53424, 395, 34304, 0),
         cost=(19120 * 1.25 + 34304 * 0.125 + 395 * 10.0) / 1e6,
         agent={"model": "gpt-5-codex"},
+        warnings=("Reconnecting... 2/5", "Reconnecting... 3/5"),
     ),
     "codex/auth_401": Expect(
         exit_code=1,
@@ -242,6 +246,7 @@ CASES: dict[str, Expect] = {
         ),
         tokens=(115 + 19776, 18, 19776, 0),
         unpriced=True,
+        warnings=("connection reconnecting (attempt 1)", "retry starting (attempt 1)"),
     ),
     "cursor/tool_call_success": Expect(
         iterations=1,
@@ -491,6 +496,9 @@ async def test_transcript(name: str, tmp_path: Path) -> None:
         if e["event"]["level"] == "warning" and "price" in e["event"]["message"]
     ]
     assert bool(warnings) == expect.unpriced, warnings
+    said = [e["event"]["message"] for e in run.of("event") if e["event"]["level"] == "warning"]
+    for piece in expect.warnings:
+        assert any(piece in message for message in said), (piece, said)
 
 
 @pytest.mark.parametrize("cli", sorted(ADAPTERS))

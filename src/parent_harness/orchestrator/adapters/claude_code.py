@@ -3,6 +3,8 @@
 Each stdout line is a JSON object with a ``type``:
 
 - ``system`` (``subtype: init``): session id, model, tools — the run has started;
+- ``system`` (``subtype: api_retry``): the CLI retries a request (attempt, HTTP status,
+  error): a warning, not a verdict;
 - ``assistant``: one model message (``message.id``, ``message.model``,
   ``message.content`` blocks of ``thinking`` / ``text`` / ``tool_use``,
   ``message.usage`` with ``input_tokens``, ``output_tokens``,
@@ -29,6 +31,7 @@ from ..signals import (
     AgentError,
     Heartbeat,
     Iteration,
+    Log,
     Output,
     Progress,
     Signal,
@@ -129,6 +132,17 @@ class _Message:
         self.reported = False
 
 
+def api_retry(obj: dict[str, Any]) -> str:
+    """What a ``system`` ``api_retry`` line says: the attempt, the status and the error."""
+    attempt, most = obj.get("attempt"), obj.get("max_retries")
+    parts = [f"attempt {attempt}" + (f" of {most}" if most is not None else "")]
+    if obj.get("error_status") is not None:
+        parts.append(f"HTTP {obj.get('error_status')}")
+    if isinstance(obj.get("error"), str):
+        parts.append(first_line(obj["error"], 200))
+    return ", ".join(parts)
+
+
 class ClaudeStreamAdapter:
     """Reads one Claude Code session's stream-json output."""
 
@@ -159,6 +173,8 @@ class ClaudeStreamAdapter:
         return [Output(line)]
 
     def _system(self, obj: dict[str, Any]) -> list[Signal]:
+        if obj.get("subtype") == "api_retry":  # the CLI retries a request: not a verdict
+            return [Log(f"{self.cli} retries its API request: {api_retry(obj)}", "warning")]
         if obj.get("subtype") != "init":
             return [Heartbeat()]
         self._model, started = session_started(self.cli, obj)
