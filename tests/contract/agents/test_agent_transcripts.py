@@ -128,6 +128,14 @@ CASES: dict[str, Expect] = {
         unpriced=True,  # claude-opus-5 is not in the table: the live estimate says so
         warnings=("retries its API request: attempt 1 of 10, HTTP 401, authentication_failed",),
     ),
+    # A subscription's session limit after 29 turns: a usage limit (HTTP 429), with its cost.
+    "claude/session_limit_429": Expect(
+        exit_code=1,
+        kind="usage_limit",
+        reason="You've hit your session limit · resets 9:20pm (Europe/Moscow)",
+        tokens=(47 + 25417 + 3862884, 8243, 3862884, 25417),
+        cost=2.391922,
+    ),
     "claude/auth_invalid_key": Expect(
         exit_code=1, kind="auth", reason="Invalid API key", iterations=1
     ),

@@ -14,7 +14,8 @@ Each stdout line is a JSON object with a ``type``:
   (and any growth of it), and each ``tool_use`` block, on whatever line, is a tool call;
 - ``user``: tool results fed back to the model: each ``tool_result`` ends its tool call;
 - ``result`` (last): ``subtype`` (``success``, ``error_max_turns``,
-  ``error_during_execution``), ``is_error``, ``errors``, ``result``,
+  ``error_during_execution``), ``is_error``, ``errors``, ``result``, ``api_error_status``
+  (the API's HTTP status: 429 is a usage limit, 401/403 auth, whatever the words),
   ``total_cost_usd``, ``usage`` and ``modelUsage`` (every model used, auxiliary ones
   included): the session's final totals, which replace the live estimate.
 
@@ -39,7 +40,7 @@ from ..signals import (
     ToolCall,
 )
 from ..signals import Usage as UsageSignal
-from ._common import error_kind, failed, session_started, tool_target
+from ._common import error_kind, session_started, tool_target
 from ._json import as_float, as_int, first_line, typed_object
 
 
@@ -286,9 +287,9 @@ class ClaudeStreamAdapter:
             turns = obj.get("num_turns")
             limit = f"{self.cli} stopped at its turn limit" + (f" ({turns} turns)" if turns else "")
             return AgentError(f"{limit}: {text}" if text else limit, kind="max_iterations")
-        if not text:
-            return failed(None, f"{self.cli} ended with {subtype or 'an error'}")
-        return AgentError(text, kind=error_kind(text))
+        text = text or f"{self.cli} ended with {subtype or 'an error'}"
+        status = obj.get("api_error_status")  # the API's HTTP status (429: a usage limit)
+        return AgentError(text, kind=error_kind(text, status))
 
 
 def _larger(a: TokenUsage, b: TokenUsage) -> TokenUsage:
