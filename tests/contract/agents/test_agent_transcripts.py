@@ -224,6 +224,13 @@ CASES: dict[str, Expect] = {
         tokens=(33651, 151, 11879, 0),
         unpriced=True,
     ),
+    # A real tool call the CLI refused (a path outside the workspace), named by dir_path.
+    "gemini/tool_refused": Expect(
+        iterations=1,
+        tools=(("list_directory", "/tmp", "started"), ("list_directory", "/tmp", "failed")),
+        tokens=(26512, 156, 6329, 0),
+        unpriced=True,
+    ),
     "gemini/turn_limit": Expect(
         exit_code=53,
         kind="max_iterations",

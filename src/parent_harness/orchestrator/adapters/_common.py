@@ -53,6 +53,7 @@ TARGET_KEYS = (
     "absolute_path",
     "filePath",
     "path",
+    "dir_path",
     "notebook_path",
     "pattern",
     "globPattern",
