@@ -224,3 +224,25 @@ def test_only_a_token_that_may_publish_sees_the_raise_button(
             raise_button.to_be_hidden()
     finally:
         context.close()
+
+
+def test_a_task_running_on_at_its_cap_is_raised_without_a_retry(dashboard: Dashboard) -> None:
+    """With on_task_limit = "pause" a task runs on past its cap: raising it is enough."""
+    hub, page = dashboard.hub, dashboard.page
+    hub.publish(
+        task("t-pause", title="Runs on", status="running", limit_usd=0.5),
+        task("t-pause", "task:updated", token_usage={"input": 10, "output": 1, "cost_usd": 0.6}),
+    )
+    dashboard.open("#/tasks/t-pause")
+    panel = page.get_by_test_id("task-limit")
+    expect(panel.get_by_test_id("task-cap-state")).to_have_text("at its cap")
+    expect(panel.get_by_test_id("task-cap")).to_have_text("cap $0.50 (this task's own)")
+    panel.get_by_test_id("task-raise-limit").click()
+    expect(panel.get_by_test_id("task-limit-input")).to_have_value("1.60")  # a dollar more
+    panel.get_by_test_id("task-limit-next").click()
+    panel.get_by_test_id("task-limit-confirm-yes").click()
+    expect(panel.get_by_test_id("task-cap")).to_have_text("cap $1.60 (this task's own)")
+    expect(panel.get_by_test_id("task-cap-state")).to_be_hidden()
+    expect(panel.get_by_test_id("task-limit-retry")).to_be_hidden()  # it is still running
+    assert hub.get("/api/tasks/t-pause")["task"]["limit_usd"] == 1.6
+    assert dashboard.errors == []

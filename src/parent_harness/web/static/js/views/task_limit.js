@@ -142,7 +142,8 @@ export class TaskLimitPanel {
     const over = overCap(task, this.cap);
     this.state.hidden = !over;
     this.state.dataset.status = over ? 'failed' : '';
-    setText(this.state, over ? 'stopped by its cap' : '');
+    // Stopped (the default), or still running at it (on_task_limit = "pause").
+    setText(this.state, over ? (stoppedByCap(task) ? 'stopped by its cap' : 'at its cap') : '');
     this.el.dataset.over = String(over);
     this.raise.hidden = !(over && mayAct());
     // Stopped by a cap since raised above the spending: it may run again.
