@@ -557,3 +557,70 @@ async def test_noise_never_crashes_or_fails_a_run(cli: str, tmp_path: Path) -> N
     assert outcome.failure is None, outcome.failure
     assert "plain text" in session.output_tail and "something.new" in session.output_tail
     assert not hub.refused
+
+
+# What CLIs print on stderr before a non-zero exit, with nothing on stdout: the last line
+# decides the kind when it names a usage limit or a refused key.
+STDERR_CASES = {
+    # Cursor CLI, captured 14 September 2026 (index file id 69070877321): exit 1.
+    "cursor out of usage": (
+        "cursor",
+        [
+            "ActionRequiredError: Increase limits for faster responses You're out of usage. "
+            "Switch to Auto, or ask your admin to increase your limit to continue."
+        ],
+        "usage_limit",
+    ),
+    # Amp execute mode without paid credits, as observed (index file id 53812048291).
+    "amp paid credits": (
+        "amp",
+        [
+            "Error: 402 Execute mode (amp -x) and the Amp SDK require paid credits and cannot use "
+            "Amp Free in non-interactive contexts. Add credits at https://ampcode.com/pay to "
+            "continue."
+        ],
+        "usage_limit",
+    ),
+    # Written here: a line that only mentions credentials is not a refusal, and another
+    # failure keeps the plain verdict.
+    "gemini credentials loaded": ("gemini", ["Loaded cached credentials."], "nonzero_exit"),
+    "gemini other error": (
+        "gemini",
+        ["Loaded cached credentials.", "Error when talking to Gemini API"],
+        "nonzero_exit",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STDERR_CASES))
+async def test_the_last_stderr_line_decides_a_nonzero_exit(name: str, tmp_path: Path) -> None:
+    cli, lines, kind = STDERR_CASES[name]
+    script = "import sys; sys.stderr.write(sys.argv[1]); sys.exit(1)"
+    agent = AgentConfig.model_validate(
+        {
+            "name": cli,
+            "command": [sys.executable, "-c", script, "".join(f"{x}\n" for x in lines)],
+            "adapter": ADAPTERS[cli],
+            "workdir": str(tmp_path),
+        }
+    )
+    hub = FakeHub()
+
+    async def on_usage(run: SessionRun, spent: TokenUsage) -> None:
+        return None
+
+    session = SessionRun(
+        agent=agent,
+        task={"id": "t-1", "title": "t", "description": ""},
+        session_id="s-1",
+        attempt=1,
+        publisher=FleetPublisher(hub),
+        on_usage=on_usage,
+        suite=None,
+        runner=RunnerConfig(publish_interval_s=30.0),
+    )
+    outcome = await session.run()
+    assert outcome.failure is not None and outcome.failure.kind == kind, outcome.failure
+    assert outcome.failure.exit_code == 1
+    if kind != "nonzero_exit":
+        assert lines[-1] in outcome.failure.message
