@@ -61,6 +61,9 @@ class Expect:
     """Pieces of the warning events the run must give (a retry the CLI reported)."""
 
 
+AT_ZERO = "a spending cap does not see them"
+"""OpenCode's $0 for a model its list has no cost for: said once a session."""
+
 SONNET_FLAT = {"price": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}}
 
 CASES: dict[str, Expect] = {
@@ -388,18 +391,22 @@ CASES: dict[str, Expect] = {
     "opencode/rate_limited": Expect(exit_code=1, kind="usage_limit", reason="Rate limit exceeded"),
     # Real OpenCode runs: cost 0 is OpenCode's own figure (its price list for the model);
     # reasoning tokens are output tokens.
-    "opencode/pong_1_17": Expect(iterations=1, tokens=(9409, 3, 0, 0)),
+    "opencode/pong_1_17": Expect(iterations=1, tokens=(9409, 3, 0, 0), warnings=(AT_ZERO,)),
     "opencode/bash_then_done_1_17": Expect(
         iterations=2,
         tools=(("bash", "echo hello", "completed"),),
         tokens=(74 + 9344 + 22 + 9472, 44 + 18 + 2, 9344 + 9472, 0),
+        warnings=(AT_ZERO,),
     ),
     "opencode/read_probe_1_18": Expect(
         iterations=2,
         tools=(("read", "/tmp/nanopy-agent-event-probe.ktOr9V/probe.txt", "completed"),),
         tokens=(7952 + 397 + 7680, 35 + 24 + 16 + 20, 7680, 0),
+        warnings=(AT_ZERO,),
     ),
-    "opencode/reasoning_ready_1_18": Expect(iterations=1, tokens=(6244 + 1792, 44, 1792, 0)),
+    "opencode/reasoning_ready_1_18": Expect(
+        iterations=1, tokens=(6244 + 1792, 44, 1792, 0), warnings=(AT_ZERO,)
+    ),
     # OpenCode exits 0 after a session error: the error line fails the run.
     "opencode/invalid_model_exit0": Expect(
         kind="agent_error", reason="Model not found: nonexistent/nonexistent."

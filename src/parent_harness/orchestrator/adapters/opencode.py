@@ -8,7 +8,8 @@ One JSON object per line, by ``type``, each with a ``part``:
   ``pending`` / ``running`` / ``completed`` / ``error`` and ``input``): a tool call;
 - ``step_finish`` (``part.cost``, ``part.tokens`` with ``input``, ``output``,
   ``reasoning``, ``cache.read``, ``cache.write``): the step is one iteration, with
-  the cost OpenCode computed for it (its own price list, zero included). Its
+  the cost OpenCode computed for it (its own price list, zero included: a warning says
+  once that a spending cap does not see tokens booked at $0). Its
   ``input`` leaves the cache out and its ``output`` the reasoning (recorded runs add up:
   ``total`` = input + output + reasoning + cache): both are booked, reasoning as output,
   which is how it is billed;
@@ -26,6 +27,11 @@ from ..signals import AgentError, Heartbeat, Iteration, Log, Output, Signal, Tok
 from ._common import failed, tool_target
 from ._json import as_float, as_int, first_line, typed_object
 
+FREE_TOKENS = (
+    "OpenCode booked $0 for this session's tokens (its list has no cost for the model, "
+    "free or unknown): a spending cap does not see them"
+)
+
 
 def _part(obj: dict[str, Any]) -> dict[str, Any]:
     part = obj.get("part")
@@ -40,6 +46,7 @@ class OpenCodeJsonAdapter:
         self._tools: list[str] = []
         self._open: dict[str, tuple[str, str | None]] = {}
         self._failed = False
+        self._said_free = False
 
     def feed(self, line: str) -> list[Signal]:
         """The signals one JSON line holds."""
@@ -58,7 +65,7 @@ class OpenCodeJsonAdapter:
         if kind == "tool_use":
             return self._tool_use(_part(obj))
         if kind == "step_finish":
-            return [self._step(_part(obj))]
+            return self._step(_part(obj))
         if kind == "error":
             error = self._error(obj.get("error"))
             if self._failed:  # the first error said why the run failed
@@ -85,7 +92,7 @@ class OpenCodeJsonAdapter:
         self._tools.append(f"{name}({first_line(target, 80)})" if target else name)
         return [ToolCall(name, target, "failed" if status == "error" else "completed", call_id)]
 
-    def _step(self, part: dict[str, Any]) -> Signal:
+    def _step(self, part: dict[str, Any]) -> list[Signal]:
         tokens = part.get("tokens")
         tokens = tokens if isinstance(tokens, dict) else {}
         cache = tokens.get("cache")
@@ -101,7 +108,13 @@ class OpenCodeJsonAdapter:
         )
         summary = first_line(self._text) or " · ".join(self._tools) or "step"
         self._text, self._tools = "", []
-        return Iteration(summary=summary, usage=usage, cost_reported=cost is not None)
+        signals: list[Signal] = [
+            Iteration(summary=summary, usage=usage, cost_reported=cost is not None)
+        ]
+        if cost == 0 and (usage.input or usage.output) and not self._said_free:
+            self._said_free = True  # once a session: OpenCode's list has no cost for the model
+            signals.append(Log(FREE_TOKENS, level="warning"))
+        return signals
 
     def _error(self, error: Any) -> AgentError:
         if not isinstance(error, dict):
