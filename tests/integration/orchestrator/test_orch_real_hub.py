@@ -208,13 +208,17 @@ async def restart_and_finish(second: Harness, config: Path, task_id: str, agent_
     assert await second.stop(signal.SIGTERM) == 0
 
 
+BUSY = ("working", "waiting_input")
+"""An agent on a task: working, or waiting for an answer (the demo's agents ask now and then)."""
+
+
 async def test_the_demo_shows_a_live_fleet_within_seconds(harness: Callable[..., Harness]) -> None:
     started = time.monotonic()
     demo = harness("demo", "--port", "0", "--speed", "0.2", "--every", "0.5")
     url = await demo.start()
     async with aiohttp.ClientSession(url) as http:
         snapshot = await poll(
-            http, "/api/snapshot", lambda b: sum(a["status"] == "working" for a in b["agents"]) >= 3
+            http, "/api/snapshot", lambda b: sum(a["status"] in BUSY for a in b["agents"]) >= 3
         )
         live_s = time.monotonic() - started
         assert {a["id"] for a in snapshot["agents"]} == {"claude-sim", "codex-sim", "aider-sim"}
