@@ -365,7 +365,8 @@ class SessionRun:
         interval = self._runner.output.flush_interval_s
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._output_due.wait(), interval)
+                async with asyncio.timeout(interval):  # never swallows a cancellation
+                    await self._output_due.wait()
             self._output_due.clear()
             await self._publish_output()
 

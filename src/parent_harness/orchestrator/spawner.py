@@ -324,7 +324,8 @@ class AgentProcess:
             while reader is not None:
                 try:
                     if splitter.waiting:
-                        data = await asyncio.wait_for(reader.read(READ_CHUNK), PARTIAL_AFTER_S)
+                        async with asyncio.timeout(PARTIAL_AFTER_S):  # not wait_for: see git.py
+                            data = await reader.read(READ_CHUNK)
                     else:
                         data = await reader.read(READ_CHUNK)
                 except TimeoutError:  # nothing more for a while: show the line so far
