@@ -27,7 +27,7 @@ from typing import Any, Literal, ParamSpec
 from ..exceptions import WorkspaceRefused
 from .git import GitError, RepoLocks, git, git_ok
 from .workspace_config import WorkspaceConfig
-from .workspaces import IDENTITY, Workspaces, merge_conflicts
+from .workspaces import IDENTITY, Workspaces, merge_conflicts, target_of
 
 MAX_FILE_DIFF = 512 * 1024
 """Characters of one file's unified diff given whole; a longer one ends in a marker."""
@@ -115,7 +115,7 @@ class WorkspaceActions:
     ) -> dict[str, Any]:
         """Merge the attempt's branch into ``base``; the entity as it is after (merged)."""
         self._check_finished(entity)
-        repo, base, branch = str(entity["repo"]), str(entity["base"]), str(entity["branch"])
+        repo, base, branch = str(entity["repo"]), target_of(entity), str(entity["branch"])
         message = (
             message or f"Merge {branch}: task {entity['task_id']}, attempt {entity['attempt']}"
         )
@@ -138,7 +138,7 @@ class WorkspaceActions:
         status changed (``ready`` <-> ``conflict``), each published."""
         changed = []
         for entity in list(self.known()):
-            if (entity.get("repo"), entity.get("base")) != (repo, base) or entity["id"] == skip:
+            if entity.get("repo") != repo or target_of(entity) != base or entity["id"] == skip:
                 continue
             if entity.get("status") not in ("ready", "conflict") or not entity.get("head_sha"):
                 continue
@@ -194,7 +194,7 @@ class WorkspaceActions:
     ) -> dict[str, Any]:
         """Push the branch and open a pull request with ``gh``; the entity with ``pr_url``."""
         self._check_finished(entity)
-        repo, branch, base = str(entity["repo"]), str(entity["branch"]), str(entity["base"])
+        repo, branch, base = str(entity["repo"]), str(entity["branch"]), target_of(entity)
         remote = self._config(repo).remote if repo in self.configs else "origin"
         gh = shutil.which("gh")
         if gh is None:

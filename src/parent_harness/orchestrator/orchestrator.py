@@ -27,6 +27,7 @@ from typing import Any
 
 from ..events.clock import now_iso, short_id, utc_now
 from ..events.sink import Event
+from ..graph import edges_of
 from .admission import TaskRefused, admit
 from .budget import BudgetGuard, BudgetLevel, Crossing, utc_day
 from .config import HarnessConfig, TaskSpec
@@ -75,6 +76,7 @@ class Orchestrator:
         self.outcomes = TaskOutcomes(self.publisher, config.retry, self.budget)
         self.dependencies = DependencyScheduler(self.queue, self.publisher)
         self.workspaces = Workspaces(self.publisher)
+        self.workspaces.parent_attempts = self._parent_attempts
         self._hub, self._clock = hub, clock
         self.slots = {name: AgentSlot(agent) for name, agent in config.agents.items()}
         self._drives: dict[str, asyncio.Task[None]] = {}
@@ -160,6 +162,24 @@ class Orchestrator:
         return WorkspaceActions(
             self.workspaces, configs, lambda: self._hub.state.workspaces.values()
         )
+
+    def _parent_attempts(self, task_id: str) -> list[Mapping[str, Any]]:
+        """Per parent of the task, its latest attempt whose session completed (stacking)."""
+        state = self._hub.state
+        task = state.tasks.get(task_id) or {}
+        found = []
+        for edge in edges_of(task):
+            done = [
+                ws
+                for ws in state.workspaces.values()
+                if ws.get("task_id") == edge.parent
+                and ws.get("status") in ("ready", "conflict", "merged")
+                and (state.sessions.get(str(ws.get("session_id"))) or {}).get("status")
+                == "completed"
+            ]
+            if done:
+                found.append(max(done, key=lambda ws: int(ws.get("attempt") or 0)))
+        return found
 
     def _workspace_configs(self) -> dict[str, WorkspaceConfig]:
         """Each repository's ``[workspace]`` table, by repo path."""
