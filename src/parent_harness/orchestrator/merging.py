@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, ParamSpec
 
+from ..attempt_text import merge_message, pr_title
 from ..exceptions import WorkspaceRefused
 from .git import GitError, RepoLocks, git, git_ok
 from .workspace_config import WorkspaceConfig
@@ -116,9 +117,7 @@ class WorkspaceActions:
         """Merge the attempt's branch into ``base``; the entity as it is after (merged)."""
         self._check_finished(entity)
         repo, base, branch = str(entity["repo"]), target_of(entity), str(entity["branch"])
-        message = (
-            message or f"Merge {branch}: task {entity['task_id']}, attempt {entity['attempt']}"
-        )
+        message = message or merge_message(entity)
         async with self.locks(repo):
             head = await self._head(entity)
             base_tip = await _tip(repo, base)
@@ -212,7 +211,7 @@ class WorkspaceActions:
         )
         if not pushed.ok:
             raise Refused(502, f"git push to {remote} failed: {pushed.err.strip()}")
-        title = title or f"Task {entity['task_id']}, attempt {entity['attempt']}"
+        title = title or pr_title(entity)
         body = body or _pr_body(entity)
         code, out, err = await _run(
             repo,
