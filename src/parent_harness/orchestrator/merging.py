@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, ParamSpec
 
@@ -34,6 +35,7 @@ MAX_FILE_DIFF = 512 * 1024
 """Characters of one file's unified diff given whole; a longer one ends in a marker."""
 TRUNCATED = "\n... diff truncated at {limit} characters ({size} in all) ...\n"
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 Strategy = Literal["merge", "squash", "rebase"]
 FINISHED = frozenset({"merged", "discarded"})
@@ -67,8 +69,11 @@ class WorkspaceActions:
         workspaces: Workspaces,
         configs: Mapping[str, WorkspaceConfig],
         known: Callable[[], Iterable[Mapping[str, Any]]] = tuple,
+        after_merge: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.workspaces = workspaces
+        self.after_merge = after_merge
+        """Run after each merge (the orchestrator's ``cleanup = N`` days sweep)."""
         self.configs = dict(configs)
         """Each repository's ``[workspace]`` table (remote, cleanup), by repo path."""
         self.known = known
@@ -130,6 +135,11 @@ class WorkspaceActions:
         if self._cleanup(repo) == "on_merge":
             after = await self._remove(after, "merged")
         await self.recheck(repo, base, skip=str(entity["id"]))
+        if self.after_merge is not None:
+            try:
+                await self.after_merge()
+            except Exception:  # the merge is done; a cleanup that failed is tried again later
+                log.exception("cleanup after the merge of %s failed", branch)
         return {**after, "merged_sha": merged, "strategy": strategy}
 
     async def recheck(self, repo: str, base: str, skip: str = "") -> list[str]:

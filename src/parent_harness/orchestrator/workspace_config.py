@@ -67,6 +67,8 @@ class WorkspaceConfig(BaseModel):
     stats_interval_s: float = Field(10.0, gt=0)
     """How often a running attempt's diff stats are counted and, if changed, published."""
     cleanup: Literal["on_merge", "keep"] | int = "on_merge"
+    cleanup_every_s: float = Field(3600.0, gt=0)
+    """How often ``cleanup = N`` (days) looks for old merged attempts (and after each merge)."""
     remote: str = "origin"
     stacked: bool = False
     """Whether a dependent task's attempt starts from its parent's (``base = "parent"``)."""

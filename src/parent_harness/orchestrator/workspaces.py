@@ -208,6 +208,8 @@ class Workspaces:
         self.last_attempt: dict[str, int] = {}
         """Per task, the highest attempt number a workspace was made for (an interrupted
         attempt is given back to the task, but its branch stays: the next one is new)."""
+        self.sweeps = 0
+        """How many cleanup sweeps have run (``cleanup = N`` days)."""
         self.parent_attempts: Callable[[str], list[Mapping[str, Any]]] = lambda task_id: []
         """A stacked attempt's starting points: per parent of the task that has one, its
         latest completed attempt (the workspace entity), in the order of ``depends_on``."""
@@ -438,13 +440,16 @@ class Workspaces:
     ) -> list[str]:
         """Remove the worktrees that ``cleanup = N`` days says are old; the ids removed.
 
+        The orchestrator runs it when it starts, every ``cleanup_every_s`` (an hour) and after
+        each merge, with ``now`` from its wall clock (injected: tests move it by days).
+
         Only work that is safe: a finished attempt older than N days whose branch is
         merged (status ``merged``, or its head already in ``base``). An attempt holding
         unmerged work is never touched, whatever its age; nor is a worktree with changes
         git would lose (``git worktree remove`` without ``--force`` refuses).
         """
         removed = []
-        for entity in entities:
+        for entity in list(entities):
             config = configs.get(str(entity.get("repo")))
             if (
                 config is None
@@ -459,6 +464,7 @@ class Workspaces:
                 continue
             if await self._remove_if_merged(entity):
                 removed.append(str(entity["id"]))
+        self.sweeps += 1
         return removed
 
     async def _remove_if_merged(self, entity: Mapping[str, Any]) -> bool:
@@ -480,6 +486,8 @@ class Workspaces:
             if not merged:
                 return False
             there = await asyncio.to_thread(Path(path).exists)
+            if not there and not tip.ok:
+                return False  # removed already (on merge, or an earlier sweep)
             if there and not (await git(repo, "worktree", "remove", path)).ok:
                 return False  # changes git would lose: kept
             await git(repo, "worktree", "prune")
