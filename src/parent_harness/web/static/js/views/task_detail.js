@@ -237,6 +237,8 @@ export class TaskDetailView {
         : h('li', { class: 'empty' }, 'No parents.'),
     );
     const children = this.children();
+    // A task with no edge and no plan has nothing to show here: no empty panel.
+    this.graph.hidden = !parents.length && !children.length && !t.plan_id;
     replaceChildren(
       this.childList,
       children.length
