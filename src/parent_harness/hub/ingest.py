@@ -187,6 +187,20 @@ class Ingest:
         )
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
 
+    async def reload(self) -> None:
+        """Reads the store back again and continues the order after it: once a log was
+        imported into this node's empty store (hub/node.py `import_bundle`)."""
+        await self.flushed()
+        loaded = await self.store.open()
+        self._restore(loaded)
+        await self.broker.start(
+            self,
+            epoch=loaded.epoch,
+            after_seq=loaded.seq,
+            recent_keys=loaded.recent_ids,
+            keys_complete=len(loaded.recent_ids) < RECENT_IDS,
+        )
+
     def _restore(self, loaded: Loaded) -> None:
         self.state, self.committed_state = State(), State()
         for kind, rows in loaded.entities.items():

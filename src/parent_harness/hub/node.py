@@ -31,8 +31,15 @@ from typing import Any
 from parent_harness.brokers import open_broker
 from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
+from parent_harness.hub.bundles import Bundle, fold_bundle
 from parent_harness.hub.fanout import Hub
-from parent_harness.hub.history import CHECKPOINT_EVERY, Checkpoints, Retention, state_at
+from parent_harness.hub.history import (
+    CHECKPOINT_EVERY,
+    Checkpoints,
+    Retention,
+    encode_state,
+    state_at,
+)
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
@@ -48,6 +55,10 @@ LIVE_WORKSPACE = frozenset({"active", "ready", "conflict", "error"})
 
 
 log = logging.getLogger(__name__)
+
+
+class NotEmpty(Exception):
+    """An import into a log that already holds something (or into a cluster)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +128,26 @@ class Node:
         """The committed state right after event `seq` (OutOfRange past the head or before
         what the log keeps)."""
         return await state_at(self.store, seq, self.seq, self.ingest.first_seq)
+
+    async def import_bundle(self, bundle: Bundle) -> int:
+        """Loads a bundle into this node's empty log, in one transaction: its events at
+        their own seqs, the state at its start as the checkpoint they follow (so the state
+        at any point of it is rebuilt as on the hub it came from). NotEmpty when the log
+        holds anything, or on a cluster. Returns the number of events imported."""
+        if self.broker.status().get("kind") != "memory":
+            raise NotEmpty("import into a single hub (memory:// broker), not a cluster node")
+        if self.ingest.state.seq or not await self.store.is_empty():
+            raise NotEmpty(f"this hub's log is not empty (it ends at seq {self.seq})")
+        start = bundle.start.dump()
+        records = await asyncio.to_thread(fold_bundle, bundle)
+        checkpoint = None
+        if bundle.start_seq > 0:
+            ts_ms = bundle.events[0].ts_ms if bundle.events else int(time.time() * 1000)
+            checkpoint = (ts_ms, await asyncio.to_thread(encode_state, start))
+        await self.store.import_log(start["tables"], bundle.start_seq, records, checkpoint)
+        await self.ingest.reload()
+        await self.checkpoints.start()
+        return len(records)
 
     @property
     def seq(self) -> int:
