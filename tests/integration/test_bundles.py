@@ -170,3 +170,52 @@ async def test_a_line_that_is_not_json_is_named_by_the_command(
     bundle.write_text('{"bundle": "parent-harness.bundle", "version": 1}\n{oops\n')
     code, _, err = await harness("import", str(bundle), "--url", fresh.url)
     assert code == 1 and "line 2: not JSON" in err, err
+
+
+CANDIDATE = """
+[budget]
+limit_usd_per_task = 1.0
+
+[notify]
+default_rules = false
+[[notify.rules]]
+name = "crashes"
+on = "task:failed"
+when = { "task.error_details.kind" = "crash" }
+[[notify.rules]]
+name = "ooms"
+on = "task:failed"
+when = { "task.error_details.kind" = "oom" }
+"""
+
+
+async def test_replay_reports_what_a_candidate_would_have_done_and_publishes_nothing(
+    source: RunningHub, tmp_path: Path
+) -> None:
+    await fill(source)
+    usage = {"input": 1, "output": 1, "cost_usd": 0.6}
+    for _ in range(2):
+        await source.publish(
+            {"type": "session:iteration",
+             "payload": {"session_id": "s1", "iteration": 3, "token_usage": usage}}
+        )  # fmt: skip
+    head = source.node.seq
+    candidate = tmp_path / "candidate.toml"
+    candidate.write_text(CANDIDATE)
+    code, out, err = await harness(
+        "replay", "--from", "2", "--config", str(candidate), "--json", "--url", source.url
+    )
+    assert code == 0, err
+    report = orjson.loads(out)
+    alerts = [(f["subject"], f["detail"]) for f in report["would"] if f["source"] == "alert"]
+    assert alerts == [("task t9", "rule crashes (warning): Crashes")], report["would"]
+    budget = [(f["what"], f["seq"]) for f in report["would"] if f["source"] == "budget"]
+    assert budget[-1] == ("stopped", head), report["would"]
+    assert report["events"] == head - 1
+    assert source.node.seq == head, "the replay published something"
+
+    code, out, err = await harness("replay", "--config", str(candidate), "--url", source.url)
+    assert code == 0 and "alert alerted" in out and "Would have:" in out, (out, err)
+    candidate.write_text("[budget]\nwarn_at = 2\n")
+    code, out, err = await harness("replay", "--config", str(candidate), "--url", source.url)
+    assert code == 2 and "budget: warn_at" in err, err

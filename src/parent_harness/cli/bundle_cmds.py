@@ -12,7 +12,7 @@ import orjson
 import typer
 
 from parent_harness.cli.hub_http import Token, Url, call, fail
-from parent_harness.hub.bundles import BadBundle, bundle_lines
+from parent_harness.hub.bundles import BadBundle, bundle_lines, read_bundle
 
 Point = Annotated[
     str | None, typer.Option(help="A seq, or an ISO 8601 time (without a zone: UTC).")
@@ -97,6 +97,64 @@ def import_(
     typer.echo(f"imported {body['imported']} events (seq {r['from_seq']} to {r['to_seq']})")
 
 
+async def _fetch(url: str, token: str | None, query: dict[str, str]) -> bytes:
+    """The export's bytes, in memory (a replay reads them whole)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=300)
+    async with (
+        aiohttp.ClientSession(timeout=timeout, headers=headers) as session,
+        session.get(f"{url.rstrip('/')}/api/export", params=query) as response,
+    ):
+        if response.status != 200:
+            fail(response.status, await response.json(content_type=None))
+        return await response.read()
+
+
+def replay(
+    config: Annotated[Path, typer.Option(help="The candidate: a harness.toml, or its tables.")],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Start: a seq or an ISO time.")
+    ] = None,
+    to: Point = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="Replay this bundle file instead of the hub's log.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+    url: Url = "http://127.0.0.1:3333",
+    token: Token = None,
+) -> None:
+    """What would other health thresholds, budget limits and alert rules have done over
+    this stretch of the log, against what was done? Nothing is sent, stopped or published."""
+    from parent_harness.whatif import CandidateError, load_candidate
+    from parent_harness.whatif import replay as run_replay
+
+    try:
+        candidate = load_candidate(config)
+    except CandidateError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if bundle is not None:
+        data = bundle.read_bytes()
+    else:
+        query = {k: v for k, v in {"from": from_, "to": to}.items() if v}
+        try:
+            data = asyncio.run(_fetch(url, token, query))
+        except aiohttp.ClientConnectionError as exc:
+            typer.echo(f"error: no hub at {url} ({exc})", err=True)
+            raise typer.Exit(1) from None
+    try:
+        checked = read_bundle(bundle_lines(data))
+    except BadBundle as exc:
+        typer.echo(f"error: {bundle or 'the export'}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    report = run_replay(checked, candidate)
+    if as_json:
+        typer.echo(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo(report.table(), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("export")(export)
     app.command("import")(import_)
+    app.command("replay")(replay)

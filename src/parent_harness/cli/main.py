@@ -313,7 +313,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "parent_harness.cli.notify_cmd": ("notify",),
     "parent_harness.cli.plan_cmd": ("plan",),
     "parent_harness.cli.approvals_cmd": ("approvals",),
-    "parent_harness.cli.bundle_cmds": ("export", "import"),
+    "parent_harness.cli.bundle_cmds": ("export", "import", "replay"),
 }
 """The modules that add commands to `harness` (their `register`), and the commands each adds."""
 
