@@ -219,3 +219,51 @@ async def test_replay_reports_what_a_candidate_would_have_done_and_publishes_not
     candidate.write_text("[budget]\nwarn_at = 2\n")
     code, out, err = await harness("replay", "--config", str(candidate), "--url", source.url)
     assert code == 2 and "budget: warn_at" in err, err
+
+
+async def test_the_whole_log_imports_from_seq_1_and_who_may_export_and_import(
+    source: RunningHub, tmp_path: Path
+) -> None:
+    await fill(source)
+    async with source.session.get(source.url + "/api/export") as response:
+        lines = [orjson.loads(raw) for raw in (await response.read()).splitlines()]
+    assert lines[0]["range"]["from_seq"] == 1 and lines[1]["state"]["seq"] == 0
+    (tmp_path / "guarded").mkdir()
+    server = HubServer(
+        settings_for(
+            tmp_path / "guarded",
+            tokens=("pub", "pub-t1=task:t1"),
+            read_tokens=("read",),
+            max_import_bytes=64 * 1024,
+        )
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            guarded = RunningHub(server, session)
+
+            def bearer(token: str) -> dict[str, str]:
+                return {"Authorization": f"Bearer {token}"}
+
+            status, body = await guarded.post("/api/import", lines, headers=bearer("read"))
+            assert (status, body["code"]) == (403, "forbidden"), body
+            status, body = await guarded.post("/api/import", lines, headers=bearer("pub-t1"))
+            assert (status, body["code"]) == (403, "forbidden"), body
+            foreign = {**bearer("pub"), "Origin": "http://evil.example"}
+            status, body = await guarded.post("/api/import", lines, headers=foreign)
+            assert (status, body["code"]) == (403, "forbidden_site"), body
+            status, body = await guarded.get("/api/export", headers=bearer("pub-t1"))
+            assert (status, body["code"]) == (403, "forbidden"), body
+            padded = [*lines[:-1], {"summary": "x" * 70_000, "events": lines[-1]["events"]}]
+            status, body = await guarded.post("/api/import", padded, headers=bearer("pub"))
+            assert (status, body["code"]) == (413, "too_large"), body
+            assert server.node.seq == 0
+
+            status, body = await guarded.post("/api/import", lines, headers=bearer("pub"))
+            assert (status, body["imported"]) == (200, source.node.seq), body
+            for n in (0, 1, source.node.seq):
+                _, want = await source.get(f"/api/state?at={n}")
+                _, got = await guarded.get(f"/api/state?at={n}", headers=bearer("read"))
+                assert comparable(got, True) == comparable(want, True), n
+    finally:
+        await server.stop()

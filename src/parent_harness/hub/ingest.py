@@ -149,6 +149,8 @@ class Ingest:
         """Events this node wrote: its own, and others' it took over."""
         self.taken_over = 0
         self.store_error: str | None = None
+        self.paused: str | None = None
+        """Why publishes are refused for now (an import is loading); None: they are not."""
         """Why the store refuses writes, while it does; None when it takes them."""
         self.refused: dict[int, str] = {}
         """Seqs whose event the store refused for its content (a tombstone holds each),
@@ -367,6 +369,8 @@ class Ingest:
                 fut.set_exception(error)
 
     def _refuse_while_failing(self) -> None:
+        if self.paused is not None:
+            raise StoreUnavailable(f"{self.paused}; retry later with the same id")
         if self.store_error is not None:
             raise StoreUnavailable(
                 f"the store refuses writes ({self.store_error}); retry later with the same id"

@@ -57,8 +57,13 @@ LIVE_WORKSPACE = frozenset({"active", "ready", "conflict", "error"})
 log = logging.getLogger(__name__)
 
 
-class NotEmpty(Exception):
-    """An import into a log that already holds something (or into a cluster)."""
+class ImportRefused(Exception):
+    """An import this node cannot take: `code` is `not_empty` (its log holds something) or
+    `cluster` (its broker orders a log other nodes share)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class Node:
         self.retention = retention or Retention()
         self.prune_every_s = prune_every_s
         self._pruning: asyncio.Task[None] | None = None
+        self._importing = asyncio.Lock()
         self.ingest = Ingest(
             self.store, self.hub, self.window, self.broker, checkpoints=self.checkpoints
         )
@@ -132,12 +138,26 @@ class Node:
     async def import_bundle(self, bundle: Bundle) -> int:
         """Loads a bundle into this node's empty log, in one transaction: its events at
         their own seqs, the state at its start as the checkpoint they follow (so the state
-        at any point of it is rebuilt as on the hub it came from). NotEmpty when the log
-        holds anything, or on a cluster. Returns the number of events imported."""
+        at any point of it is rebuilt as on the hub it came from). Publishes are refused
+        (503, retry) while it loads. ImportRefused when the log holds anything, or on a
+        cluster. Returns the number of events imported."""
         if self.broker.status().get("kind") != "memory":
-            raise NotEmpty("import into a single hub (memory:// broker), not a cluster node")
-        if self.ingest.state.seq or not await self.store.is_empty():
-            raise NotEmpty(f"this hub's log is not empty (it ends at seq {self.seq})")
+            raise ImportRefused(
+                "cluster", "import into a single hub (memory:// broker), not a node of a cluster"
+            )
+        async with self._importing:
+            self.ingest.paused = "a bundle is being imported"
+            try:
+                if self.ingest.state.seq or not await self.store.is_empty():
+                    raise ImportRefused(
+                        "not_empty", f"this hub's log is not empty (it ends at seq {self.seq})"
+                    )
+                await self._load_bundle(bundle)
+            finally:
+                self.ingest.paused = None
+        return len(bundle.events)
+
+    async def _load_bundle(self, bundle: Bundle) -> None:
         start = bundle.start.dump()
         records = await asyncio.to_thread(fold_bundle, bundle)
         checkpoint = None
@@ -147,7 +167,6 @@ class Node:
         await self.store.import_log(start["tables"], bundle.start_seq, records, checkpoint)
         await self.ingest.reload()
         await self.checkpoints.start()
-        return len(records)
 
     @property
     def seq(self) -> int:

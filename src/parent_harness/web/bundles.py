@@ -16,10 +16,10 @@ from parent_harness.events.clock import now_iso, parse_iso
 from parent_harness.hub.bundles import BadBundle, Summary, event_line, filter_rooms, header, line
 from parent_harness.hub.bundles import read_bundle as check_bundle
 from parent_harness.hub.history import OutOfRange
-from parent_harness.hub.node import Node, NotEmpty
+from parent_harness.hub.node import ImportRefused, Node
 from parent_harness.problems import json_response as _json
 from parent_harness.problems import problem
-from parent_harness.web.keys import NODE, Guard
+from parent_harness.web.keys import NODE, SETTINGS, Guard
 from parent_harness.web.rest import BadParam, answers_bad_params, int64_param
 from parent_harness.web.scopes import whole_fleet
 
@@ -114,9 +114,15 @@ async def export_route(request: web.Request) -> web.StreamResponse:
 async def import_route(request: web.Request) -> web.StreamResponse:
     """Loads a bundle (its lines as one JSON array) into this hub's empty log, whole or not
     at all: 400 `bad_bundle` naming the wrong line, 409 `not_empty` when the log holds
-    anything."""
+    anything (`cluster` on a node of a cluster), 413 past --max-import-mb."""
+    limit = request.app[SETTINGS].max_import_bytes
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > limit:
+            return problem(413, "too_large", f"the body is larger than {limit} bytes", limit=limit)
     try:
-        lines = orjson.loads(await request.read())
+        lines = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         return problem(400, "bad_json", f"body is not JSON: {exc}")
     if not isinstance(lines, list):
@@ -128,11 +134,14 @@ async def import_route(request: web.Request) -> web.StreamResponse:
     node = request.app[NODE]
     try:
         count = await node.import_bundle(bundle)
-    except NotEmpty as exc:
-        return problem(409, "not_empty", str(exc))
+    except ImportRefused as exc:
+        return problem(409, exc.code, str(exc))
     except BadBundle as exc:
         return problem(400, "bad_bundle", str(exc), line=exc.line)
     return _json({"imported": count, "seq": node.seq, "range": bundle.header["range"]})
+
+
+import_route.large_body = True  # type: ignore[attr-defined]  # see app.guarded
 
 
 def add_routes(app: web.Application, guard: Guard) -> None:
