@@ -28,10 +28,22 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from parent_harness import __version__
 from parent_harness.brokers import open_broker
+from parent_harness.events.clock import now_iso
 from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
-from parent_harness.hub.bundles import Bundle, fold_bundle
+from parent_harness.hub.bundles import (
+    Bundle,
+    Summary,
+    event_line,
+    filter_rooms,
+    fold_bundle,
+    header,
+    line,
+)
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.history import (
     CHECKPOINT_EVERY,
@@ -50,6 +62,8 @@ from parent_harness.store.sql import SqlStore
 SNAPSHOT_RECENT_TASKS = 200
 SNAPSHOT_RECENT_SESSIONS = 100
 SNAPSHOT_RECENT_WORKSPACES = 100
+EXPORT_PAGE = 1000
+"""Events read from the store per query while a bundle is exported."""
 LIVE_WORKSPACE = frozenset({"active", "ready", "conflict", "error"})
 """Workspaces that still hold a worktree someone may look at, merge or discard."""
 
@@ -134,6 +148,36 @@ class Node:
         """The committed state right after event `seq` (OutOfRange past the head or before
         what the log keeps)."""
         return await state_at(self.store, seq, self.seq, self.ingest.first_seq)
+
+    async def export_bundle(
+        self, start: State, low: int, high: int, *, task: str | None, session: str | None
+    ) -> AsyncIterator[bytes]:
+        """The lines of a bundle of events `low` to `high` (hub/bundles.py), `start` being
+        the state after `low - 1`; with `task` or `session`, only the events of its room."""
+        times = [await self.store.event_time(s) for s in (low, high)]
+        head = header(
+            hub_version=__version__,
+            exported_at=now_iso(),
+            epoch=self.epoch,
+            from_seq=low,
+            to_seq=high,
+            from_time=times[0][0] if times[0] else None,
+            to_time=times[1][0] if times[1] else None,
+            task=task,
+            session=session,
+        )
+        yield line(head) + line({"state": start.dump()})
+        summary = Summary(start)
+        rooms, after = filter_rooms(task, session), low - 1
+        while page := await self.store.events_with_ids(after, high, rooms, EXPORT_PAGE):
+            chunk = []
+            for seq, id_, body in page:
+                ev = event_line(seq, id_, orjson.loads(body))
+                summary.add(ev["event"]["type"], ev["event"]["payload"], ev["event"]["timestamp"])
+                chunk.append(line(ev))
+            yield b"".join(chunk)
+            after = page[-1][0]
+        yield line({"summary": summary.markdown(head), "events": summary.events})
 
     async def import_bundle(self, bundle: Bundle) -> int:
         """Loads a bundle into this node's empty log, in one transaction: its events at

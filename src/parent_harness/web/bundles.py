@@ -11,9 +11,8 @@ import re
 import orjson
 from aiohttp import web
 
-from parent_harness import __version__
-from parent_harness.events.clock import now_iso, parse_iso
-from parent_harness.hub.bundles import BadBundle, Summary, event_line, filter_rooms, header, line
+from parent_harness.events.clock import parse_iso
+from parent_harness.hub.bundles import BadBundle
 from parent_harness.hub.bundles import read_bundle as check_bundle
 from parent_harness.hub.history import OutOfRange
 from parent_harness.hub.node import ImportRefused, Node
@@ -22,9 +21,6 @@ from parent_harness.problems import problem
 from parent_harness.web.keys import NODE, SETTINGS, Guard
 from parent_harness.web.rest import BadParam, answers_bad_params, int64_param
 from parent_harness.web.scopes import whole_fleet
-
-PAGE = 1000
-"""Events read from the store per query while streaming an export."""
 
 _DIGITS = re.compile(r"-?[0-9]+")
 
@@ -76,18 +72,6 @@ async def export_route(request: web.Request) -> web.StreamResponse:
     except OutOfRange as exc:
         raise BadParam("from", str(exc), head=node.seq) from None
     task, session = request.query.get("task") or None, request.query.get("session") or None
-    times = [await node.store.event_time(s) for s in (low, high)]
-    head = header(
-        hub_version=__version__,
-        exported_at=now_iso(),
-        epoch=node.epoch,
-        from_seq=low,
-        to_seq=high,
-        from_time=times[0][0] if times[0] else None,
-        to_time=times[1][0] if times[1] else None,
-        task=task,
-        session=session,
-    )
     response = web.StreamResponse(
         headers={
             "Content-Type": "application/x-ndjson",
@@ -95,18 +79,8 @@ async def export_route(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    await response.write(line(head) + line({"state": start.dump()}))
-    summary = Summary(start)
-    rooms, after = filter_rooms(task, session), low - 1
-    while page := await node.store.events_with_ids(after, high, rooms, PAGE):
-        chunk = []
-        for seq, id_, body in page:
-            ev = event_line(seq, id_, orjson.loads(body))["event"]
-            summary.add(ev["type"], ev["payload"], ev["timestamp"])
-            chunk.append(line({"event": ev}))
-        await response.write(b"".join(chunk))
-        after = page[-1][0]
-    await response.write(line({"summary": summary.markdown(head), "events": summary.events}))
+    async for chunk in node.export_bundle(start, low, high, task=task, session=session):
+        await response.write(chunk)
     await response.write_eof()
     return response
 
