@@ -92,7 +92,8 @@ def candidate_of(data: Mapping[str, Any]) -> Candidate:
         health = {}
         for name, agent in (data.get("agents") or {}).items():
             where = f"agents.{name}.health"
-            health[name] = HealthThresholds.model_validate((agent or {}).get("health") or {})
+            own = (agent or {}).get("health")
+            health[name] = default if own is None else HealthThresholds.model_validate(own)
         where = "orchestrator.health_interval_s"
         interval = float((data.get("orchestrator") or {}).get("health_interval_s", 1.0))
         if not interval > 0:

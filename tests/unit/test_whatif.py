@@ -137,6 +137,17 @@ def test_what_was_done_comes_from_the_log() -> None:
     assert "health flagged" in table and "Was:" in table
 
 
+def test_an_agent_without_thresholds_of_its_own_takes_the_candidates() -> None:
+    candidate = candidate_of(
+        {
+            "health": {"stuck_after_s": 100},
+            "agents": {"a1": {"command": ["x"]}, "a2": {"health": {}}},
+        }
+    )
+    assert candidate.limits("a1").stuck_after_s == 100 == candidate.limits("someone").stuck_after_s
+    assert candidate.limits("a2").stuck_after_s == 900  # its own table: the defaults
+
+
 def test_a_bad_candidate_names_its_key(tmp_path: Path) -> None:
     bad = tmp_path / "candidate.toml"
     for text, words in [
