@@ -13,10 +13,10 @@ here on its own, with nothing to send to and nothing to stop:
 - `AlertEngine` and `Gate` (notify/engine.py, gate.py), observing every event.
 
 The clock is the events' timestamps. Between two events nothing changes but time, so the
-monitor is checked at the moments of the orchestrator's check grid (every
-`health_interval_s` from the first event) where a verdict can change (a threshold
-crossed), and absence rules are ticked where an agent's silence crosses `after_s`: the
-same verdicts as checking at every point of the grid, without walking it.
+monitor is checked at the moments a verdict can change (a threshold crossed), and absence
+rules are ticked where an agent's silence crosses `after_s`. Live, the orchestrator checks
+every `health_interval_s`, so it notices a crossing up to that much later: a session that
+ends within that time escapes it live, not here.
 
 What the log says happened: the health notes the orchestrator published (`event` from
 `health`), the sessions it stopped (`task:failed` of kind `stuck` or `budget_exceeded`),
@@ -26,7 +26,6 @@ its budget notes (`event` from `budget`), and the alerts the notifications logge
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -60,12 +59,11 @@ class CandidateError(ValueError):
 
 @dataclass(frozen=True)
 class Candidate:
-    """The settings tried: health thresholds (by agent, else `default_health`), the check
-    interval, budget limits, alert rules."""
+    """The settings tried: health thresholds (by agent, else `default_health`), budget
+    limits, alert rules."""
 
     default_health: HealthThresholds = field(default_factory=HealthThresholds)
     health: Mapping[str, HealthThresholds] = field(default_factory=dict)
-    interval_s: float = 1.0
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     rules: list[Rule] = field(default_factory=list)
 
@@ -75,8 +73,8 @@ class Candidate:
 
 def load_candidate(path: str | Path) -> Candidate:
     """Reads a candidate: a harness.toml, or only the tables it tries: `[health]` (every
-    agent's thresholds), `[agents.NAME.health]`, `[orchestrator] health_interval_s`,
-    `[budget]`, `[notify] rules / default_rules`. Channels and commands are ignored."""
+    agent's thresholds), `[agents.NAME.health]`, `[budget]`, `[notify] rules /
+    default_rules`. Channels, commands and the rest are ignored."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -94,15 +92,9 @@ def candidate_of(data: Mapping[str, Any]) -> Candidate:
             where = f"agents.{name}.health"
             own = (agent or {}).get("health")
             health[name] = default if own is None else HealthThresholds.model_validate(own)
-        where = "orchestrator.health_interval_s"
-        interval = float((data.get("orchestrator") or {}).get("health_interval_s", 1.0))
-        if not interval > 0:
-            raise CandidateError(f"{where}: must be greater than 0")
         where = "budget"
         budget = BudgetConfig.model_validate(data.get("budget") or {})
     except (ValidationError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, CandidateError):
-            raise
         raise CandidateError(f"{where}: {_first_error(exc)}") from None
     notify = data.get("notify") or {}
     tried = {k: notify[k] for k in ("rules", "default_rules") if k in notify}
@@ -110,7 +102,7 @@ def candidate_of(data: Mapping[str, Any]) -> Candidate:
         rules = compile_rules(load_settings(tried).effective_rules())
     except NotifyConfigError as exc:
         raise CandidateError(f"notify: {exc}") from None
-    return Candidate(default, health, interval, budget, rules)
+    return Candidate(default, health, budget, rules)
 
 
 def _first_error(exc: Exception) -> str:
@@ -201,8 +193,8 @@ class _Session:
 class _Health:
     """The candidate's health checks over the sessions the events show."""
 
-    def __init__(self, candidate: Candidate, report: Report, origin: float) -> None:
-        self.candidate, self.report, self.origin = candidate, report, origin
+    def __init__(self, candidate: Candidate, report: Report) -> None:
+        self.candidate, self.report = candidate, report
         self.monitor = HealthMonitor()
         self.sessions: dict[str, _Session] = {}
 
@@ -212,7 +204,7 @@ class _Health:
                 self.sessions[sid] = _Session(s.get("agent_id"), s.get("task_id"), Vitals(now, now))
 
     def until(self, now: float, seq: int | None) -> None:
-        """Checks at every grid moment before `now` where a verdict may change."""
+        """Checks at every moment before `now` where a verdict may change."""
         moments = sorted({m for s in self.sessions.values() for m in self._crossings(s, now)})
         for moment in moments:
             for sid in list(self.sessions):
@@ -223,9 +215,7 @@ class _Health:
         times = [v.last_heartbeat + limits.stale_after_s, v.last_heartbeat + limits.crashed_after_s]
         if limits.stuck_after_s and not v.testing:
             times.append(v.last_progress + limits.stuck_after_s)
-        grid = self.candidate.interval_s
-        on_grid = [self.origin + math.ceil((t - self.origin) / grid - 1e-9) * grid for t in times]
-        return [t for t in on_grid if t < now]
+        return [t for t in times if t < now]
 
     def _check(self, sid: str, now: float, seq: int | None) -> None:
         s = self.sessions[sid]
@@ -401,7 +391,7 @@ def replay(bundle: Bundle, candidate: Candidate) -> Report:
         return report
     origin = bundle.events[0].ts_ms / 1000
     clock = [origin]
-    health = _Health(candidate, report, origin)
+    health = _Health(candidate, report)
     budget = _Budget(candidate, report, lambda: clock[0])
     alerts = _Alerts(candidate, report)
     health.seed(bundle.start, origin)
@@ -418,7 +408,7 @@ def replay(bundle: Bundle, candidate: Candidate) -> Report:
         found = _actual(ev)
         if found is not None:
             report.was.append(found)
-    end = clock[0] + candidate.interval_s  # the check right after the last event
+    end = clock[0] + 1e-6  # what was crossed by the last event's time, not after it
     health.until(end, None)
     alerts.until(end, None)
     report.first, report.last = bundle.events[0].timestamp, bundle.events[-1].timestamp
