@@ -267,3 +267,25 @@ async def test_the_whole_log_imports_from_seq_1_and_who_may_export_and_import(
                 assert comparable(got, True) == comparable(want, True), n
     finally:
         await server.stop()
+
+
+async def test_the_replay_route_runs_alert_rules_over_the_log(source: RunningHub) -> None:
+    await fill(source)
+    head = source.node.seq
+    rules = [
+        {"name": "crashes", "on": "task:failed", "when": {"task.error_details.kind": "crash"}},
+        {"name": "ooms", "on": "task:failed", "when": {"task.error_details.kind": "oom"}},
+    ]
+    candidate = {"notify": {"default_rules": False, "rules": rules}}
+    status, report = await source.post("/api/replay", {"from": 2, "candidate": candidate})
+    assert status == 200, report
+    alerts = [(f["what"], f["subject"]) for f in report["would"] if f["source"] == "alert"]
+    assert alerts == [("alerted", "task t9")], report["would"]
+    assert report["counts"]["would"] == {"alert alerted": 1}
+    assert source.node.seq == head, "the replay published something"
+
+    bad = {"candidate": {"notify": {"rules": [{"name": "x"}]}}}
+    status, body = await source.post("/api/replay", bad)
+    assert (status, body["code"], body["field"]) == (400, "invalid_params", "candidate"), body
+    status, body = await source.post("/api/replay", {"from": 9, "to": 3})
+    assert (status, body["code"], body["param"]) == (400, "bad_params", "from"), body

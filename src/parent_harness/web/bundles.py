@@ -1,4 +1,5 @@
-"""Incident bundles over REST: `GET /api/export` streams one, `POST /api/import` loads one.
+"""Incident bundles over REST: `GET /api/export` streams one, `POST /api/import` loads one;
+`POST /api/replay` runs a stretch of the log through candidate rules (a what-if).
 
 The bundle's format is hub/bundles.py's. Both need a token for every room (the state at a
 bundle's start is the whole fleet's); importing needs a publish token too.
@@ -6,21 +7,26 @@ bundle's start is the whole fleet's); importing needs a publish token too.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from aiohttp import web
 
 from parent_harness.events.clock import parse_iso
-from parent_harness.hub.bundles import BadBundle
+from parent_harness.hub.bundles import BadBundle, bundle_lines
 from parent_harness.hub.bundles import read_bundle as check_bundle
 from parent_harness.hub.history import OutOfRange
 from parent_harness.hub.node import ImportRefused, Node
+from parent_harness.hub.state import State
 from parent_harness.problems import json_response as _json
 from parent_harness.problems import problem
 from parent_harness.web.keys import NODE, SETTINGS, Guard
 from parent_harness.web.rest import BadParam, answers_bad_params, int64_param
 from parent_harness.web.scopes import whole_fleet
+from parent_harness.whatif import CandidateError, candidate_of, replay
 
 _DIGITS = re.compile(r"-?[0-9]+")
 
@@ -44,20 +50,28 @@ async def _point(node: Node, param: str, text: str, *, start: bool) -> int:
     return min(found, node.seq)
 
 
-async def _range(request: web.Request) -> tuple[int, int]:
-    """The export's (from_seq, to_seq), checked: within the log, from not after to."""
-    node, query = request.app[NODE], request.query
+async def _range(node: Node, given: Mapping[str, Any]) -> tuple[int, int]:
+    """The (from_seq, to_seq) of `given`'s `from` and `to` (seqs or times; default: the
+    whole log kept), checked: within the log, from not after to."""
     head = node.seq
-    low = await _point(node, "from", query["from"], start=True) if query.get("from") else None
-    high = await _point(node, "to", query["to"], start=False) if query.get("to") else head
-    low = node.ingest.first_seq if low is None else low
+    low_text, high_text = str(given.get("from") or ""), str(given.get("to") or "")
+    low = await _point(node, "from", low_text, start=True) if low_text else node.ingest.first_seq
+    high = await _point(node, "to", high_text, start=False) if high_text else head
     if high > head:
         raise BadParam("to", f"to={high} is beyond the log, which ends at seq {head}", head=head)
     if low < 1:
         raise BadParam("from", "from must be a seq of 1 or more")
-    if low > high + 1 or (low > high and query.get("from")):
+    if low > high + 1 or (low > high and low_text):
         raise BadParam("from", f"from (seq {low}) is after to (seq {high})", head=head)
     return low, high
+
+
+async def _start(node: Node, low: int) -> State:
+    """The state before `low`; BadParam `from` when the log no longer keeps it."""
+    try:
+        return await node.state_at(low - 1)
+    except OutOfRange as exc:
+        raise BadParam("from", str(exc), head=node.seq) from None
 
 
 @answers_bad_params
@@ -66,11 +80,8 @@ async def export_route(request: web.Request) -> web.StreamResponse:
     ISO 8601 times (default: the whole log kept), `task` and `session` keep only the
     events that reach that task's or session's room."""
     node = request.app[NODE]
-    low, high = await _range(request)
-    try:
-        start = await node.state_at(low - 1)
-    except OutOfRange as exc:
-        raise BadParam("from", str(exc), head=node.seq) from None
+    low, high = await _range(node, request.query)
+    start = await _start(node, low)
     task, session = request.query.get("task") or None, request.query.get("session") or None
     response = web.StreamResponse(
         headers={
@@ -115,9 +126,43 @@ async def import_route(request: web.Request) -> web.StreamResponse:
     return _json({"imported": count, "seq": node.seq, "range": bundle.header["range"]})
 
 
+MAX_REPLAY_EVENTS = 200_000
+"""Events `POST /api/replay` runs through at most (more: `harness replay`, which runs on the
+operator's machine)."""
+
+
+@answers_bad_params
+async def replay_route(request: web.Request) -> web.StreamResponse:
+    """What-if over the log, with no side effect (parent_harness/whatif.py): the body is
+    `{"from", "to", "candidate"}`, the candidate as `harness replay --config` reads it
+    (`health`, `agents.NAME.health`, `budget`, `notify.rules`, `notify.default_rules`), as
+    JSON. Answers the report (`Report.as_json`)."""
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        return problem(400, "bad_json", f"body is not JSON: {exc}")
+    if not isinstance(body, dict) or not isinstance(body.get("candidate", {}), dict):
+        return problem(400, "invalid_params", "the body is {from, to, candidate: {...}}")
+    try:
+        candidate = candidate_of(body.get("candidate") or {})
+    except CandidateError as exc:
+        return problem(400, "invalid_params", f"candidate: {exc}", field="candidate")
+    node = request.app[NODE]
+    low, high = await _range(node, body)
+    if high - low + 1 > MAX_REPLAY_EVENTS:
+        message = f"at most {MAX_REPLAY_EVENTS} events at once here; harness replay takes more"
+        raise BadParam("to", message, limit=MAX_REPLAY_EVENTS)
+    start = await _start(node, low)
+    chunks = [c async for c in node.export_bundle(start, low, high, task=None, session=None)]
+    bundle = check_bundle(bundle_lines(b"".join(chunks)))
+    report = await asyncio.to_thread(replay, bundle, candidate)
+    return _json(report.as_json())
+
+
 import_route.large_body = True  # type: ignore[attr-defined]  # see app.guarded
 
 
 def add_routes(app: web.Application, guard: Guard) -> None:
     app.router.add_get("/api/export", guard(whole_fleet(export_route)))
     app.router.add_post("/api/import", guard(whole_fleet(import_route)))
+    app.router.add_post("/api/replay", guard(whole_fleet(replay_route)))
