@@ -26,6 +26,7 @@ its budget notes (`event` from `budget`), and the alerts the notifications logge
 
 from __future__ import annotations
 
+import heapq
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -191,31 +192,43 @@ class _Session:
 
 
 class _Health:
-    """The candidate's health checks over the sessions the events show."""
+    """The candidate's health checks over the sessions the events show. Each session's
+    next crossings (stale, crashed, stuck) wait in a heap, tagged with the version of its
+    vitals they were computed from: a change of vitals makes the older ones stale."""
 
     def __init__(self, candidate: Candidate, report: Report) -> None:
         self.candidate, self.report = candidate, report
         self.monitor = HealthMonitor()
         self.sessions: dict[str, _Session] = {}
+        self._due: list[tuple[float, str, int]] = []
+        self._version: dict[str, int] = {}
 
     def seed(self, start: State, now: float) -> None:
         for sid, s in start.sessions.items():
             if s.get("status") in ("running", "starting", None):
-                self.sessions[sid] = _Session(s.get("agent_id"), s.get("task_id"), Vitals(now, now))
+                self._track(sid, _Session(s.get("agent_id"), s.get("task_id"), Vitals(now, now)))
 
-    def until(self, now: float, seq: int | None) -> None:
-        """Checks at every moment before `now` where a verdict may change."""
-        moments = sorted({m for s in self.sessions.values() for m in self._crossings(s, now)})
-        for moment in moments:
-            for sid in list(self.sessions):
-                self._check(sid, moment, seq)
+    def _track(self, sid: str, session: _Session) -> None:
+        self.sessions[sid] = session
+        self._changed(sid)
 
-    def _crossings(self, s: _Session, now: float) -> list[float]:
+    def _changed(self, sid: str) -> None:
+        """The session's vitals changed: its crossings from now on."""
+        version = self._version[sid] = self._version.get(sid, 0) + 1
+        s = self.sessions[sid]
         limits, v = self.candidate.limits(s.agent), s.vitals
         times = [v.last_heartbeat + limits.stale_after_s, v.last_heartbeat + limits.crashed_after_s]
         if limits.stuck_after_s and not v.testing:
             times.append(v.last_progress + limits.stuck_after_s)
-        return [t for t in times if t < now]
+        for t in times:
+            heapq.heappush(self._due, (t, sid, version))
+
+    def until(self, now: float, seq: int | None) -> None:
+        """Checks, in time order, every crossing before `now` of a session still tracked."""
+        while self._due and self._due[0][0] < now:
+            moment, sid, version = heapq.heappop(self._due)
+            if sid in self.sessions and self._version.get(sid) == version:
+                self._check(sid, moment, seq)
 
     def _check(self, sid: str, now: float, seq: int | None) -> None:
         s = self.sessions[sid]
@@ -237,15 +250,15 @@ class _Health:
 
     def _end(self, sid: str) -> None:
         self.sessions.pop(sid, None)
+        self._version.pop(sid, None)
         self.monitor.forget(sid)
 
     def observe(self, ev: BundleEvent, now: float) -> None:
         p, t = ev.payload, ev.type
         if t == "session:started":
             s = p.get("session") or {}
-            self.sessions[str(s.get("id"))] = _Session(
-                s.get("agent_id"), s.get("task_id"), Vitals(now, now)
-            )
+            self._track(str(s.get("id")), _Session(s.get("agent_id"), s.get("task_id"),
+                                                   Vitals(now, now)))  # fmt: skip
             return
         if t in ("session:ended",) or (
             t == "session:updated"
@@ -269,6 +282,7 @@ class _Health:
         else:
             return
         self.monitor.check(str(sid), s.vitals, self.candidate.limits(s.agent), now)
+        self._changed(str(sid))
 
 
 class _Budget:
