@@ -3,6 +3,7 @@ stretch of the log take.
 
     .venv/bin/python -m bench.bundles                  # 100,000 events
     .venv/bin/python -m bench.bundles --events 20000
+    .venv/bin/python -m bench.bundles --tiny           # 2,000 events (what the suite runs)
 
 - **build**: N fleet events (bench/history.py's mix) published in 100-event batches on a
   temporary SQLite file, a checkpoint every 10,000.
@@ -75,8 +76,10 @@ async def run(events: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--tiny", action="store_true", help="2,000 events (what the suite runs)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="Where the JSON goes.")
     args = parser.parse_args()
-    result = asyncio.run(run(args.events))
+    result = asyncio.run(run(2_000 if args.tiny else args.events))
     n = result["bundle_events"]
     print(f"| {n:,} events of a {result['events']:,}-event log | seconds | events/s |")
     print("|---|---|---|")
@@ -84,8 +87,8 @@ def main() -> None:
         s = result[f"{step}_s"]
         print(f"| {step} | {s:.2f} | {n / s:,.0f} |")
     print(f"\nbundle: {result['bundle_bytes_per_event']:.0f} bytes/event (plain JSON lines)")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
