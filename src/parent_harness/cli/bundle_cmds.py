@@ -11,11 +11,18 @@ import aiohttp
 import orjson
 import typer
 
-from parent_harness.cli.hub_http import Token, Url, call, fail
+from parent_harness.cli.hub_http import Token, Url, fail
 from parent_harness.hub.bundles import BadBundle, bundle_lines, read_bundle
 
-Point = Annotated[
-    str | None, typer.Option(help="A seq, or an ISO 8601 time (without a zone: UTC).")
+From = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="Start: a seq, or an ISO 8601 time (the first event at or after it; UTC)."
+    ),
+]
+To = Annotated[
+    str | None,
+    typer.Option(help="End: a seq, or an ISO 8601 time (the last event at or before it; UTC)."),
 ]
 
 
@@ -42,10 +49,8 @@ async def _download(url: str, token: str | None, query: dict[str, str], out: Pat
 
 def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="The bundle file (.gz: gzip'd).")],
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Start: a seq or an ISO time.")
-    ] = None,
-    to: Point = None,
+    from_: From = None,
+    to: To = None,
     task: Annotated[str | None, typer.Option(help="Only the events of this task.")] = None,
     session: Annotated[str | None, typer.Option(help="Only the events of this session.")] = None,
     url: Url = "http://127.0.0.1:3333",
@@ -53,8 +58,8 @@ def export(
 ) -> None:
     """Write an incident bundle: the state at the start, the events (JSON lines with their
     seq) and a Markdown summary (docs/history.md)."""
-    query = {k: v for k, v in {"from": from_, "to": to, "task": task, "session": session}.items()}
-    wanted = {k: v for k, v in query.items() if v}
+    given = {"from": from_, "to": to, "task": task, "session": session}
+    wanted = {k: v for k, v in given.items() if v}
     try:
         size = asyncio.run(_download(url, token, wanted, output))
     except aiohttp.ClientConnectionError as exc:
@@ -74,6 +79,19 @@ def _last_line(path: Path) -> bytes:
     return last
 
 
+async def _upload(url: str, token: str | None, body: bytes) -> tuple[int, Any]:
+    """POSTs the bundle's lines (one JSON array, encoded once) to /api/import."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.post(f"{url.rstrip('/')}/api/import", data=body, headers=headers) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
 def import_(
     bundle: Annotated[Path, typer.Argument(help="A bundle written by `harness export`.")],
     url: Url = "http://127.0.0.1:3333",
@@ -88,9 +106,11 @@ def import_(
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    status, body = asyncio.run(
-        call("POST", f"{url.rstrip('/')}/api/import", token, lines, timeout_s=600)
-    )
+    try:
+        status, body = asyncio.run(_upload(url, token, orjson.dumps(lines)))
+    except aiohttp.ClientConnectionError as exc:
+        typer.echo(f"error: no hub at {url} ({exc})", err=True)
+        raise typer.Exit(1) from None
     if status != 200:
         fail(status, body)
     r = body["range"]
@@ -112,10 +132,8 @@ async def _fetch(url: str, token: str | None, query: dict[str, str]) -> bytes:
 
 def replay(
     config: Annotated[Path, typer.Option(help="The candidate: a harness.toml, or its tables.")],
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Start: a seq or an ISO time.")
-    ] = None,
-    to: Point = None,
+    from_: From = None,
+    to: To = None,
     bundle: Annotated[
         Path | None, typer.Option(help="Replay this bundle file instead of the hub's log.")
     ] = None,
