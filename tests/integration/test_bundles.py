@@ -109,15 +109,28 @@ async def test_a_bundle_imported_into_a_fresh_hub_gives_the_same_state_at_every_
 
 
 async def test_a_filtered_bundle_holds_the_events_of_that_task(
-    source: RunningHub, tmp_path: Path
+    source: RunningHub, fresh: RunningHub
 ) -> None:
     await fill(source)
-    async with source.session.get(source.url + "/api/export?task=t9") as response:
+    async with source.session.get(source.url + "/api/export?from=5&task=t9") as response:
         assert response.headers["Content-Type"] == "application/x-ndjson"
         lines = [orjson.loads(raw) for raw in (await response.read()).splitlines()]
     events = [ln["event"] for ln in lines[2:-1]]
     assert [e["type"] for e in events] == ["task:failed"], events
     assert lines[-1]["events"] == 1 and lines[0]["filters"] == {"task": "t9", "session": None}
+
+    status, body = await fresh.post("/api/import", lines)
+    assert status == 200, body
+    failed_at = events[0]["seq"]
+    _, at_start = await source.get("/api/state?at=4")
+    for n in (4, failed_at - 1):  # before the task's event: the state at the start
+        status, got = await fresh.get(f"/api/state?at={n}")
+        assert status == 200, got
+        assert comparable(got, False) == comparable({**at_start, "seq": n}, False), n
+    status, got = await fresh.get(f"/api/state?at={failed_at}")
+    assert [t["status"] for t in got["tasks"] if t["id"] == "t9"] == ["failed"]
+    status, body = await fresh.get("/api/state?at=3")
+    assert status == 400 and "oldest state is seq 4" in body["detail"], body
 
 
 async def test_bad_ranges_are_refused_naming_the_parameter(source: RunningHub) -> None:

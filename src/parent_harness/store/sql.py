@@ -146,6 +146,11 @@ class SqlStore:
     async def _load(self, conn: AsyncConnection, epoch: str) -> Loaded:
         seq = await conn.scalar(select(func.max(t.events.c.seq))) or 0
         first = await conn.scalar(select(func.min(t.events.c.seq))) or seq + 1
+        # The oldest state kept is the oldest checkpoint's when no event is older: after
+        # an import of a task's events, which starts at its checkpoint (hub/bundles.py).
+        oldest = await conn.scalar(select(func.min(t.checkpoints.c.seq)))
+        if oldest is not None:
+            first = min(first, int(oldest) + 1)
         entities: dict[str, list[dict[str, Any]]] = {}
         for kind, (table, _key, _cols) in _ENTITY_TABLES.items():
             query = select(table.c.data).order_by(table.c.updated_seq)
