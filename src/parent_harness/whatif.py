@@ -184,6 +184,10 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_ENDED = frozenset({"completed", "failed", "killed"})
+"""A session's statuses once its process is gone."""
+
+
 @dataclass
 class _Session:
     agent: str | None
@@ -205,7 +209,7 @@ class _Health:
 
     def seed(self, start: State, now: float) -> None:
         for sid, s in start.sessions.items():
-            if s.get("status") in ("running", "starting", None):
+            if s.get("status") not in _ENDED:
                 self._track(sid, _Session(s.get("agent_id"), s.get("task_id"), Vitals(now, now)))
 
     def _track(self, sid: str, session: _Session) -> None:
@@ -260,9 +264,8 @@ class _Health:
             self._track(str(s.get("id")), _Session(s.get("agent_id"), s.get("task_id"),
                                                    Vitals(now, now)))  # fmt: skip
             return
-        if t in ("session:ended",) or (
-            t == "session:updated"
-            and (p.get("session") or {}).get("status") not in (None, "running")
+        if t == "session:ended" or (
+            t == "session:updated" and (p.get("session") or {}).get("status") in _ENDED
         ):
             self._end(str((p.get("session") or {}).get("id")))
             return
