@@ -332,6 +332,7 @@ class _Alerts:
         self.report = report
         self.engine = AlertEngine(candidate.rules, IncidentBook(), Liveness())
         self.gate = Gate(Snoozes())
+        self._ticked = float("-inf")
 
     def seed(self, start: State, now: float) -> None:
         self.engine.liveness.seed(start.agents, start.sessions, now)
@@ -339,14 +340,17 @@ class _Alerts:
     def until(self, now: float, seq: int | None) -> None:
         """Ticks where an agent's silence crosses an absence rule's `after_s`."""
         rules = [r for r in self.engine.rules.values() if r.kind == "absence"]
+        # A moment at or before the last call's `now` was ticked then: an agent's
+        # `last_seen` only moves to an event's time, so its new moments come later.
         moments = {
             life.last_seen + r.after_s
             for life in self.engine.liveness.agents.values()
             for r in rules
-            if life.last_seen + r.after_s < now
+            if self._ticked < life.last_seen + r.after_s < now
         }
         for moment in sorted(moments):
             self._decide(self.engine.tick(moment), moment)
+        self._ticked = max(self._ticked, now - 1e-9)
 
     def observe(self, ev: BundleEvent, now: float) -> None:
         event = Event(ev.seq, ev.type, ev.payload, ev.timestamp)
@@ -396,7 +400,9 @@ def _actual(ev: BundleEvent) -> Finding | None:
     if source == "budget":
         scope = data.get("scope")
         subject = f"task {data.get('task_id')}" if scope == "task" else "the day"
-        what: What = "warned" if note.get("level") == "warning" else "stopped"
+        what: What = "warned" if note.get("level") == "warning" else "paused"
+        if what == "paused" and "stopped" in message:  # the orchestrator's own words
+            what = "stopped"
         return Finding(what, "budget", at, ev.seq, subject, message)
     return None
 

@@ -160,3 +160,24 @@ def test_a_bad_candidate_names_its_key(tmp_path: Path) -> None:
         with pytest.raises(CandidateError) as caught:
             load_candidate(bad)
         assert words in str(caught.value), (text, caught.value)
+
+
+def test_an_absence_rule_alerts_at_the_moment_the_silence_crosses_it() -> None:
+    working = {"agent": {"id": "a1", "status": "working"}}
+    bundle = log(
+        (0, "agent:status", working),
+        (10, "agent:heartbeat", {"agent_id": "a1", "iteration": 1}),
+        (400, "event", {"event": {"message": "later", "level": "info"}}),
+        (401, "event", {"event": {"message": "later still", "level": "info"}}),
+    )
+
+    def silent_after(seconds: int) -> Candidate:
+        rule = {"name": "silent", "kind": "absence", "after_s": seconds,
+                "when": {"agent.status": "working"}}  # fmt: skip
+        return candidate_of({"notify": {"default_rules": False, "rules": [rule]}})
+
+    report = replay(bundle, silent_after(300))
+    assert [(f.what, f.subject, f.at[11:19]) for f in report.would] == [
+        ("alerted", "agent a1", "03:05:10")
+    ], report.would
+    assert replay(bundle, silent_after(600)).would == []
