@@ -1,7 +1,7 @@
 """Bundles and what-if over a real orchestrated run: real agent processes on a real hub,
 one that completes and one that hangs and is killed as stuck. Its log exported and
-imported into a fresh hub gives the same state after every event; replayed with the
-stuck threshold that killed it, the kill is found again, and a looser one would not kill."""
+imported into a fresh hub gives the same state after every event; replayed with a tighter
+stuck threshold the kill is found again, and with a looser one it would not be killed."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from parent_harness.web.settings import Settings
 from parent_harness.whatif import candidate_of, replay
 from tests.integration.orchestrator.support import agent_command, until
 
-HANG_HEALTH = {"stuck_after_s": 0.4, "kill_on_stuck": True}
+HANG_HEALTH = {"stuck_after_s": 1.0, "kill_on_stuck": True}
+TIGHTER = {"stuck_after_s": 0.5, "kill_on_stuck": True}
+"""Half the live threshold: the replay's clock is the log's timestamps, which a loaded
+machine puts later than the moment the orchestrator saw the agent's progress."""
 
 
 async def test_a_real_run_exported_imported_and_replayed(server: HubServer, tmp_path: Path) -> None:
@@ -70,7 +73,7 @@ async def test_a_real_run_exported_imported_and_replayed(server: HubServer, tmp_
             await fresh.stop()
 
     bundle = read_bundle(lines)
-    tight = {"agents": {"hang": {"health": HANG_HEALTH}}}
+    tight = {"agents": {"hang": {"health": TIGHTER}}}
     report = replay(bundle, candidate_of(tight))
     killed = [f for f in report.would if f.what == "killed"]
     assert [f.subject.split(" (")[1] for f in killed] == ["agent hang)"], report.would
