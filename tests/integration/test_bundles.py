@@ -160,6 +160,15 @@ async def test_bad_ranges_are_refused_naming_the_parameter(source: RunningHub) -
             "unknown event type",
         ),
         (lambda ls: [*ls[:-1], {**ls[-1], "events": 3}], None, "counts 3 events"),
+        (
+            lambda ls: [
+                ls[0],
+                {"state": {**ls[1]["state"], "tables": {"task": [{"id": "x"}]}}},
+                *ls[2:],
+            ],  # a task row no fold makes
+            None,
+            "cannot",
+        ),
     ],
 )
 async def test_a_foreign_or_corrupt_bundle_is_refused_naming_the_line(

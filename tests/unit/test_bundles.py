@@ -76,6 +76,11 @@ def test_a_bundle_reads_back_plain_or_gzipd() -> None:
             "not an ISO 8601 time",
         ),
         (lambda ls: [*ls, {"summary": "", "events": 2}], 6, "after the summary"),
+        (
+            lambda ls: [*ls[:3], {"event": {**event(4)["event"], "id": "i3"}}, ls[-1]],
+            4,
+            "already the id of line 3",
+        ),
         (lambda ls: [*ls[:2], 7, ls[-1]], 3, "not a JSON object"),
     ],
 )

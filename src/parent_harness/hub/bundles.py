@@ -244,10 +244,15 @@ def read_bundle(lines: list[Any]) -> Bundle:
     start = _start(next(objects, None), head)
     events: list[BundleEvent] = []
     low, high = head["range"]["from_seq"], head["range"]["to_seq"]
+    ids: dict[str, int] = {}
     for number, obj in objects:
         if "summary" in obj:
             return _trailer(number, obj, head, start, events, len(lines))
-        events.append(_event(number, obj, events[-1].seq if events else low - 1, high))
+        ev = _event(number, obj, events[-1].seq if events else low - 1, high)
+        if ev.id in ids:  # the log keeps one event per id
+            raise BadBundle(number, f"id {ev.id!r} is already the id of line {ids[ev.id]}")
+        ids[ev.id] = number
+        events.append(ev)
     raise BadBundle(len(lines) + 1, "the bundle ends without its summary line: it is cut short")
 
 
@@ -282,11 +287,13 @@ def _start(found: tuple[int, dict[str, Any]] | None, head: dict[str, Any]) -> St
         raise BadBundle(2, "the bundle ends before the state at its start")
     number, obj = found
     dumped = obj.get("state")
+    wrong = BadBundle(number, 'not the state at the start ({"state": {seq, tables}})')
+    if not isinstance(dumped, dict) or not isinstance(dumped.get("tables"), dict):
+        raise wrong
     try:
-        assert isinstance(dumped, dict) and isinstance(dumped.get("tables"), dict)
         state = State.restore(dumped)
-    except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
-        raise BadBundle(number, 'not the state at the start ({"state": {seq, tables}})') from None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise wrong from None
     if state.seq != head["range"]["from_seq"] - 1:
         raise BadBundle(number, f"the state is at seq {state.seq}, not before the range's start")
     return state

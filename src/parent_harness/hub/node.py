@@ -35,7 +35,9 @@ from parent_harness.brokers import open_broker
 from parent_harness.events.clock import now_iso
 from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
+from parent_harness.exceptions import RowRefused
 from parent_harness.hub.bundles import (
+    BadBundle,
     Bundle,
     Summary,
     event_line,
@@ -208,7 +210,11 @@ class Node:
         if bundle.start_seq > 0:
             ts_ms = bundle.events[0].ts_ms if bundle.events else int(time.time() * 1000)
             checkpoint = (ts_ms, await asyncio.to_thread(encode_state, start))
-        await self.store.import_log(start["tables"], bundle.start_seq, records, checkpoint)
+        try:
+            await self.store.import_log(start["tables"], bundle.start_seq, records, checkpoint)
+        except (KeyError, TypeError, RowRefused) as exc:  # rows a fold would not have made
+            message = f"the state at the start or the events cannot be stored ({exc!r})"
+            raise BadBundle(2, message) from None
         await self.ingest.reload()
         await self.checkpoints.start()
 
