@@ -151,6 +151,8 @@ class Ingest:
         """Events this node wrote: its own, and others' it took over."""
         self.taken_over = 0
         self.store_error: str | None = None
+        self.paused: str | None = None
+        """Why publishes are refused for now (an import is loading); None: they are not."""
         """Why the store refuses writes, while it does; None when it takes them."""
         self.refused: dict[int, str] = {}
         """Seqs whose event the store refused for its content (a tombstone holds each),
@@ -190,6 +192,20 @@ class Ingest:
             keys_complete=len(loaded.recent_ids) < RECENT_IDS,
         )
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
+
+    async def reload(self) -> None:
+        """Reads the store back again and continues the order after it: once a log was
+        imported into this node's empty store (hub/node.py `import_bundle`)."""
+        await self.flushed()
+        loaded = await self.store.open()
+        self._restore(loaded)
+        await self.broker.start(
+            self,
+            epoch=loaded.epoch,
+            after_seq=loaded.seq,
+            recent_keys=loaded.recent_ids,
+            keys_complete=len(loaded.recent_ids) < RECENT_IDS,
+        )
 
     def _restore(self, loaded: Loaded) -> None:
         self.state, self.committed_state = State(), State()
@@ -379,6 +395,8 @@ class Ingest:
                 fut.set_exception(error)
 
     def _refuse_while_failing(self) -> None:
+        if self.paused is not None:
+            raise StoreUnavailable(f"{self.paused}; retry later with the same id")
         if self.store_error is not None:
             raise StoreUnavailable(
                 f"the store refuses writes ({self.store_error}); retry later with the same id"

@@ -44,6 +44,7 @@ from parent_harness.exceptions import (
     StoreUnavailable,
 )
 from parent_harness.graph import GraphError, check, edges_of
+from parent_harness.hub.bundles import error_signature
 from parent_harness.hub.history import OutOfRange
 from parent_harness.hub.ingest import Draft
 from parent_harness.hub.node import snapshot_of
@@ -603,15 +604,6 @@ async def stats_history(
     return _json({"seq": seq, "bucket_s": bucket_s, "buckets": buckets})
 
 
-_NUMBERS = re.compile(r"\d+")
-
-
-def _signature(details: dict[str, Any]) -> str:
-    message = (details.get("message") or "").strip().splitlines()
-    first = message[0] if message else ""
-    return f"{details.get('kind') or 'error'}: {_NUMBERS.sub('N', first)[:200]}"
-
-
 @inject.and_request
 async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
     """Task failures grouped by signature (kind and message with numbers masked)."""
@@ -623,7 +615,7 @@ async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
             continue
         task_ = msg["payload"]["task"]
         details = task_.get("error_details") or {}
-        sig = _signature(details)
+        sig = error_signature(details)
         group = groups.setdefault(
             sig,
             {
