@@ -83,7 +83,8 @@ async def test_a_bundle_imported_into_a_fresh_hub_gives_the_same_state_at_every_
     assert lines[0]["bundle"] == "parent-harness.bundle" and lines[0]["range"]["from_seq"] == 15
     assert lines[1]["state"]["seq"] == 14
     assert [ln["event"]["seq"] for ln in lines[2:-1]] == list(range(15, head + 1))
-    assert "requested: 1" in lines[-1]["summary"], lines[-1]["summary"]
+    asked = sum(ln["event"]["type"] == "approval:requested" for ln in lines[2:-1])
+    assert asked >= 1 and f"requested: {asked}" in lines[-1]["summary"], lines[-1]["summary"]
 
     code, stdout, err = await harness("import", str(out), "--url", fresh.url)
     assert code == 0, err
