@@ -139,6 +139,15 @@ def test_a_question_offers_its_choices(dashboard: Dashboard) -> None:
     expect(one).to_have_count(0)
     assert dashboard.hub.get("/api/approvals/q1")["approval"]["decision"] == "SQLite"
 
+    # A question without choices takes free text; the keys do not act while typing.
+    dashboard.hub.publish(requested("q2", kind="question", options=None, summary="Name?"))
+    free = row(dashboard, "q2")
+    free.get_by_test_id("approval-text").fill("add a dashboard")
+    free.get_by_test_id("approval-text").press("Enter")
+    expect(free).to_have_count(0)
+    stored = dashboard.hub.get("/api/approvals/q2")["approval"]
+    assert (stored["decision"], stored["answer"]) == ("answer", "add a dashboard")
+
 
 READ = "inbox-read-only-token"
 PUBLISH = "inbox-publish-token"

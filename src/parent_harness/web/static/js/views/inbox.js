@@ -124,13 +124,15 @@ export class InboxView {
     if (decision && approval && mayAct()) this.answer(approval, decision);
   }
 
-  async answer(approval, decision) {
+  async answer(approval, decision, text = null) {
     if (this.sending.has(approval.id)) return;
     this.sending.add(approval.id);
     this.markSending(approval.id, true);
     const path = `/api/approvals/${encodeURIComponent(approval.id)}/answer`;
     try {
-      const reply = await postJSON(path, { decision, via: 'dashboard' });
+      const body = { decision, via: 'dashboard' };
+      if (text !== null) body.answer = text;
+      const reply = await postJSON(path, body);
       if (reply.ok) this.say('ok', `${describe(approval)}: ${decision}.`);
       else if (reply.status === 409) this.say('error', lostTo(reply.body?.approval ?? approval));
       else this.say('error', reply.body?.detail ?? `HTTP ${reply.status}`);
@@ -145,7 +147,7 @@ export class InboxView {
   markSending(id, busy) {
     const li = this.rows.rows.get(id);
     if (!li) return;
-    for (const b of li.parts.actions.querySelectorAll('button')) b.disabled = busy;
+    for (const b of li.parts.actions.querySelectorAll('button, input')) b.disabled = busy;
   }
 
   say(kind, text) {
@@ -205,6 +207,7 @@ export class InboxView {
 
   renderActions(li, a) {
     if (!mayAct()) return replaceChildren(li.parts.actions);
+    if (!a.options?.length && a.kind === 'question') return this.renderFreeText(li);
     const options = a.options?.length ? a.options : ['allow', 'deny'];
     const buttons = options.map((option, i) =>
       h(
@@ -221,6 +224,32 @@ export class InboxView {
       ),
     );
     replaceChildren(li.parts.actions, buttons);
+  }
+
+  /** A question without choices takes free text: decision `answer`, the text as `answer`. */
+  renderFreeText(li) {
+    if (li.parts.actions.querySelector('form')) return; // keep what is being typed
+    const input = h('input', {
+      class: 'search',
+      type: 'text',
+      maxlength: '65536',
+      placeholder: 'Your answer',
+      'aria-label': 'Your answer',
+      testid: 'approval-text',
+    });
+    const form = h(
+      'form',
+      {
+        class: 'approval-form',
+        onsubmit: (event) => {
+          event.preventDefault();
+          if (input.value.trim()) this.answer(li.approval, 'answer', input.value.trim());
+        },
+      },
+      input,
+      h('button', { class: 'button', type: 'submit', testid: 'approval-send' }, 'Send'),
+    );
+    replaceChildren(li.parts.actions, form);
   }
 }
 
