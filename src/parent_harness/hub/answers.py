@@ -73,3 +73,20 @@ async def answer_approval(
     if any(after.get(key) != value for key, value in answered.items()):
         return AnswerResult("decided", after)
     return AnswerResult("answered", after, result.seq)
+
+
+class NodeApprovals:
+    """A node's approvals as the notifier reads and answers them (notify/approvals.py
+    `ApprovalDesk`): the pending ones, answered through `answer_approval`."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    @property
+    def approvals(self) -> Mapping[str, Mapping[str, Any]]:
+        """Every approval the node holds, by id."""
+        return self._node.state.approvals
+
+    async def answer(self, approval_id: str, decision: str, *, by: str, via: str) -> AnswerResult:
+        """Answers for `by` through `via` (telegram); see `answer_approval`."""
+        return await answer_approval(self._node, approval_id, decision, by=by, via=via)
