@@ -79,7 +79,7 @@ def alert(api: FakeBotApi, chat: str, summary: str) -> dict[str, Any]:
 
 
 def data_of(message: dict[str, Any], label: str) -> str:
-    return next(b["data"] for row in message["buttons"] for b in row if b["text"] == label)
+    return str(next(b["data"] for row in message["buttons"] for b in row if b["text"] == label))
 
 
 async def test_a_button_answers_once_and_a_late_press_learns_who_won(
