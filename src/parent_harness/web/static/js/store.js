@@ -129,8 +129,9 @@ export class Store {
       if (typeof msg.seq === 'number' && msg.type !== 'snapshot') this.applyEvent(msg);
       else snapshot = this.applyControl(msg) || snapshot;
     }
-    // The first paint waits for nothing.
-    if (snapshot) this.schedule({ urgent: true });
+    // The first paint waits for nothing; nor does an agent waiting for a human (an approval
+    // asked or decided is drawn on the next frame, not at the next batched flush).
+    if (snapshot || this.pending.approvals.size) this.schedule({ urgent: true });
     else if (this.seq !== seq) this.schedule();
   }
 
