@@ -93,6 +93,14 @@ def label(option: str) -> str:
     return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
 
 
+def resolution_text(approval: Mapping[str, Any]) -> str:
+    """The line an alert gets once its request is decided, whoever decided it."""
+    if approval.get("status") == "answered":
+        return "✅ " + decision_text(approval)
+    why = f": {approval['answer']}" if approval.get("answer") else ""
+    return f"⌛ {approval.get('status') or 'decided'}{why}"
+
+
 def outcome_text(decided: Decided, decision: str, by: str) -> str:
     """What the chat is told: the answer given, or who had decided first."""
     approval = decided.approval or {}

@@ -115,16 +115,18 @@ class TelegramInbox:
             log.warning("ignored a Telegram button from chat %s: not an allowed chat", chat_id)
             await self._report_refusal(chat_id, query.id, query.from_user, query.data)
             return
+        assert message is not None  # it has a chat
         by = _who(query.from_user)
-        text = await self._answer(query.data, by)
+        text = await self._answer(query.data, by, chat_id, message.message_id)
         await self._channel.answer_button(query.id, text)
         await self._channel.record("in", chat_id, f"button-{query.id}", f"[{by}] {text}", None)
         shown = getattr(message, "text", None)
-        if shown and message is not None:
+        if shown:
             await self._channel.edit(chat_id, message.message_id, f"{shown}\n\n{text}")
 
-    async def _answer(self, data: str | None, by: str) -> str:
-        """Gives the decision a button names; returns what to tell the chat."""
+    async def _answer(self, data: str | None, by: str, chat_id: str, message_id: int) -> str:
+        """Gives the decision a button names; returns what to tell the chat (this chat edits
+        its own alert: the others are edited when the approval resolves)."""
         parsed = parse_callback(data)
         if parsed is None or self._approvals is None:
             return "This button answers nothing here."
@@ -136,6 +138,7 @@ class TelegramInbox:
         if index >= len(options):
             return "That answer is not one of the request's options."
         decision = options[index]
+        self._channel.claim_alert(str(approval["id"]), chat_id, message_id)
         decided = await self._approvals.answer(str(approval["id"]), decision, by=by, via="telegram")
         return outcome_text(decided, decision, by)
 

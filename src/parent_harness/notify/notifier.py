@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from parent_harness.events.clock import Clock, SystemClock, from_iso
 from parent_harness.events.sink import Event
-from parent_harness.notify.approvals import ApprovalDesk, Buttons, buttons_for
+from parent_harness.notify.approvals import ApprovalDesk, Buttons, buttons_for, resolution_text
 from parent_harness.notify.channels import Channels, build_channels
 from parent_harness.notify.check import ChannelCheck, default_test_message, send_test_messages
 from parent_harness.notify.commands import Commands
@@ -80,6 +80,7 @@ class Notifier:
         self._received = 0
         self._evaluated = 0
         self._stepped = asyncio.Event()
+        self._edits: set[asyncio.Task[None]] = set()
         self.running = False
         self._last_event_at: str | None = None
         self._remembered: str | None = None
@@ -113,7 +114,7 @@ class Notifier:
         self._hub.remove_listener(self.listener)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._edits, return_exceptions=True)
         self._tasks.clear()
         self._step(self._drain(), self._clock.now())
         self._remember_last_event()
@@ -174,6 +175,8 @@ class Notifier:
             self._stepped.clear()
             await self._stepped.wait()
         await self.outbox.wait_idle()
+        if self._edits:
+            await asyncio.wait(self._edits)
 
     # ---- the rules loop ---------------------------------------------------------------
 
@@ -220,6 +223,7 @@ class Notifier:
         for transition in transitions:
             verdict = self.gate.decide(transition, now)
             incident = transition.incident
+            self._settle_buttons(transition)
             if transition.kind == "opened":
                 incident.held = verdict if verdict in ("snoozed", "rate", "dedup") else None
                 if verdict == "announce":
@@ -237,6 +241,19 @@ class Notifier:
                     self._buttons(transition),
                 )
         return deliveries
+
+    def _settle_buttons(self, transition: Transition) -> None:
+        """A request decided anywhere: its alerts lose their buttons and say how it ended.
+        Not an alert (no message, whatever the snoozes): the chats' screens catch up."""
+        telegram, incident = self.channels.telegram, transition.incident
+        if telegram is None or transition.kind != "resolved" or not incident.announced:
+            return
+        if transition.rule.entity != "approval":
+            return
+        result = resolution_text(incident.context)
+        task = asyncio.create_task(telegram.settle_alerts(incident.subject, result))
+        self._edits.add(task)
+        task.add_done_callback(self._edits.discard)
 
     def _buttons(self, transition: Transition) -> Buttons:
         """A request's answers as buttons, when this notifier can answer (an ApprovalDesk)."""
@@ -287,6 +304,7 @@ class Notifier:
             body: dict[str, Any] = {"text": render(self.telegram_links, telegram.escape)}
             if buttons:
                 body["buttons"] = buttons
+                body["approval_id"] = incidents[0].subject
             out += [Delivery("telegram", c, body, about, created_at=now) for c in telegram.chat_ids]
         if webhooks is not None and "webhooks" in rule.channels:
             text = render(self.links, webhooks.escape)

@@ -44,6 +44,7 @@ from parent_harness.notify.markup import plain
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096
+_SETTLED_KEPT = 1000
 _FINAL = (
     TelegramBadRequest,
     TelegramConflictError,
@@ -102,6 +103,12 @@ class TelegramChannel:
         session = AiohttpSession(api=api, timeout=settings.timeout_s)
         self.bot = Bot(settings.bot_token(), session=session)
         self.chat_ids = list(settings.chat_ids)
+        # The alerts of each pending approval, to take their buttons away once it is decided:
+        # approval id -> [(chat id, message id, text)]. Kept in memory: after a restart a
+        # stale button still answers, and is told who won.
+        self.alerts: dict[str, list[tuple[str, int, str]]] = {}
+        self._claimed: set[tuple[str, str, int]] = set()  # alerts edited by their own press
+        self._settled: dict[str, str] = {}  # approval id -> how it ended (the newest few)
 
     def policy(self, target: str) -> RetryPolicy:
         """The bot's retry settings."""
@@ -127,7 +134,31 @@ class TelegramChannel:
     async def deliver(self, delivery: Delivery) -> None:
         """Sends the delivery's text (and its buttons, if any) to its chat, then records it."""
         buttons = delivery.body.get("buttons") or None
-        await self.send(delivery.target, delivery.text, delivery.about_seq, buttons)
+        approval_id = str(delivery.body.get("approval_id") or "")
+        text = delivery.text
+        if approval_id in self._settled:  # decided before its alert went out: no buttons
+            text, buttons = f"{text}\n\n{self._settled[approval_id]}", None
+        sent = await self.send(delivery.target, text, delivery.about_seq, buttons)
+        if buttons and approval_id:
+            self.alerts.setdefault(approval_id, []).append((delivery.target, sent, fit(text)))
+            if approval_id in self._settled:  # decided while this one was on its way
+                await self.settle_alerts(approval_id, self._settled[approval_id])
+
+    def claim_alert(self, approval_id: str, chat_id: str, message_id: int) -> None:
+        """Leaves one alert out of those `settle_alerts` edits: its press edits it. (A press
+        may be handled before the send that made its alert has finished recording it.)"""
+        self._claimed.add((approval_id, chat_id, message_id))
+
+    async def settle_alerts(self, approval_id: str, result: str) -> None:
+        """Edits every alert of a decided approval: its text plus `result`, no buttons."""
+        self._settled[approval_id] = result
+        while len(self._settled) > _SETTLED_KEPT:
+            del self._settled[next(iter(self._settled))]
+        for chat_id, message_id, text in self.alerts.pop(approval_id, []):
+            if (approval_id, chat_id, message_id) in self._claimed:
+                self._claimed.discard((approval_id, chat_id, message_id))
+                continue
+            await self.edit(chat_id, message_id, f"{text}\n\n{result}")
 
     async def send(
         self,

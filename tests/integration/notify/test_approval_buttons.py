@@ -94,17 +94,20 @@ async def test_a_button_answers_once_and_a_late_press_learns_who_won(
     assert data_of(first, "✅ Allow") == "ap:0:ap1"
 
     query = await api.press(int(CHATS[0]), first["id"], data_of(first, "✅ Allow"), "alice")
-    await api.until(lambda: len(api.answered) == 1 and len(api.edited) == 1)
+    # The pressed alert is edited by its press, the other chat's once the approval resolves.
+    await api.until(lambda: len(api.answered) == 1 and len(api.edited) == 2)
     decided = wired.approval("ap1")
     assert (decided["decision"], decided["by"], decided["via"]) == ("allow", "@alice", "telegram")
     assert api.answered == [{"id": query, "text": "✅ allow by @alice via telegram"}]
-    edit = api.edited[0]
-    assert (edit["chat_id"], edit["message_id"], edit["buttons"]) == (CHATS[0], first["id"], [])
-    assert edit["text"].startswith(first["text"]) and edit["text"].endswith("via telegram")
+    edits = {edit["chat_id"]: edit for edit in api.edited}
+    for chat, alerted in zip(CHATS, (first, second), strict=True):
+        edit = edits[chat]
+        assert (edit["message_id"], edit["buttons"]) == (alerted["id"], [])
+        assert edit["text"] == f"{alerted['text']}\n\n✅ allow by @alice via telegram"
 
-    # The other chat's buttons are stale now: pressing one is told who won, changes nothing.
+    # A stale button (pressed before its edit arrived) is told who won and changes nothing.
     await api.press(int(CHATS[1]), second["id"], data_of(second, "⛔ Deny"), "bob")
-    await api.until(lambda: len(api.answered) == 2 and len(api.edited) == 2)
+    await api.until(lambda: len(api.answered) == 2 and len(api.edited) == 3)
     assert api.answered[1]["text"] == "Already decided: allow by @alice via telegram"
     assert wired.approval("ap1")["decision"] == "allow"
     answered = [e for e in wired.seen if e.type == "approval:answered"]
@@ -118,6 +121,19 @@ async def test_a_button_answers_once_and_a_late_press_learns_who_won(
         "[@alice] ✅ allow by @alice via telegram",
         "[@bob] Already decided: allow by @alice via telegram",
     ]
+
+
+async def test_answered_elsewhere_the_alerts_lose_their_buttons(
+    api: FakeBotApi, wired: Wired
+) -> None:
+    await wired.node.publish("approval:requested", requested("ap9"))
+    await api.until(lambda: all(api.texts(chat) for chat in CHATS))
+    decided = await NodeApprovals(wired.node).answer("ap9", "deny", by="ops", via="api")
+    assert decided.outcome == "answered"
+    await api.until(lambda: len(api.edited) == 2)
+    assert {e["chat_id"] for e in api.edited} == set(CHATS)
+    assert all(e["text"].endswith("\n\n✅ deny by ops via api") for e in api.edited)
+    assert all(e["buttons"] == [] for e in api.edited)
 
 
 async def test_a_button_from_a_chat_not_allowed_is_ignored_and_reported(
