@@ -50,7 +50,11 @@ def test_a_request_appears_with_its_count_and_is_answered_from_the_page(
     dashboard.hub.publish(requested("ap1"))
     expect(count).to_have_text("1")  # live, on a page that is not the Inbox
 
-    dashboard.go("#/inbox")
+    dashboard.go("#/")
+    waiting = page.get_by_test_id("glance-waiting")
+    expect(waiting.get_by_test_id("glance-waiting-value")).to_have_text("1")
+    expect(waiting).to_have_attribute("data-level", "warning")
+    waiting.click()  # the tile opens the Inbox
     one = row(dashboard, "ap1")
     expect(one.get_by_test_id("approval-tool")).to_have_text("Bash")
     expect(one.get_by_test_id("approval-agent")).to_have_text("agent claude-1")
@@ -74,6 +78,8 @@ def test_a_request_appears_with_its_count_and_is_answered_from_the_page(
     dashboard.go("#/events")  # the answer is on the stream like every event
     answered = page.locator("[data-testid=event-row]", has_text="approval:answered")
     expect(answered).to_have_count(1)
+    dashboard.go("#/")
+    expect(page.get_by_test_id("glance-waiting-value")).to_have_text("0")
     assert dashboard.errors == []
 
 
