@@ -78,6 +78,9 @@ def test_a_request_appears_with_its_count_and_is_answered_from_the_page(
     dashboard.go("#/events")  # the answer is on the stream like every event
     answered = page.locator("[data-testid=event-row]", has_text="approval:answered")
     expect(answered).to_have_count(1)
+    expect(answered.get_by_test_id("event-text")).to_have_text(
+        "claude-1 · Bash: run ap1 · allow by dashboard"
+    )
     dashboard.go("#/")
     expect(page.get_by_test_id("glance-waiting-value")).to_have_text("0")
     assert dashboard.errors == []

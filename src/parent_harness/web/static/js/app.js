@@ -29,7 +29,7 @@ import { TelegramView } from './views/telegram.js';
 const RECENT_EVENTS = 50;
 // Everything but heartbeats, which the dashboard's stream leaves out by default.
 const RECENT_TYPES =
-  'agent:status,task:*,session:started,session:updated,session:ended,session:iteration,test:*,budget:*,telegram:*,event';
+  'agent:status,task:*,session:started,session:updated,session:ended,session:iteration,test:*,budget:*,telegram:*,approval:*,event';
 const RECENT_TEST_RUNS = 500;
 
 const store = new Store();
