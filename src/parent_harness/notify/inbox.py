@@ -117,7 +117,13 @@ class TelegramInbox:
             return
         assert message is not None  # it has a chat
         by = _who(query.from_user)
-        text = await self._answer(query.data, by, chat_id, message.message_id)
+        try:
+            text = await self._answer(query.data, by, chat_id, message.message_id)
+        except Exception as exc:  # the hub refused (its store or broker down): say so, stay up
+            log.exception("answering approval button %r failed", query.data)
+            text = self._channel.redact(f"The hub did not take the answer ({type(exc).__name__}).")
+            await self._channel.answer_button(query.id, text + " Try again.")
+            return
         await self._channel.answer_button(query.id, text)
         await self._channel.record("in", chat_id, f"button-{query.id}", f"[{by}] {text}", None)
         shown = getattr(message, "text", None)

@@ -55,7 +55,8 @@ class Wired:
 async def wired(
     api: FakeBotApi, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Wired]:
-    extra: dict[str, Any] = getattr(request, "param", {})
+    extra: dict[str, Any] = dict(getattr(request, "param", {}))
+    desk = extra.pop("desk", NodeApprovals)
     node = Node(f"sqlite:///{tmp_path / 'harness.db'}")
     await node.start()
     seen: list[Event] = []
@@ -64,7 +65,7 @@ async def wired(
         settings_for(api, **extra),
         node,
         state_path=tmp_path / "n.db",
-        approvals=NodeApprovals(node),
+        approvals=desk(node),
     )
     await notifier.start()
     try:
@@ -170,6 +171,28 @@ async def test_a_long_id_fits_the_callback_bound_and_choices_are_buttons(
     await api.press(int(CHATS[0]), message["id"], data_of(message, "SQLite"))
     await api.until(lambda: len(api.answered) == 1)
     assert wired.approval(long_id)["decision"] == "SQLite"
+
+
+class RefusingDesk(NodeApprovals):
+    """The hub's approvals, but every answer fails (as when its store refuses writes)."""
+
+    async def answer(self, approval_id: str, decision: str, *, by: str, via: str) -> Any:
+        raise RuntimeError("the store refuses writes")
+
+
+@pytest.mark.parametrize("wired", [{"desk": RefusingDesk}], indirect=True)
+async def test_a_press_the_hub_cannot_take_is_answered_and_the_bot_keeps_going(
+    api: FakeBotApi, wired: Wired
+) -> None:
+    await wired.node.publish("approval:requested", requested("ap5"))
+    await api.until(lambda: bool(api.texts(CHATS[0])))
+    message = alert(api, CHATS[0], "run ap5")
+    await api.press(int(CHATS[0]), message["id"], data_of(message, "✅ Allow"))
+    await api.until(lambda: len(api.answered) == 1)
+    assert api.answered[0]["text"] == "The hub did not take the answer (RuntimeError). Try again."
+    assert (api.edited, wired.approval("ap5")["status"]) == ([], "pending")
+    await api.say(int(CHATS[0]), "/help")
+    await api.until(lambda: len(api.texts(CHATS[0])) == 2)
 
 
 def session(ident: str, status: str) -> dict[str, Any]:
