@@ -170,10 +170,17 @@ def guarded_hub(tmp_path: Path) -> Iterator[HubProcess]:
     hub.stop()
 
 
-def test_a_read_only_viewer_sees_the_inbox_without_buttons(
+def test_a_read_only_viewer_sees_the_inbox_and_attempts_without_buttons(
     browser: Browser, guarded_hub: HubProcess
 ) -> None:
-    guarded_hub.publish(requested("ro1"))
+    task = {"id": "t1", "title": "First change", "status": "running"}
+    workspace = {"id": "w1", "task_id": "t1", "attempt": 1, "branch": "harness/t1/1",
+                 "status": "active", "commits": 1, "files_changed": 1}  # fmt: skip
+    guarded_hub.publish(
+        requested("ro1"),
+        {"type": "task:created", "payload": {"task": task}},
+        {"type": "workspace:created", "payload": {"workspace": workspace}},
+    )
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         page = context.new_page()
@@ -189,6 +196,10 @@ def test_a_read_only_viewer_sees_the_inbox_without_buttons(
         status, body = guarded_hub.post("/api/approvals/ro1/answer", {"decision": "deny"})
         assert status == 200, body
         expect(one).to_have_count(0)
+        # Nor does it see the buttons that change a repository: an attempt shows its diff only.
+        page.evaluate("location.hash = '#/tasks/t1'")
+        expect(page.get_by_test_id("attempt-diff")).to_have_count(1)
+        expect(page.get_by_test_id("attempt-merge")).to_have_count(0)
         assert viewer.errors == []
     finally:
         context.close()
