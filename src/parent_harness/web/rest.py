@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal, Union
 
 import orjson
@@ -44,6 +44,7 @@ from parent_harness.exceptions import (
     StoreUnavailable,
 )
 from parent_harness.graph import GraphError, check, edges_of
+from parent_harness.hub import answers
 from parent_harness.hub.bundles import error_signature
 from parent_harness.hub.history import OutOfRange
 from parent_harness.hub.ingest import Draft
@@ -990,34 +991,26 @@ async def answer_approval(
         return problem(404, "not_found", f"no approval {approval_id!r}")
     if not may_publish(grant_of(request), "approval:answered", {"approval": current}):
         return _not_yours(f"approval {approval_id!r}")
-    if current.get("status") != "pending":
-        return _decided(current)
-    options = current.get("options") or []
-    if options and given.decision not in options:
+    done = await answers.answer_approval(
+        node, approval_id, given.decision, answer=given.answer, by=given.by, via=given.via
+    )
+    if done.outcome == "not_found":
+        return problem(404, "not_found", f"no approval {approval_id!r}")
+    if done.outcome == "bad_decision":
         return problem(
             400,
             "bad_decision",
-            f"decision {given.decision!r} is not one of the approval's options {options}",
+            f"decision {given.decision!r} is not one of the approval's options {done.options}",
             field="decision",
-            options=options,
+            options=done.options,
         )
-    answered = {
-        "id": approval_id,
-        "status": "answered",
-        "decision": given.decision,
-        "answer": given.answer,
-        "by": given.by or given.via,
-        "via": given.via,
-        "answered_at": now_iso(),
-    }
-    result = await node.publish("approval:answered", {"approval": answered})
-    after = node.committed_state.approvals[approval_id]
-    if any(after.get(k) != v for k, v in answered.items()):
-        return _decided(after)
-    return _json({"seq": result.seq, "approval": after})
+    assert done.approval is not None
+    if done.outcome == "decided":
+        return _decided(done.approval)
+    return _json({"seq": done.seq, "approval": done.approval})
 
 
-def _decided(current: dict[str, Any]) -> web.Response:
+def _decided(current: Mapping[str, Any]) -> web.Response:
     """409: the approval was decided already; the problem carries it as it stands."""
     how = current.get("decision") or current.get("status")
     who = f" by {current['by']}" if current.get("by") else ""
