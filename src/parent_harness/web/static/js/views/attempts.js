@@ -7,6 +7,7 @@
 // Git runs on the hub of `harness run`; a refusal (a conflict, a hub without the
 // orchestrator) is shown with its detail and, for a conflict, the files.
 
+import { mayAct } from '../access.js';
 import { getJSON, postJSON } from '../api.js';
 import { h, replaceChildren, setText, table } from '../dom.js';
 import { money } from '../format.js';
@@ -117,7 +118,10 @@ export class AttemptsPanel {
       h(
         'td',
         { class: 'actions' },
-        ['diff', 'merge', 'squash', 'pr', 'discard'].map((key) => button(key)),
+        // A read-only token sees the diff, not the buttons that change the repository.
+        (mayAct() ? ['diff', 'merge', 'squash', 'pr', 'discard'] : ['diff']).map((key) =>
+          button(key),
+        ),
       ),
     );
   }
