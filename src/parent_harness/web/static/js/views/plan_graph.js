@@ -226,7 +226,7 @@ export class PlanGraphView {
         'data-when': e.when,
         'marker-end': 'url(#dag-arrow)',
       });
-      const group = svg('g', {}, path);
+      edgeLayer.append(path); // no group per edge: a thousand fewer elements to style
       if (e.when !== 'on_success') {
         const label = svg('text', {
           class: 'dag-edge-label',
@@ -235,9 +235,8 @@ export class PlanGraphView {
           'data-testid': 'plan-edge-label',
         });
         label.textContent = e.when === 'on_failure' ? 'on failure' : 'always';
-        group.append(label);
+        edgeLayer.append(label);
       }
-      edgeLayer.append(group);
       this.edgeEls.push({ edge: e, el: path });
     }
     this.nodes = new Map();
