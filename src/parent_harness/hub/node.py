@@ -35,6 +35,7 @@ from parent_harness.hub.fanout import Hub
 from parent_harness.hub.history import CHECKPOINT_EVERY, Checkpoints, Retention, state_at
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
+from parent_harness.hub.stages import Stages
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
 from parent_harness.protocol.types import TypeFilter
 from parent_harness.store.output import OutputRetention
@@ -73,7 +74,9 @@ class Node:
         prune_every_s: float = 600.0,
     ) -> None:
         self.store = SqlStore(store_url, output=output)
-        self.hub = Hub()
+        self.stages = Stages()
+        """Where a publish spends its time, GC pauses, event-loop lag (hub/stages.py)."""
+        self.hub = Hub(stages=self.stages)
         self.window = ReplayWindow(replay_window)
         self.broker = open_broker(broker_url)
         self.checkpoints = Checkpoints(self.store, checkpoint_every)
@@ -81,10 +84,16 @@ class Node:
         self.prune_every_s = prune_every_s
         self._pruning: asyncio.Task[None] | None = None
         self.ingest = Ingest(
-            self.store, self.hub, self.window, self.broker, checkpoints=self.checkpoints
+            self.store,
+            self.hub,
+            self.window,
+            self.broker,
+            checkpoints=self.checkpoints,
+            stages=self.stages,
         )
 
     async def start(self) -> None:
+        self.stages.start()
         await self.ingest.start()
         await self.checkpoints.start()
         if self.retention.enabled:
@@ -112,6 +121,7 @@ class Node:
         await self.ingest.stop()
         await self.checkpoints.stop()
         await self.store.close()
+        self.stages.stop()
 
     async def state_at(self, seq: int) -> State:
         """The committed state right after event `seq` (OutOfRange past the head or before
