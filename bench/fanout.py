@@ -4,6 +4,8 @@
     .venv/bin/python -m bench.fanout --tiny            # a few clients, ~1 s a figure (CI)
     .venv/bin/python -m bench.fanout --latency --runs 3 --only hub,floor,node-ws
                                                        # the paced latency alone, and its plot
+    .venv/bin/python -m bench.fanout --latency --before /tmp/old/src --only hub,floor
+                                                       # + the hub of another checkout's src
 
 Servers run on core 0 (``taskset -c 0``); the drivers and this controller on core 1. Writes
 ``bench/results/fanout.json`` (every run, medians, spreads) and ``bench/results/fanout.md``.
@@ -27,9 +29,9 @@ import orjson
 import uvloop
 
 from bench import machine, phases, plot, publishers, report, summary
-from bench.load import LOAD_CORE, DriverPool
+from bench.load import LOAD_CORE, ROOT, DriverPool
 from bench.publishers import ControlPublisher, IngestPublisher, Publisher
-from bench.targets import TARGETS, ServerProcess, Target
+from bench.targets import HUB, TARGETS, ServerProcess, Target
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -240,6 +242,12 @@ def write_results(document: dict[str, Any], out: Path) -> None:
     (out / "fanout-latency.svg").write_text(plot.latency_svg(document))
 
 
+def before_target(src: Path) -> Target:
+    """The hub as `harness serve` starts it, importing the product from another checkout."""
+    path = os.pathsep.join((str(src), str(ROOT)))
+    return replace(HUB, name="hub-before", label=f"hub before (`{src}`)", env={"PYTHONPATH": path})
+
+
 def main() -> None:
     """Entry point: parses the options, pins itself to the load core, runs the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -251,12 +259,19 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma list of servers: " + ",".join(
         t.name for t in TARGETS))  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="the src folder of another checkout: its hub runs too, as hub-before, side by side",
+    )
     args = parser.parse_args()
     plan = TINY if args.tiny else Plan()
     if args.latency:
         plan = replace(plan, latency_only=True)
     wanted = [name for name in args.only.split(",") if name]
     targets = [t for t in TARGETS if not wanted or t.name in wanted]
+    if args.before is not None:
+        targets.insert(0, before_target(args.before.resolve()))
     os.sched_setaffinity(0, {int(LOAD_CORE)})
     raise_open_file_limit()
     document = uvloop.run(benchmark(plan, targets, args.runs, args.out))

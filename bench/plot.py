@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 COLOURS = {
+    "hub-before": "#8c564b",
     "hub": "#d62728",
     "hub-inproc": "#ff7f0e",
     "floor": "#1f77b4",
