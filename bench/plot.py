@@ -1,8 +1,10 @@
 """Latency over time at the paced load, as an SVG written by hand (no plotting dependency).
 
 One panel per number of clients and run; in each, one colour per server: its largest latency
-in each 25 ms slice of the window (solid) and its median (dotted). A tail that comes in bursts
-(a checkpoint, a collection, a stalled event loop) shows as spikes of the solid line.
+in each 25 ms slice of the window (solid) and its median (dotted), on a logarithmic scale so
+that a server a hundred times faster than another is still seen. A tail that comes in bursts
+(a checkpoint, a collection, a stalled event loop) shows as spikes of the solid line; a slice
+with no event published in it (20 events/s publishes one every 50 ms) is bridged.
 """
 
 from __future__ import annotations
@@ -25,15 +27,13 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 26, 30
 LEGEND_HEIGHT = 28
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 x 10^k at or above ``value``."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            return float(step * power)
-    return float(10 * power)
+FLOOR_MS = 0.5
+"""The bottom of the scale: anything faster is drawn there."""
+
+
+def decade_ceiling(value: float) -> float:
+    """The smallest power of ten at or above ``value`` (at least 10 ms)."""
+    return float(10 ** max(1, math.ceil(math.log10(max(value, FLOOR_MS)))))
 
 
 def _path(points: list[tuple[float, float] | None]) -> str:
@@ -41,8 +41,7 @@ def _path(points: list[tuple[float, float] | None]) -> str:
     parts: list[str] = []
     move = True
     for point in points:
-        if point is None:
-            move = True
+        if point is None:  # no event in that slice: the line goes on to the next one
             continue
         parts.append(f"{'M' if move else 'L'}{point[0]:.1f},{point[1]:.1f}")
         move = False
@@ -61,9 +60,13 @@ def _panel(
         f'<text x="{LEFT}" y="{top + 16}" class="title">{size} clients, run {run_index + 1} '
         f"(paced {document['plan']['paced_deliveries_per_s']:,.0f} deliveries/s)</text>"
     ]
-    for tick in range(5):
-        value = ceiling * tick / 4
-        y = y0 - inner_h * tick / 4
+    low, high = math.log10(FLOOR_MS), math.log10(ceiling)
+
+    def height(value_ms: float) -> float:
+        return y0 - inner_h * (math.log10(max(value_ms, FLOOR_MS)) - low) / (high - low)
+
+    for value in (10.0**k for k in range(0, round(high) + 1)):
+        y = height(value)
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
         )
@@ -79,7 +82,8 @@ def _panel(
         )
     out.append(
         f'<text x="14" y="{top + TOP + inner_h / 2:.1f}" class="axis" '
-        f'transform="rotate(-90 14 {top + TOP + inner_h / 2:.1f})" text-anchor="middle">ms</text>'
+        f'transform="rotate(-90 14 {top + TOP + inner_h / 2:.1f})" text-anchor="middle">'
+        "ms (log)</text>"
     )
     for name in document["targets"]:
         series = ((run.get(name) or {}).get(f"c{size}") or {}).get("paced", {}).get("timeline")
@@ -94,8 +98,7 @@ def _panel(
                 if value is None or middle > seconds:
                     points.append(None)
                     continue
-                y = y0 - inner_h * min(value, ceiling) / ceiling
-                points.append((LEFT + inner_w * middle / seconds, y))
+                points.append((LEFT + inner_w * middle / seconds, height(min(value, ceiling))))
             out.append(
                 f'<path d="{_path(points)}" fill="none" stroke="{colour}" '
                 f'stroke-width="{1.4 if key == "max_ms" else 1}"{style}/>'
@@ -138,7 +141,7 @@ def latency_svg(document: dict[str, Any]) -> str:
             .get("max_ms", [])
             if v is not None
         ]
-        ceiling = nice_ceiling(max(values, default=1.0))
+        ceiling = decade_ceiling(max(values, default=1.0))
         top = LEGEND_HEIGHT + PANEL_HEIGHT * number
         lines.extend(_panel(document, size, index, top, ceiling))
     lines.append("</svg>")
