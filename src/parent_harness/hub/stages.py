@@ -65,9 +65,10 @@ STAGES = {
     "folded here)",
     "fold": "Folding a delivered batch into state and queueing it for the writer",
     "queue_wait": "A batch's first event waiting for the writer (the group commit's wait)",
-    "writer_handoff": "The writer thread's hop: the store write's await, less the thread's work",
-    "sqlite": "The SQLite writer thread's work on a batch: statements and commit",
-    "sqlite_commit": "The SQLite COMMIT alone (a WAL auto-checkpoint runs in it)",
+    "writer_handoff": "A store write's time less SQLite's own work: planning the rows and, for a "
+    "large batch, the hop to the writer thread and back",
+    "sqlite": "SQLite's work on a batch: statements and commit",
+    "sqlite_commit": "The SQLite COMMIT alone",
     "commit_wait": "A publisher's wait, from its events ordered to all of them committed and "
     "dispatched",
     "dispatch": "Committed events to every socket write queued (one dispatch)",
