@@ -2,6 +2,9 @@
 
 Writes come in batches from the ingest's group commit: one transaction per batch,
 `executemany` inserts and upserts, so a busy hub commits hundreds of events at once.
+On SQLite one connection writes: a small batch in the event loop's thread, a large one (or
+one that would wait for the database's lock) in the writer thread; the WAL is checkpointed
+in a thread of its own (INLINE_MAX_EVENTS, CHECKPOINT_EVERY_S).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ RECENT_EVENTS = 10_000
 IN_LIST_MAX = 5000
 """Values per IN (...) list: each is a bind parameter, and PostgreSQL takes 32767 at most."""
 SCHEMA_LOCK = 0x7061_7265_6E74
+"""The PostgreSQL advisory lock that serialises schema upgrades (any constant bigint)."""
 
 INLINE_MAX_EVENTS = 32
 """A SQLite batch up to this many events is written in the event loop's thread; a larger one
@@ -70,7 +74,6 @@ CHECKPOINT_EVERY_S = 0.5
 database, in a thread of its own. The writing connection does none (`wal_autocheckpoint=0`):
 SQLite's automatic checkpoint ran inside a COMMIT every 1,000 pages, with two fsyncs, and the
 events of that batch waited for it."""
-"""The PostgreSQL advisory lock that serialises schema upgrades (any constant bigint)."""
 
 _ENTITY_TABLES = {
     "agent": (t.agents, "id", ("status", "health_status")),
@@ -126,7 +129,7 @@ class SqlStore:
         self._reader = snapshot_reader(self.engine)
         self._statements: dict[tuple[str, str | None, tuple[str, ...]], Any] = {}
         """Per (table, upsert key, columns): the statement, its SQL, the rows' permutation."""
-        # SQLite: one thread owns the writing connection (see _write_sqlite).
+        # SQLite: one writing connection, used by one thread at a time (see _write_inline).
         self._sqlite_writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._sqlite_conn: sqlite3.Connection | None = None
         self._sqlite_lock = threading.Lock()
@@ -138,7 +141,7 @@ class SqlStore:
         self._checkpointed_at = 0.0
         self.wal_checkpoints = 0
         self.last_write_ns = (0, 0)
-        """The last SQLite write's work in the writer thread and its COMMIT alone (ns);
+        """The last SQLite write's work (statements and commit) and its COMMIT alone (ns);
         (0, 0) on PostgreSQL."""
 
     @property
@@ -267,7 +270,8 @@ class SqlStore:
         self.last_write_ns = (done - started, done - committing)
 
     def _writer_connection(self) -> sqlite3.Connection:
-        """The SQLite writer thread's own connection, opened on first use (in that thread)."""
+        """The SQLite writing connection, opened on first use; whoever uses it holds
+        `_sqlite_lock`."""
         if self._sqlite_conn is None:
             # used by the writer thread and, for small writes, the loop's: one at a time
             conn = sqlite3.connect(
