@@ -52,7 +52,7 @@ from parent_harness.problems import invalid, problem
 from parent_harness.problems import json_response as _json
 from parent_harness.protocol.connection import MAX_TYPES
 from parent_harness.store.queries import EventFilter, Queries
-from parent_harness.web.auth import Grant
+from parent_harness.web.auth import PUBLISH, Grant
 from parent_harness.web.keys import NODE, QUERIES, SETTINGS, Guard
 from parent_harness.web.scopes import (
     grant_of,
@@ -317,6 +317,16 @@ async def health(request: web.Request) -> r200[dict[str, Any]] | r503[Problem]:
     why = f"the store refuses writes: {store_error}" if store_error else "the broker is down"
     del body["status"]  # a problem's `status` is the HTTP code; its `code` says "degraded"
     return problem(503, "degraded", why, **body)
+
+
+@inject.and_request
+async def access(request: web.Request) -> r200[dict[str, Any]]:
+    """What the presented token may do: its `role` (`publish`: read and act, `read`: read
+    only) and the `rooms` it is limited to (null: all). The dashboard shows the buttons
+    that act (answer an approval, merge a workspace) only to a token that may publish."""
+    grant = grant_of(request)
+    rooms = None if grant.rooms is None else sorted(grant.rooms)
+    return _json({"role": grant.role, "may_publish": grant.role == PUBLISH, "rooms": rooms})
 
 
 @inject.and_request
@@ -1036,6 +1046,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     """Every REST route, each handler wrapped by `guard` (the hub's tokens)."""
     r = app.router
     r.add_get("/api/health", guard(health))
+    r.add_get("/api/access", guard(access))
     r.add_get("/api/snapshot", guard(snapshot))
     r.add_get("/api/state", guard(state_at_route))
     r.add_get("/api/agents", guard(agents))

@@ -1,6 +1,7 @@
 // Wires the dashboard: the socket feeds the store, the store signals the header
 // and the page on view, the router picks the page. Nothing here renders data.
 
+import { loadAccess } from './access.js';
 import { getJSON, onRefused, setAccessToken } from './api.js';
 import { loadCatalogue } from './catalogue.js';
 import { parseHash, startRouter } from './router.js';
@@ -121,7 +122,7 @@ onRefused((token) => {
  *  refused the token, or is down) the page starts on its fallback and loads them later. */
 async function catalogueFirst() {
   try {
-    await loadCatalogue();
+    await Promise.all([loadCatalogue(), loadAccess()]);
     return true;
   } catch (error) {
     console.warn('event catalogue unavailable:', error.message);
@@ -134,7 +135,7 @@ let catalogued = catalogueFirst();
 async function signIn(token) {
   setAccessToken(token);
   if (!(await catalogued)) catalogued = catalogueFirst();
-  await catalogued;
+  await Promise.all([catalogued, loadAccess()]); // a new token may act where the last did not
   for (const view of Object.values(views)) missed.add(view);
   navigate(parseHash(location.hash));
   socket.resume();
