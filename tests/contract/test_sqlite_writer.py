@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from parent_harness.store.sql import INLINE_MAX_EVENTS, SqlStore
+from parent_harness.store.sql import INLINE_MAX_EVENTS, WAL_REWIND_FRAMES, SqlStore
 from parent_harness.store.urls import sqlite_path
 from tests.contract.log import EventLog, generic
 
@@ -74,3 +74,32 @@ async def test_the_wal_is_checkpointed_in_its_own_thread_not_in_a_commit(tmp_pat
     finally:
         await store.close()
     assert logged_seqs(store) == [1, 2]
+
+
+async def test_a_long_wal_is_copied_then_finished_while_no_commit_runs_so_it_rewinds(
+    tmp_path: Path,
+) -> None:
+    store = await opened(tmp_path)
+    store._checkpointed_at = asyncio.get_running_loop().time() + 1e9  # none by itself
+    log = EventLog()
+    wal = tmp_path / "harness.db-wal"
+    try:
+        while not wal.exists() or wal.stat().st_size < 4120 * (WAL_REWIND_FRAMES + 50):
+            await store.write([log.record(*generic("x" * 200))])
+        store._sqlite_lock.acquire()  # as a commit in progress would
+        try:
+            loop = asyncio.get_running_loop()
+            checkpoint = loop.run_in_executor(store._checkpointer, store._checkpoint_wal)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            assert not checkpoint.done()  # its second pass waits for the commit to end
+        finally:
+            store._sqlite_lock.release()
+        await checkpoint
+        assert store.wal_rewinds == 1 and store.wal_checkpoints == 1
+        await store.write([log.record(*generic("rewinds"))])  # the WAL starts over
+        with sqlite3.connect(sqlite_path(store.url)) as other:
+            _busy, frames, _copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert frames < 100
+    finally:
+        await store.close()

@@ -74,6 +74,9 @@ CHECKPOINT_EVERY_S = 0.5
 database, in a thread of its own. The writing connection does none (`wal_autocheckpoint=0`):
 SQLite's automatic checkpoint ran inside a COMMIT every 1,000 pages, with two fsyncs, and the
 events of that batch waited for it."""
+WAL_REWIND_FRAMES = 1000
+"""WAL frames (pages) past which a checkpoint makes sure the WAL is rewound: SQLite's own
+automatic checkpoint's bound, about 4 MB."""
 
 _ENTITY_TABLES = {
     "agent": (t.agents, "id", ("status", "health_status")),
@@ -140,6 +143,7 @@ class SqlStore:
         self._checkpointing: asyncio.Future[None] | None = None
         self._checkpointed_at = 0.0
         self.wal_checkpoints = 0
+        self.wal_rewinds = 0
         self.last_write_ns = (0, 0)
         """The last SQLite write's work (statements and commit) and its COMMIT alone (ns);
         (0, 0) on PostgreSQL."""
@@ -302,10 +306,22 @@ class SqlStore:
             log.warning("WAL checkpoint failed: %s", done.exception())
 
     def _checkpoint_wal(self) -> None:
-        """In the checkpoint thread, on its own connection."""
-        if self._checkpoint_conn is None:
-            self._checkpoint_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
-        self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        """In the checkpoint thread, on its own connection: copies the WAL into the database
+        while commits go on. The WAL is rewound (written from its start again) only by a
+        commit that finds every frame copied, which commits made meanwhile prevent: past
+        WAL_REWIND_FRAMES, a second pass copies the few frames written during the first while
+        no commit runs (it holds the writing connection's lock), so the next commit rewinds.
+        """
+        conn = self._checkpoint_conn
+        if conn is None:
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=BUSY_TIMEOUT_MS / 1000)
+            set_sqlite_pragmas(conn, None)
+            self._checkpoint_conn = conn
+        _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames >= WAL_REWIND_FRAMES:
+            with self._sqlite_lock:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.wal_rewinds += 1
         self.wal_checkpoints += 1
 
     async def _in_writer(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
