@@ -416,8 +416,8 @@ class Ingest:
             await self._take_over_silent()
 
     def _timed_write(self, started_ns: int) -> None:
-        """Splits a store write's time into SQLite's own work and the rest (planning the rows
-        and, for a batch the writer thread takes, the hop to it and back)."""
+        """Splits a store write's time into SQLite's own work and the rest (planning the rows,
+        the hop to the writer thread and back)."""
         total = perf_counter_ns() - started_ns
         work, commit = getattr(self.store, "last_write_ns", (0, 0))  # a store of SQLite's
         stages = self.stages

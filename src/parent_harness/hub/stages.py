@@ -65,8 +65,8 @@ STAGES = {
     "folded here)",
     "fold": "Folding a delivered batch into state and queueing it for the writer",
     "queue_wait": "A batch's first event waiting for the writer (the group commit's wait)",
-    "writer_handoff": "A store write's time less SQLite's own work: planning the rows and, for a "
-    "large batch, the hop to the writer thread and back",
+    "writer_handoff": "A store write's time less SQLite's own work: planning the rows, the hop "
+    "to the writer thread and back",
     "sqlite": "SQLite's work on a batch: statements and commit",
     "sqlite_commit": "The SQLite COMMIT alone",
     "commit_wait": "A publisher's wait, from its events ordered to all of them committed and "

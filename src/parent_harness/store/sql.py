@@ -2,9 +2,8 @@
 
 Writes come in batches from the ingest's group commit: one transaction per batch,
 `executemany` inserts and upserts, so a busy hub commits hundreds of events at once.
-On SQLite one connection writes: a small batch in the event loop's thread, a large one (or
-one that would wait for the database's lock) in the writer thread; the WAL is checkpointed
-in a thread of its own (INLINE_MAX_EVENTS, CHECKPOINT_EVERY_S).
+On SQLite one connection writes, in the writer thread; the WAL is checkpointed in a thread
+of its own (CHECKPOINT_EVERY_S).
 """
 
 from __future__ import annotations
@@ -62,13 +61,6 @@ IN_LIST_MAX = 5000
 SCHEMA_LOCK = 0x7061_7265_6E74
 """The PostgreSQL advisory lock that serialises schema upgrades (any constant bigint)."""
 
-INLINE_MAX_EVENTS = 32
-"""A SQLite batch up to this many events is written in the event loop's thread; a larger one
-in the writer thread. A small commit (WAL, synchronous=NORMAL: no fsync) takes a fraction of
-a millisecond, less than the hop to a thread and back: two wake-ups, each of which waits for
-a core and for the GIL when the machine is busy (the `writer_handoff` stage's tail was tens of
-ms on a loaded machine). A large batch goes to the thread, where SQLite works without the GIL
-while the loop takes the next requests."""
 CHECKPOINT_EVERY_S = 0.5
 """How often, while events are written, a PASSIVE checkpoint copies the WAL into the
 database, in a thread of its own. The writing connection does none (`wal_autocheckpoint=0`):
@@ -132,12 +124,12 @@ class SqlStore:
         self._reader = snapshot_reader(self.engine)
         self._statements: dict[tuple[str, str | None, tuple[str, ...]], Any] = {}
         """Per (table, upsert key, columns): the statement, its SQL, the rows' permutation."""
-        # SQLite: one writing connection, used by one thread at a time (see _write_inline).
+        # SQLite: one thread owns the writing connection (see _write_sqlite).
         self._sqlite_writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._sqlite_conn: sqlite3.Connection | None = None
         self._sqlite_lock = threading.Lock()
-        """Held while the writing connection is in use: by the writer thread, or by a small
-        write in the event loop's thread (which goes to the thread when it is busy)."""
+        """Held while a transaction runs on the writing connection, and by the checkpoint's
+        second pass, which must see no commit (see _checkpoint_wal)."""
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Future[None] | None = None
@@ -214,11 +206,8 @@ class SqlStore:
         steps = self._plan(batch)
         try:
             if self.dialect == "sqlite":
-                if not (len(batch) <= INLINE_MAX_EVENTS and self._write_inline(steps, dry_run)):
-                    loop = asyncio.get_running_loop()
-                    await loop.run_in_executor(
-                        self._sqlite_writer, self._write_sqlite, steps, dry_run
-                    )
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps, dry_run)
                 if not dry_run:
                     self._checkpoint_soon()
                 return
@@ -231,27 +220,6 @@ class SqlStore:
         except _REFUSALS as exc:
             raise RowRefused(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
-    def _write_inline(self, steps: list[_Step], dry_run: bool) -> bool:
-        """Writes a small batch here, in the event loop's thread, when the writing connection
-        is free and the database's write lock is free now (False: nothing was written, the
-        writer thread must do it, waiting as long as it takes). The loop never waits on a lock.
-        """
-        if not self._sqlite_lock.acquire(blocking=False):
-            return False
-        try:
-            conn = self._writer_connection()
-            conn.execute("PRAGMA busy_timeout=0")
-            try:
-                conn.execute("BEGIN IMMEDIATE")  # the write lock now, or SQLITE_BUSY
-            except sqlite3.OperationalError:
-                return False
-            finally:
-                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._write_steps(conn, steps, dry_run)
-            return True
-        finally:
-            self._sqlite_lock.release()
-
     def _write_sqlite(self, steps: list[_Step], dry_run: bool = False) -> None:
         """The whole batch in one hop to the writer thread: with aiosqlite every statement
         was a round trip between threads. The SQL is SQLAlchemy's, compiled once."""
@@ -259,7 +227,7 @@ class SqlStore:
             self._write_steps(self._writer_connection(), steps, dry_run)
 
     def _write_steps(self, conn: sqlite3.Connection, steps: list[_Step], dry_run: bool) -> None:
-        """Runs a batch's statements in one transaction (begun already, or begun here)."""
+        """Runs a batch's statements in one transaction."""
         started = time.perf_counter_ns()
         with conn:  # one transaction: committed, or rolled back on an error
             for step in steps:
@@ -277,7 +245,7 @@ class SqlStore:
         """The SQLite writing connection, opened on first use; whoever uses it holds
         `_sqlite_lock`."""
         if self._sqlite_conn is None:
-            # used by the writer thread and, for small writes, the loop's: one at a time
+            # the writer thread's; check_same_thread off only so that it can be inspected
             conn = sqlite3.connect(
                 sqlite_path(self.url), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
