@@ -56,6 +56,7 @@ from parent_harness.hub.history import (
 )
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
+from parent_harness.hub.stages import Stages
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
 from parent_harness.protocol.types import TypeFilter
 from parent_harness.store.output import OutputRetention
@@ -105,7 +106,9 @@ class Node:
         prune_every_s: float = 600.0,
     ) -> None:
         self.store = SqlStore(store_url, output=output)
-        self.hub = Hub()
+        self.stages = Stages()
+        """Where a publish spends its time, GC pauses, event-loop lag (hub/stages.py)."""
+        self.hub = Hub(stages=self.stages)
         self.window = ReplayWindow(replay_window)
         self.broker = open_broker(broker_url)
         self.checkpoints = Checkpoints(self.store, checkpoint_every)
@@ -114,10 +117,16 @@ class Node:
         self._pruning: asyncio.Task[None] | None = None
         self._importing = asyncio.Lock()
         self.ingest = Ingest(
-            self.store, self.hub, self.window, self.broker, checkpoints=self.checkpoints
+            self.store,
+            self.hub,
+            self.window,
+            self.broker,
+            checkpoints=self.checkpoints,
+            stages=self.stages,
         )
 
     async def start(self) -> None:
+        self.stages.start()
         await self.ingest.start()
         await self.checkpoints.start()
         if self.retention.enabled:
@@ -145,6 +154,7 @@ class Node:
         await self.ingest.stop()
         await self.checkpoints.stop()
         await self.store.close()
+        self.stages.stop()
 
     async def state_at(self, seq: int) -> State:
         """The committed state right after event `seq` (OutOfRange past the head or before

@@ -711,6 +711,7 @@ async def publish_events(request: web.Request) -> web.Response:
     The batch is all or nothing: a bad event refuses the whole batch with 400, naming
     its index and field. A repeated `id` is accepted once (duplicate: true).
     """
+    started = time.perf_counter_ns()
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
@@ -733,7 +734,9 @@ async def publish_events(request: web.Request) -> web.Response:
         refused = _outside_scope(grant_of(request), drafts)
         if refused is not None:
             return refused
-        results = await request.app[NODE].publish_many(drafts)
+        node = request.app[NODE]
+        node.stages.http.since(started)
+        results = await node.publish_many(drafts)
     except InvalidEvent as exc:
         return problem(400, "invalid_event", str(exc), **exc.fields())
     except (BrokerUnavailable, StoreUnavailable) as exc:
@@ -742,7 +745,9 @@ async def publish_events(request: web.Request) -> web.Response:
     except EventRefused as exc:
         return refused_by_store(exc)
     items = [{"id": r.id, "seq": r.seq, "duplicate": r.duplicate} for r in results]
-    return _json({"items": items})
+    answer = _json({"items": items})
+    node.stages.publish.since(started)
+    return answer
 
 
 def _outside_scope(grant: Grant, drafts: list[Draft]) -> web.Response | None:
