@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, String, Table, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -27,6 +38,19 @@ class Page:
     seq: int
     items: list[dict[str, Any]]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Density:
+    """One stretch of a timeline: its events, and how many of them were failures or alerts;
+    `first_seq`/`last_seq` bound its events (None: it has none)."""
+
+    index: int
+    events: int = 0
+    failures: int = 0
+    alerts: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,3 +265,71 @@ class Queries:
         async with self.engine.connect() as conn:
             seq = await _watermark(conn)
             return seq, [orjson.loads(d) for d in await conn.scalars(query)]
+
+    async def timeline(
+        self, from_ms: int, to_ms: int, buckets: int, failing: Sequence[str]
+    ) -> tuple[int, list[Density]]:
+        """Events per equal stretch of [from_ms, to_ms], with failures and alerts.
+
+        A failure is an event of level error (`failing`: the types that can be one), or a
+        session that ended other than completed; an alert is a message the notifications
+        sent out (an outgoing `telegram:message`). Two grouped scans, in SQL: the counts on
+        the `ts_ms` index alone, then the few types that can mark, on `(type, seq)` within
+        the seq range the first found.
+        """
+        ev = t.events
+        span = to_ms - from_ms + 1
+        # Integer division on both stores (a cast would round on PostgreSQL).
+        bucket = ((ev.c.ts_ms - literal(from_ms)) * literal(buckets)) // literal(span)
+        in_range = ev.c.ts_ms.between(from_ms, to_ms)
+        counts = (
+            select(
+                bucket.label("b"),
+                func.count().label("n"),
+                func.min(ev.c.seq).label("lo"),
+                func.max(ev.c.seq).label("hi"),
+            )
+            .where(in_range)
+            .group_by("b")
+        )
+        async with self.engine.connect() as conn:
+            seq = await _watermark(conn)
+            rows = (await conn.execute(counts)).all()
+            out = {int(r.b): Density(int(r.b), int(r.n), 0, 0, int(r.lo), int(r.hi)) for r in rows}
+            if out:
+                lo = min(d.first_seq or 0 for d in out.values())
+                hi = max(d.last_seq or 0 for d in out.values())
+                for r in (await conn.execute(_marks(bucket, in_range, lo, hi, failing))).all():
+                    d = out[int(r.b)]
+                    out[int(r.b)] = Density(
+                        d.index, d.events, int(r.f or 0), int(r.a or 0), d.first_seq, d.last_seq
+                    )
+        return seq, [out.get(i) or Density(i) for i in range(buckets)]
+
+
+def _marks(
+    bucket: ColumnElement[Any],
+    in_range: ColumnElement[bool],
+    lo: int,
+    hi: int,
+    failing: Sequence[str],
+) -> Select[Any]:
+    """Failures and alerts per bucket, reading only the types that can be one."""
+    ev = t.events
+    failure = or_(
+        ev.c.level == "error",
+        and_(ev.c.type == "session:ended", ev.c.level == "warning"),
+    )
+    # The body is the stored wire message: compact JSON, so the field reads as written here
+    # (a quote inside a text is escaped, so a message cannot fake it).
+    alert = and_(ev.c.type == "telegram:message", ev.c.body.like('%"direction":"out"%'))
+    types = sorted({*failing, "session:ended", "telegram:message"})
+    return (
+        select(
+            bucket.label("b"),
+            func.sum(case((failure, 1), else_=0)).label("f"),
+            func.sum(case((alert, 1), else_=0)).label("a"),
+        )
+        .where(ev.c.type.in_(types), ev.c.seq.between(lo, hi), in_range)
+        .group_by("b")
+    )
