@@ -8,6 +8,7 @@
 import { getJSON, postJSON } from '../api.js';
 import { h, replaceChildren, setText, table } from '../dom.js';
 import { money } from '../format.js';
+import { viewing } from '../moment.js';
 
 const COLLAPSE_LINES = 400; // a longer file diff shows this many lines until expanded
 const ACTIONS = {
@@ -120,6 +121,7 @@ export class AttemptsPanel {
   }
 
   ask(action, attempt) {
+    if (viewing()) return; // a past moment is read-only
     this.pending = { action, attempt };
     const what = question(action, attempt);
     replaceChildren(

@@ -109,7 +109,7 @@ export class DashboardView {
           ),
         ),
         panel(
-          'Live events',
+          'Latest events',
           h(
             'span',
             { class: 'panel-note' },
