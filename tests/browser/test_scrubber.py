@@ -162,3 +162,15 @@ def test_a_deep_link_opens_the_moment_read_only(dashboard: Dashboard) -> None:
     expect(card.get_by_test_id("task-status")).to_have_text("completed")
     expect(page.get_by_test_id("attempt-merge")).to_be_visible()
     assert not dashboard.errors, dashboard.errors
+
+
+def test_a_deep_link_outside_the_log_says_so_and_stays_live(dashboard: Dashboard) -> None:
+    _history(dashboard.hub)
+    page = dashboard.page
+    page.goto(f"{dashboard.hub.url}/?at=2001-01-01T00:00:00Z#/tasks")
+    page.wait_for_selector("html[data-ready='true']")
+    scrubber = page.get_by_test_id("scrubber")
+    expect(scrubber).to_have_attribute("data-error", "true")
+    expect(page.get_by_test_id("scrubber-label")).to_contain_text("cannot show")
+    expect(scrubber).to_have_attribute("data-mode", "live")
+    expect(_card(dashboard, "t-scrub").get_by_test_id("task-status")).to_have_text("completed")

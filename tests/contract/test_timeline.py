@@ -57,3 +57,15 @@ def test_the_types_read_for_failures_are_those_that_can_be_errors() -> None:
     failing = can_be("error")
     assert {"task:failed", "agent:status", "workspace:updated", "event"} <= failing
     assert "task:created" not in failing and "session:heartbeat" not in failing
+
+
+async def test_a_pruned_log_counts_only_what_is_kept(store: SqlStore) -> None:
+    log = EventLog()
+    await store.write(
+        [log.at_ms(*task(f"t{n}", status="queued"), T0 + 1000 * n) for n in range(10)]
+    )
+    await store.prune(4)  # retention: seqs 1-4 are gone
+    seq, (early, late) = await Queries(store.engine).timeline(T0, T0 + 9999, 2, FAILING)
+    assert seq == 10
+    assert (early.events, early.first_seq, early.last_seq) == (1, 5, 5)
+    assert (late.events, late.first_seq, late.last_seq) == (5, 6, 10)

@@ -32,7 +32,7 @@ const RECENT_TEST_RUNS = 500;
 const store = new Store(); // live
 const machine = new TimeMachine({
   onChange: () => momentChanged(),
-  onError: (message) => console.warn(message),
+  onError: (message) => scrubber.showError(message),
 });
 /** What the pages read: the live store, or the past one while a moment is viewed. */
 const shown = new Proxy(store, {
@@ -121,7 +121,7 @@ machine.past.subscribe((changes) => {
 let wasViewing = false;
 /** The moment shown changed (or playing did): the scrubber, and the pages when going live. */
 function momentChanged() {
-  scrubber.render();
+  scrubber.changed();
   const now = Boolean(viewing());
   if (wasViewing && !now) {
     // Back to live: every page again from the live store, which kept folding.

@@ -17,6 +17,7 @@ import { Store } from './store.js';
 export const SPEEDS = [1, 5, 15, 60];
 const PAGE = 500; // events read ahead while playing
 const RECENT = 50; // events before the moment, for the streams
+const TEST_RUNS = 500; // test results before the moment, for the task cards
 const TICK_MS = 100; // how often the played clock advances
 const URL_EVERY_MS = 1000; // the address bar follows the played moment at most this often
 
@@ -90,11 +91,18 @@ export class TimeMachine {
     if (last && last.seq === seq && last.shown === null) last.shown = performance.now();
   }
 
-  /** The events just before the moment, for the streams (dashboard, events list). */
+  /** The events just before the moment, for the streams (dashboard, events list), and the
+   *  test results then, for the task cards (as the live page loads them after a snapshot). */
   async loadRecent(seq) {
+    const before = seq + 1;
     try {
-      const page = await getJSON('/api/events', { before: seq + 1, order: 'desc', limit: RECENT });
-      if (viewing()?.seq === seq) this.past.backfillEvents(page.items);
+      const [events, tests] = await Promise.all([
+        getJSON('/api/events', { before, order: 'desc', limit: RECENT }),
+        getJSON('/api/events', { type: 'test:*', before, order: 'desc', limit: TEST_RUNS }),
+      ]);
+      if (viewing()?.seq !== seq) return;
+      this.past.backfillEvents(events.items);
+      this.past.backfillTestRuns(tests.items.map((m) => m.payload.test_run));
     } catch (error) {
       console.warn('events before the moment unavailable:', error.message);
     }

@@ -47,6 +47,7 @@ export class Scrubber {
     );
     this.label = h('span', { class: 'scrubber-label', testid: 'scrubber-label' }, 'live');
     this.summary = null;
+    this.error = null;
     this.liveButton = h(
       'button',
       {
@@ -203,8 +204,21 @@ export class Scrubber {
     else this.machine.play(speed);
   }
 
+  /** A moment that could not be shown (outside the log, the hub away): said in the bar. */
+  showError(message) {
+    this.error = message;
+    this.render();
+  }
+
+  /** The moment shown changed: an earlier error is over. */
+  changed() {
+    this.error = null;
+    this.render();
+  }
+
   /** The bar's words and marks for the moment shown (called on every change). */
   render() {
+    setAttr(this.root, 'data-error', this.error ? 'true' : null);
     const moment = viewing();
     const machine = this.machine;
     setAttr(this.root, 'data-mode', moment ? 'past' : 'live');
@@ -216,7 +230,7 @@ export class Scrubber {
     }
     if (!moment) {
       this.knob.hidden = true;
-      setText(this.label, 'live — drag the timeline to look back');
+      setText(this.label, this.error ?? 'live — drag the timeline to look back');
       return;
     }
     const shownMs = machine.playing ? machine.playedTime() : Date.parse(moment.at ?? '');
@@ -226,7 +240,7 @@ export class Scrubber {
     }
     const when = Number.isNaN(shownMs) ? `seq ${moment.seq}` : clock(shownMs);
     const mode = machine.playing ? `▶ ${machine.speed}×` : '(read-only)';
-    setText(this.label, `viewing ${when} ${mode} —`);
+    setText(this.label, this.error ?? `viewing ${when} ${mode} —`);
     setAttr(this.label, 'title', `the fleet right after event ${moment.seq} (${moment.at ?? ''})`);
   }
 }

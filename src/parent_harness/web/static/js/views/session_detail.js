@@ -80,7 +80,7 @@ export class SessionDetailView {
     }
     try {
       const detail = await getJSON(`/api/sessions/${encodeURIComponent(this.id)}`);
-      if (route.id !== this.id) return;
+      if (route.id !== this.id || viewing()) return; // another page, or the past, since
       this.session = this.store.sessions.get(this.id) ?? detail.session;
       for (const it of detail.iterations ?? []) this.addIteration(it);
       this.addHeartbeats(detail.heartbeats ?? []);

@@ -62,6 +62,7 @@ export class SessionListView {
     this.more.disabled = true;
     try {
       const page = await getJSON('/api/sessions', { limit: PAGE, cursor });
+      if (viewing()) return; // the past is shown since: drawn from its store
       if (!cursor) this.rows.clear();
       for (const s of page.items)
         this.rows.upsert(s.id, this.store.sessions.get(s.id) ?? s, { atTop: false });

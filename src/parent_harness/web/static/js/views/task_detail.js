@@ -118,7 +118,7 @@ export class TaskDetailView {
         getJSON(`/api/tasks/${encodeURIComponent(this.id)}`),
         getJSON('/api/events', { room: `task:${this.id}`, order: 'desc', limit: HISTORY_ROWS }),
       ]);
-      if (route.id !== this.id) return;
+      if (route.id !== this.id || viewing()) return; // another page, or the past, since
       const live = this.store.tasks.get(this.id);
       this.task = live && live.updated_at >= detail.task.updated_at ? live : detail.task;
       this.testRuns = detail.test_runs ?? [];
@@ -140,7 +140,7 @@ export class TaskDetailView {
   async loadAttempts(id) {
     try {
       const answer = await getJSON(`/api/tasks/${encodeURIComponent(id)}/attempts`);
-      if (id === this.id) this.attempts.load(answer.attempts ?? []);
+      if (id === this.id && !viewing()) this.attempts.load(answer.attempts ?? []);
     } catch {
       // no attempts to show: the live ones (if any) stay
     }
