@@ -12,19 +12,17 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Select,
     String,
     Table,
     and_,
     case,
-    column,
     func,
     literal,
     or_,
     select,
-    values,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
@@ -286,25 +284,12 @@ class Queries:
         """
         ev = t.events
         span = to_ms - from_ms + 1
-        edges_at = [from_ms - (-(i * span) // buckets) for i in range(buckets + 1)]
-        # A CTE: SQLite reads no column names after a VALUES' alias.
-        edges = (
-            values(column("i", BigInteger), column("b", BigInteger), name="edges")
-            .data(list(enumerate(edges_at)))
-            .cte("edges")
-        )
-        before_edge = (
-            select(ev.c.seq)
-            .where(ev.c.ts_ms < edges.c.b)
-            .order_by(ev.c.ts_ms.desc(), ev.c.seq.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        probes = select(edges.c.i, before_edge.label("s")).select_from(edges)
+        probes = _EDGE_PROBES.bindparams(start=from_ms, span=span, n=buckets)
         async with self.engine.connect() as conn:
             seq = await _watermark(conn)
             first = int(await conn.scalar(select(func.coalesce(func.min(ev.c.seq), 1))) or 1)
             found = {int(r.i): r.s for r in (await conn.execute(probes)).all()}
+            assert len(found) == buckets + 1, found
             # Before the first event kept (retention): the seq before it, not 0.
             last = [first - 1 if found[i] is None else int(found[i]) for i in range(buckets + 1)]
             out = [
@@ -315,9 +300,10 @@ class Queries:
             ]
             if last[-1] > last[0]:
                 bucket = ((ev.c.ts_ms - literal(from_ms)) * literal(buckets)) // literal(span)
-                in_range = ev.c.ts_ms.between(from_ms, to_ms)
-                marks = _marks(bucket, in_range, last[0] + 1, last[-1], failing)
+                marks = _marks(bucket, last[0] + 1, last[-1], failing)
                 for r in (await conn.execute(marks)).all():
+                    if not 0 <= int(r.b) < buckets:  # a time out of its seq's order
+                        continue
                     d = out[int(r.b)]
                     out[d.index] = Density(
                         d.index, d.events, int(r.f or 0), int(r.a or 0), d.first_seq, d.last_seq
@@ -325,9 +311,28 @@ class Queries:
         return seq, out
 
 
+_EDGE_PROBES = text(
+    """
+    WITH RECURSIVE edges(i, b) AS (
+        SELECT 0, CAST(:start AS BIGINT)
+        UNION ALL
+        SELECT i + 1, CAST(:start AS BIGINT) + ((i + 1) * CAST(:span AS BIGINT) + :n - 1) / :n
+        FROM edges WHERE i < :n
+    )
+    SELECT i, (
+        SELECT seq FROM events WHERE ts_ms < edges.b ORDER BY ts_ms DESC, seq DESC LIMIT 1
+    ) AS s
+    FROM edges
+    """
+)
+"""Stretch i of n of [start, start + span) starts at start + ceil(i * span / n) (integer
+division on both stores); for each edge, the last event before it, by one probe of the
+`ts_ms` index. Written out: the edges come from a recursive CTE, four parameters, where a
+VALUES list took one per edge and PostgreSQL then planned it slowly."""
+
+
 def _marks(
     bucket: ColumnElement[Any],
-    in_range: ColumnElement[bool],
     lo: int,
     hi: int,
     failing: Sequence[str],
@@ -348,6 +353,8 @@ def _marks(
             func.sum(case((failure, 1), else_=0)).label("f"),
             func.sum(case((alert, 1), else_=0)).label("a"),
         )
-        .where(ev.c.type.in_(types), ev.c.seq.between(lo, hi), in_range)
+        # By seq alone, so that both stores read `(type, seq)` (a time range beside it led
+        # PostgreSQL to scan every event of the range).
+        .where(ev.c.type.in_(types), ev.c.seq.between(lo, hi))
         .group_by("b")
     )
