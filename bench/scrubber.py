@@ -112,6 +112,7 @@ async def drag(url: str) -> dict[str, Any]:
     return {
         "moves": moves,
         "moments_shown": len(shown),
+        "moments_folded_here": sum(1 for t in shown if t.get("how") == "fold"),
         "move_to_page_ms": {
             "p50": percentile(latencies, 50),
             "p99": percentile(latencies, 99),

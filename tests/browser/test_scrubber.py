@@ -63,11 +63,12 @@ def _x_of(dashboard: Dashboard, timestamp: str) -> tuple[float, float, float]:
     return float(found[0]), float(found[1]), float(found[2])
 
 
-def _drag_to(dashboard: Dashboard, timestamp: str) -> None:
-    """Presses at the live end of the timeline and drags (mouse events) to `timestamp`."""
+def _drag_to(dashboard: Dashboard, timestamp: str, start: str | None = None) -> None:
+    """Presses on the timeline at `start` (default: its live end) and drags (mouse events)
+    to `timestamp`."""
     x, right, y = _x_of(dashboard, timestamp)
     mouse = dashboard.page.mouse
-    mouse.move(right, y)
+    mouse.move(_x_of(dashboard, start)[0] if start else right, y)
     mouse.down()
     mouse.move(x, y, steps=8)
     mouse.up()
@@ -93,7 +94,8 @@ def test_dragging_shows_the_past_and_back_to_live_keeps_what_arrived(
     expect(_card(dashboard, "t-scrub").get_by_test_id("task-status")).to_have_text("completed")
     expect(scrubber).to_have_attribute("data-failures", "1")
 
-    _drag_to(dashboard, _between(items[1]["timestamp"], items[2]["timestamp"]))
+    moment = _between(items[1]["timestamp"], items[2]["timestamp"])
+    _drag_to(dashboard, moment)
     expect(scrubber).to_have_attribute("data-mode", "past")
     expect(scrubber).to_have_attribute("data-seq", str(items[1]["seq"]))
     expect(_card(dashboard, "t-scrub").get_by_test_id("task-status")).to_have_text("queued")
@@ -101,6 +103,13 @@ def test_dragging_shows_the_past_and_back_to_live_keeps_what_arrived(
     expect(page.get_by_test_id("scrubber-label")).to_contain_text("viewing")
     expect(page.get_by_test_id("scrubber-live")).to_be_visible()
     assert "?at=" in page.url and page.url.index("?at=") < page.url.index("#/tasks")
+
+    # A little forward: the events in between folded in the page, the same state.
+    _drag_to(dashboard, _between(items[2]["timestamp"], items[3]["timestamp"]), start=moment)
+    expect(scrubber).to_have_attribute("data-seq", str(items[2]["seq"]))
+    expect(_card(dashboard, "t-scrub").get_by_test_id("task-status")).to_have_text("running")
+    assert page.evaluate("window.harness.machine.trace.at(-1).how") == "fold"
+    expect(_card(dashboard, "t-bad")).to_have_count(0)
 
     # Something happens meanwhile: the past does not change, live has it on return.
     dashboard.hub.publish(_task("task:created", "t-new", title="New", status="queued"))

@@ -2,8 +2,10 @@
 // by the log's events folded in order by the same Store.fold that folds live events. The
 // live store keeps folding meanwhile; going back to live only switches which one is shown.
 //
-// Moving: one state request in flight at a time, the latest position wins (a drag sends
-// many; the ones passed over while a request was out are never asked for).
+// Moving: one request in flight at a time, the latest position wins (a drag sends many; the
+// ones passed over while a request was out are never asked for). Back in time, or far
+// ahead, the hub rebuilds the state; a little ahead (up to a page of events), the events
+// in between are read and folded here, as playing does: the hub folds nothing.
 // Playing: the events after the moment are read in pages (`/api/events?after=&order=asc`,
 // the log as the socket would have sent it) and folded when the played clock reaches their
 // time; the clock runs at 1×, 5×, 15× or 60×. Folding the events, rather than asking for
@@ -15,7 +17,7 @@ import { setViewing, viewing } from './moment.js';
 import { Store } from './store.js';
 
 export const SPEEDS = [1, 5, 15, 60];
-const PAGE = 500; // events read ahead while playing
+const PAGE = 500; // events read ahead while playing, or at most folded to step forward
 const RECENT = 50; // events before the moment, for the streams
 const TEST_RUNS = 500; // test results before the moment, for the task cards
 const TICK_MS = 100; // how often the played clock advances
@@ -38,7 +40,6 @@ export class TimeMachine {
     this.exhausted = false; // the last page read reached the head
     this.timer = null;
     this.urlWritten = 0;
-    this.shownAt = new Map(); // for the bench: position -> when it was asked for
     this.trace = []; // for the bench: {asked, shown} in performance.now() ms
   }
 
@@ -56,14 +57,43 @@ export class TimeMachine {
       const generation = this.generation;
       this.wanted = null;
       try {
-        const snap = await getJSON('/api/state', { at: next.at });
-        if (generation === this.generation) this.show(snap, next.asked);
+        if (!(await this.stepForward(next, generation))) {
+          const snap = await getJSON('/api/state', { at: next.at });
+          if (generation === this.generation) this.show(snap, next.asked);
+        }
       } catch (error) {
         if (!isAbort(error)) this.onError(`cannot show ${next.at}: ${error.message}`);
       }
     }
     this.pumping = false;
     if (viewing()) this.loadRecent(viewing().seq);
+  }
+
+  /**
+   * Moves the moment shown forward to the time `next.at` by folding the events in between,
+   * when they fit in one page; false when the hub must rebuild it instead (back in time,
+   * a seq, nothing shown yet, or further than a page).
+   */
+  async stepForward(next, generation) {
+    const moment = viewing();
+    const toMs = Date.parse(next.at);
+    if (!moment?.at || /^[0-9]+$/.test(next.at) || !(toMs >= Date.parse(moment.at))) return false;
+    const page = await getJSON('/api/events', { after: moment.seq, order: 'asc', limit: PAGE });
+    if (generation !== this.generation || viewing()?.seq !== moment.seq) return true; // moved on
+    const due = page.items.filter((m) => Date.parse(m.timestamp) <= toMs);
+    if (page.next_cursor && due.length === page.items.length) return false; // further than a page
+    const last = due[due.length - 1];
+    const applied = performance.now();
+    const entry = { asked: next.asked, applied, shown: null, seq: moment.seq, how: 'fold' };
+    if (last) {
+      this.past.ingest(due); // the page is drawn on the store's next flush (shownTrace)
+      setViewing({ seq: last.seq, at: last.timestamp });
+      entry.seq = last.seq;
+    } else entry.shown = entry.applied; // nothing happened in between: already shown
+    this.trace.push(entry);
+    this.writeUrl(true);
+    this.onChange(this);
+    return true;
   }
 
   /** Applies a rebuilt state as the moment shown. */
@@ -78,7 +108,8 @@ export class TimeMachine {
     this.queue = [];
     this.exhausted = false;
     setViewing(moment);
-    this.trace.push({ asked, applied: performance.now(), shown: null, seq: moment.seq });
+    const applied = performance.now();
+    this.trace.push({ asked, applied, shown: null, seq: moment.seq, how: 'rebuild' });
     if (this.trace.length > 10_000) this.trace.splice(0, 5000);
     this.past.schedule({ urgent: true });
     this.writeUrl(true);
