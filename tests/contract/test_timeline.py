@@ -3,8 +3,12 @@ per stretch of time, counted in SQL."""
 
 from __future__ import annotations
 
+import pytest
+
 from parent_harness.events.levels import can_be
+from parent_harness.store import queries as queries_module
 from parent_harness.store.queries import Density, Queries
+from parent_harness.store.records import Record
 from parent_harness.store.sql import SqlStore
 from tests.contract.log import FLEET, EventLog, generic, task
 
@@ -69,3 +73,33 @@ async def test_a_pruned_log_counts_only_what_is_kept(store: SqlStore) -> None:
     assert seq == 10
     assert (early.events, early.first_seq, early.last_seq) == (1, 5, 5)
     assert (late.events, late.first_seq, late.last_seq) == (5, 6, 10)
+
+
+async def test_kept_blocks_of_marks_answer_as_a_fresh_read(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries_module, "MARK_BLOCK", 4)
+    log = EventLog()
+
+    def stamped(n: int) -> list[Record]:
+        start = log.state.seq
+        return [
+            log.at_ms(
+                *(
+                    ("task:failed", {"task": {"id": "t", "status": "failed"}})
+                    if (start + i) % 3 == 2
+                    else generic("ok")
+                ),
+                T0 + 1000 * (start + i),
+            )
+            for i in range(n)
+        ]
+
+    await store.write(stamped(10))  # blocks [0-3] and [4-7] are kept, [8-11] is not whole
+    kept = Queries(store.engine)
+    first = await kept.timeline(T0, T0 + 19_999, 5, FAILING)
+    assert sum(d.failures for d in first[1]) == 3
+    await store.write(stamped(10))  # [8-11] fills; [12-15] whole; [16-19] partly
+    again = await kept.timeline(T0, T0 + 19_999, 5, FAILING)
+    fresh = await Queries(store.engine).timeline(T0, T0 + 19_999, 5, FAILING)
+    assert again == fresh and sum(d.failures for d in again[1]) == 6

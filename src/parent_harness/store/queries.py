@@ -17,9 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    case,
     func,
-    literal,
     or_,
     select,
     text,
@@ -108,6 +106,7 @@ class Queries:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = snapshot_reader(engine)
+        self._marks = MarkBlocks()
 
     async def _entity_page(
         self, table: Table, query: Select[Any], limit: int, cursor: str | None
@@ -298,16 +297,18 @@ class Queries:
                 else Density(i)
                 for i in range(buckets)
             ]
-            if last[-1] > last[0]:
-                bucket = ((ev.c.ts_ms - literal(from_ms)) * literal(buckets)) // literal(span)
-                marks = _marks(bucket, last[0] + 1, last[-1], failing)
-                for r in (await conn.execute(marks)).all():
-                    if not 0 <= int(r.b) < buckets:  # a time out of its seq's order
-                        continue
-                    d = out[int(r.b)]
-                    out[d.index] = Density(
-                        d.index, d.events, int(r.f or 0), int(r.a or 0), d.first_seq, d.last_seq
-                    )
+            marks = await self._marks.between(conn, last[0] + 1, last[-1], seq, failing)
+        failures, alerts = [0] * buckets, [0] * buckets
+        for _, ts_ms, failure in marks:
+            b = (ts_ms - from_ms) * buckets // span
+            if 0 <= b < buckets:  # else a time out of its seq's order
+                if failure:
+                    failures[b] += 1
+                else:
+                    alerts[b] += 1
+        for i, d in enumerate(out):
+            if failures[i] or alerts[i]:
+                out[i] = Density(i, d.events, failures[i], alerts[i], d.first_seq, d.last_seq)
         return seq, out
 
 
@@ -331,13 +332,45 @@ division on both stores); for each edge, the last event before it, by one probe 
 VALUES list took one per edge and PostgreSQL then planned it slowly."""
 
 
-def _marks(
-    bucket: ColumnElement[Any],
-    lo: int,
-    hi: int,
-    failing: Sequence[str],
-) -> Select[Any]:
-    """Failures and alerts per bucket, reading only the types that can be one."""
+MARK_BLOCK = 10_000
+"""Seqs per block of marks kept by `MarkBlocks`."""
+
+
+class MarkBlocks:
+    """The failures and alerts of the log, read once per block of MARK_BLOCK seqs.
+
+    Reading them means reading every event of the types that can be one (a generic `event`
+    can be an error; without an index on the level, 0.7 s for the 100,000 of a
+    million-event log). A committed event never changes, so a block wholly below the
+    watermark is read once and kept (its marks only: a few per thousand events); the block
+    still filling is read each time.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: dict[int, list[tuple[int, int, bool]]] = {}
+
+    async def between(
+        self, conn: AsyncConnection, lo: int, hi: int, watermark: int, failing: Sequence[str]
+    ) -> list[tuple[int, int, bool]]:
+        """(seq, ts_ms, failure: else alert) of every mark with lo <= seq <= hi."""
+        if hi < lo:
+            return []
+        out: list[tuple[int, int, bool]] = []
+        for block in range(lo // MARK_BLOCK, hi // MARK_BLOCK + 1):
+            start, end = block * MARK_BLOCK, block * MARK_BLOCK + MARK_BLOCK - 1
+            found = self.blocks.get(block)
+            if found is None:
+                found = await _read_marks(conn, start, min(end, watermark), failing)
+                if end <= watermark:
+                    self.blocks[block] = found
+            out.extend(m for m in found if lo <= m[0] <= hi)
+        return out
+
+
+async def _read_marks(
+    conn: AsyncConnection, lo: int, hi: int, failing: Sequence[str]
+) -> list[tuple[int, int, bool]]:
+    """Failures and alerts with lo <= seq <= hi, reading only the types that can be one."""
     ev = t.events
     failure = or_(
         ev.c.level == "error",
@@ -347,14 +380,11 @@ def _marks(
     # (a quote inside a text is escaped, so a message cannot fake it).
     alert = and_(ev.c.type == "telegram:message", ev.c.body.like('%"direction":"out"%'))
     types = sorted({*failing, "session:ended", "telegram:message"})
-    return (
-        select(
-            bucket.label("b"),
-            func.sum(case((failure, 1), else_=0)).label("f"),
-            func.sum(case((alert, 1), else_=0)).label("a"),
-        )
+    query = (
+        select(ev.c.seq, ev.c.ts_ms, failure.label("f"))
         # By seq alone, so that both stores read `(type, seq)` (a time range beside it led
         # PostgreSQL to scan every event of the range).
-        .where(ev.c.type.in_(types), ev.c.seq.between(lo, hi))
-        .group_by("b")
+        .where(ev.c.type.in_(types), ev.c.seq.between(lo, hi), or_(failure, alert))
+        .order_by(ev.c.seq)
     )
+    return [(int(r.seq), int(r.ts_ms), bool(r.f)) for r in (await conn.execute(query)).all()]
