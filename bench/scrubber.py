@@ -51,10 +51,10 @@ async def density(url: str, samples: int = 10) -> dict[str, float]:
         async with http.get(f"{url}/api/history/timeline?buckets={BUCKETS}") as resp:
             whole = await resp.json()
         out["first_read_ms"] = (time.perf_counter() - started) * 1000
-        last_tenth = whole["from_ms"] + (whole["to_ms"] - whole["from_ms"]) * 9 // 10
+        last_tenth = whole["start_ms"] + (whole["end_ms"] - whole["start_ms"]) * 9 // 10
         for name, query in [
             ("whole_log", f"buckets={BUCKETS}"),
-            ("last_tenth", f"buckets={BUCKETS}&from={_iso(last_tenth)}"),
+            ("last_tenth", f"buckets={BUCKETS}&start={_iso(last_tenth)}"),
         ]:
             times = []
             for _ in range(samples):

@@ -96,8 +96,8 @@ export class Scrubber {
       const seq = this.liveSeq();
       this.data = await getJSON('/api/history/timeline', { buckets });
       this.loadedSeq = seq;
-      this.root.dataset.fromMs = this.data.from_ms;
-      this.root.dataset.toMs = this.data.to_ms;
+      this.root.dataset.fromMs = this.data.start_ms;
+      this.root.dataset.toMs = this.data.end_ms;
       this.root.dataset.loaded = 'true';
       this.draw();
       this.render();
@@ -148,7 +148,7 @@ export class Scrubber {
     setAttr(this.root, 'data-failures', failures);
     setAttr(this.root, 'data-alerts', alerts);
     const events = buckets.reduce((n, b) => n + b.events, 0);
-    this.summary = `${dateTime(data.from)} → ${dateTime(data.to)}: ${count(events)} events, ${count(
+    this.summary = `${dateTime(data.start)} → ${dateTime(data.end)}: ${count(events)} events, ${count(
       failures,
     )} failures (red, above), ${count(alerts)} alerts (below)`;
     setAttr(this.track, 'title', this.summary);
@@ -158,7 +158,7 @@ export class Scrubber {
   timeAt(clientX) {
     const box = this.track.getBoundingClientRect();
     const x = Math.min(1, Math.max(0, (clientX - box.left) / Math.max(1, box.width)));
-    return Math.round(this.data.from_ms + x * (this.data.to_ms - this.data.from_ms));
+    return Math.round(this.data.start_ms + x * (this.data.end_ms - this.data.start_ms));
   }
 
   down(event) {
@@ -195,7 +195,7 @@ export class Scrubber {
 
   place(el, ms) {
     const d = this.data;
-    const x = d.to_ms > d.from_ms ? (ms - d.from_ms) / (d.to_ms - d.from_ms) : 1;
+    const x = d.end_ms > d.start_ms ? (ms - d.start_ms) / (d.end_ms - d.start_ms) : 1;
     el.style.left = `${Math.min(100, Math.max(0, x * 100))}%`;
   }
 
