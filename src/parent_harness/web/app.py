@@ -22,6 +22,7 @@ from parent_harness.store.output import OutputRetention
 from parent_harness.store.queries import Queries
 from parent_harness.web import bundles as bundle_routes
 from parent_harness.web import headers, openapi, rest
+from parent_harness.web import timeline as timeline_routes
 from parent_harness.web import workspaces as workspace_routes
 from parent_harness.web.auth import PUBLISH, Tokens, presented_token
 from parent_harness.web.heartbeat import Heartbeat
@@ -181,6 +182,7 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app[WORKSPACES] = WorkspaceSlot()
     workspace_routes.add_routes(app, guarded)
     bundle_routes.add_routes(app, guarded)
+    timeline_routes.add_routes(app, guarded)
     app.router.add_post("/api/notify/test", guarded(whole_fleet(_notify_test)))
     setup_metrics(app, lambda handler: guarded(whole_fleet(handler)))
     # The document itself from openapi.py (the guard's answers added), ahead of oas's own.

@@ -11,6 +11,7 @@ import { mayAct } from '../access.js';
 import { getJSON, postJSON } from '../api.js';
 import { h, replaceChildren, setText, table } from '../dom.js';
 import { money } from '../format.js';
+import { viewing } from '../moment.js';
 
 const COLLAPSE_LINES = 400; // a longer file diff shows this many lines until expanded
 const ACTIONS = {
@@ -127,6 +128,7 @@ export class AttemptsPanel {
   }
 
   async ask(action, attempt) {
+    if (viewing()) return; // a past moment is read-only
     const pending = { action, attempt, fields: null };
     this.pending = pending;
     if (action !== 'discard') pending.fields = await this.fields(action, attempt);

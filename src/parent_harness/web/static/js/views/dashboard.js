@@ -111,7 +111,7 @@ export class DashboardView {
           ),
         ),
         panel(
-          'Live events',
+          'Latest events',
           h(
             'span',
             { class: 'panel-note' },

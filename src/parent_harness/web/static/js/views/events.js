@@ -6,6 +6,7 @@ import { accessToken, getJSON, isAbort } from '../api.js';
 import { eventFilter } from '../describe.js';
 import { debounce, h, replaceChildren, setText } from '../dom.js';
 import { count } from '../format.js';
+import { viewing } from '../moment.js';
 import { link, replaceQuery } from '../router.js';
 import { VirtualList } from '../virtual_list.js';
 import { createEventRow, updateEventRow } from './event_row.js';
@@ -160,7 +161,8 @@ export class EventBusView {
       q: f.q,
       order: 'desc',
       limit: PAGE,
-      before,
+      // the list stops at the moment viewed (the time machine), else at the newest
+      before: before ?? (viewing() ? viewing().seq + 1 : null),
     };
   }
 
