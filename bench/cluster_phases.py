@@ -207,7 +207,7 @@ async def latencies_by_node(cluster: Cluster) -> list[array[int]]:
     for index, driver in enumerate(cluster.stage.pool.drivers):
         path = cluster.workdir / f"latencies-{index}.bin"
         answer = await driver.ask({"cmd": "dump", "path": str(path)})
-        found.append(read_samples(path, int(answer["count"])))
+        found.append(read_samples(path, int(answer["count"]))[0])
     return found
 
 

@@ -7,7 +7,8 @@ The process takes JSON commands on stdin and answers each with one JSON line on 
 - ``{"cmd": "connect", "url": U, "n": N, "kind": "ws"|"sio"}`` opens N clients, answers once
   every one has been greeted by the server;
 - ``{"cmd": "sample", "on": true}`` starts or stops latency sampling;
-- ``{"cmd": "dump", "path": P}`` writes the sampled latencies (int64 ns) to P and clears them;
+- ``{"cmd": "dump", "path": P}`` writes the sampled latencies (int64 ns), then each one's
+  publish time (the publisher's clock, ns), to P and clears them;
 - ``{"cmd": "stall", "n": 1}`` makes N clients stop reading (and leaves them out of the minimum);
 - ``{"cmd": "report"}`` tells how many clients are open and which close codes were seen;
 - ``{"cmd": "close"}`` closes every client; ``{"cmd": "exit"}`` ends the process.
@@ -52,14 +53,17 @@ class Tally:
         self.reading: list[Client] | None = None
         self.sampling = False
         self.latencies = array("q")
+        self.published = array("q")
         self.close_codes: Counter[int] = Counter()
         self.greeted = asyncio.Event()
         self.wanted = 0
 
     def sample(self, data: bytes, received_ns: int) -> None:
         """Keeps the latency of every event in a frame."""
-        for published in PUBLISH_TIME.findall(data):
-            self.latencies.append(received_ns - int(published))
+        for stamp in PUBLISH_TIME.findall(data):
+            published = int(stamp)
+            self.latencies.append(received_ns - published)
+            self.published.append(published)
 
     def greet(self) -> None:
         """Counts a client the server has taken in."""
@@ -181,10 +185,13 @@ class Driver:
         return {"closed": len(clients)}
 
     def dump(self, path: str) -> dict[str, Any]:
-        """Writes the sampled latencies to a file and starts afresh."""
+        """Writes the sampled latencies, then their publish times, to a file and starts
+        afresh."""
         samples, self.tally.latencies = self.tally.latencies, array("q")
+        published, self.tally.published = self.tally.published, array("q")
         with open(path, "wb") as out:
             samples.tofile(out)
+            published.tofile(out)
         return {"count": len(samples)}
 
     def stall(self, n: int) -> dict[str, Any]:

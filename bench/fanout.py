@@ -2,6 +2,10 @@
 
     .venv/bin/python -m bench.fanout --runs 3          # the full run (about 15 minutes)
     .venv/bin/python -m bench.fanout --tiny            # a few clients, ~1 s a figure (CI)
+    .venv/bin/python -m bench.fanout --latency --runs 3 --only hub,floor,node-ws
+                                                       # the paced latency alone, and its plot
+    .venv/bin/python -m bench.fanout --latency --before /tmp/old/src --only hub,floor
+                                                       # + the hub of another checkout's src
 
 Servers run on core 0 (``taskset -c 0``); the drivers and this controller on core 1. Writes
 ``bench/results/fanout.json`` (every run, medians, spreads) and ``bench/results/fanout.md``.
@@ -16,7 +20,7 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +28,10 @@ import aiohttp
 import orjson
 import uvloop
 
-from bench import machine, phases, publishers, report, summary
-from bench.load import LOAD_CORE, DriverPool
+from bench import machine, phases, plot, publishers, report, summary
+from bench.load import LOAD_CORE, ROOT, DriverPool
 from bench.publishers import ControlPublisher, IngestPublisher, Publisher
-from bench.targets import TARGETS, ServerProcess, Target
+from bench.targets import HUB, TARGETS, ServerProcess, Target
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,6 +53,8 @@ class Plan:
     stalled: int = 1
     idle_settle_s: float = 0.5
     settle_timeout_s: float = 15.0
+    latency_only: bool = False
+    """Only the paced phase at each size (figure 2, with its stages and timeline)."""
 
 
 TINY = Plan(
@@ -93,6 +99,7 @@ def say(stage: phases.Stage, phase: str, figures: dict[str, Any]) -> dict[str, A
         "load_core_busy",
         "p50_ms",
         "p99_ms",
+        "p999_ms",
         "max_ms",
         "undelivered",
     )
@@ -116,6 +123,9 @@ async def measure_size(
     """Every figure at one number of clients."""
     window, batch = flow_window(plan, stage.clients)
     rate, seconds, warmup = plan.paced_deliveries_per_s, plan.seconds, plan.warmup
+    if plan.latency_only:
+        paced = say(stage, "paced", await phases.paced(stage, rate, seconds, warmup))
+        return {"paced": paced, "notes": stage.notes}
     block: dict[str, Any] = {
         "full": say(stage, "full", await phases.full_speed(stage, seconds, warmup, window, batch)),
         "paced": say(stage, "paced", await phases.paced(stage, rate, seconds, warmup)),
@@ -154,12 +164,14 @@ async def measure_target(
                 stage = phases.Stage(
                     server, pool, publisher, size, settle_timeout=plan.settle_timeout_s
                 )
-                with_ingest = target.ingest and size == plan.sizes[0]
-                with_stall = size == plan.sizes[-1]
+                with_ingest = target.ingest and size == plan.sizes[0] and not plan.latency_only
+                with_stall = size == plan.sizes[-1] and not plan.latency_only
                 result[f"c{size}"].update(await measure_size(plan, stage, with_ingest, with_stall))
                 await pool.close()
     finally:
         await server.stop()
+    if plan.latency_only:
+        return result
     idle_server = ServerProcess(target, workdir / "idle")
     idle_server.workdir.mkdir(exist_ok=True)
     await idle_server.start()
@@ -227,6 +239,13 @@ def write_results(document: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "fanout.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     (out / "fanout.md").write_text(report.markdown(document))
+    (out / "fanout-latency.svg").write_text(plot.latency_svg(document))
+
+
+def before_target(src: Path) -> Target:
+    """The hub as `harness serve` starts it, importing the product from another checkout."""
+    path = os.pathsep.join((str(src), str(ROOT)))
+    return replace(HUB, name="hub-before", label=f"hub before (`{src}`)", env={"PYTHONPATH": path})
 
 
 def main() -> None:
@@ -234,13 +253,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tiny", action="store_true", help="a few clients, ~1 s a figure")
+    parser.add_argument(
+        "--latency", action="store_true", help="only the paced latency at each size, and its plot"
+    )
     parser.add_argument("--only", default="", help="comma list of servers: " + ",".join(
         t.name for t in TARGETS))  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="the src folder of another checkout: its hub runs too, as hub-before, side by side",
+    )
     args = parser.parse_args()
     plan = TINY if args.tiny else Plan()
+    if args.latency:
+        plan = replace(plan, latency_only=True)
     wanted = [name for name in args.only.split(",") if name]
     targets = [t for t in TARGETS if not wanted or t.name in wanted]
+    if args.before is not None:
+        targets.insert(0, before_target(args.before.resolve()))
     os.sched_setaffinity(0, {int(LOAD_CORE)})
     raise_open_file_limit()
     document = uvloop.run(benchmark(plan, targets, args.runs, args.out))

@@ -126,11 +126,47 @@ async def in_process(options: Options, repeat: int, workdir: Path) -> None:
     pool = await _clients(workdir, f"{url.replace('http', 'ws', 1)}/ws?monitor=events", options)
     try:
         for _ in range(repeat):
+            before = stage_counts(node)
             print(await run_lanes(publish, options, own_cpu_time, pool), flush=True)
+            if before is not None:
+                print(stage_line(node, before), flush=True)
     finally:
         if pool is not None:
             await pool.stop()
         await (server.stop() if server is not None else node.stop())
+
+
+COMMIT_STAGES = ("queue_wait", "writer_handoff", "sqlite", "sqlite_commit", "commit_wait")
+
+
+def stage_counts(node: Node) -> dict[str, list[int]] | None:
+    """The bucket counts of the hub's commit-path timers now (None: a hub without them)."""
+    stages = getattr(node, "stages", None)
+    if stages is None:
+        return None
+    return {name: list(stages.timers[name].counts) for name in COMMIT_STAGES}
+
+
+def stage_line(node: Node, before: dict[str, list[int]]) -> str:
+    """p50 / p99 / largest (bucket upper bounds, ms) of each commit-path stage since
+    `before`."""
+    from parent_harness.hub.stages import BUCKETS_S
+
+    bounds = (*BUCKETS_S, float("inf"))
+    parts = []
+    for name, earlier in before.items():
+        counts = [b - a for a, b in zip(earlier, node.stages.timers[name].counts, strict=True)]
+        total = sum(counts)
+        found = []
+        for q in (0.5, 0.99, 1.0):
+            seen = 0
+            for bound, count in zip(bounds, counts, strict=True):
+                seen += count
+                if total and seen >= q * total:
+                    found.append(f"{bound * 1e3:g}")
+                    break
+        parts.append(f"{name} {'/'.join(found) or '-'}")
+    return "  ms p50/p99/max: " + ", ".join(parts)
 
 
 def tune_gc() -> None:

@@ -31,12 +31,14 @@ def create_slots(path: Path, rows: int) -> memoryview:
         return memoryview(mmap.mmap(file.fileno(), 0)).cast("q")
 
 
-def read_samples(path: Path, count: int) -> array[int]:
-    """``count`` int64 latency samples a driver wrote to ``path``."""
-    samples: array[int] = array("q")
+def read_samples(path: Path, count: int) -> tuple[array[int], array[int]]:
+    """The ``count`` int64 latencies a driver wrote to ``path``, and their publish times."""
+    latencies: array[int] = array("q")
+    published: array[int] = array("q")
     with open(path, "rb") as file:
-        samples.fromfile(file, count)
-    return samples
+        latencies.fromfile(file, count)
+        published.fromfile(file, count)
+    return latencies, published
 
 
 class DriverError(RuntimeError):
@@ -154,14 +156,18 @@ class DriverPool:
         """Starts or stops latency sampling in every driver."""
         await self.everyone({"cmd": "sample", "on": on})
 
-    async def latencies(self) -> array[int]:
-        """Collects and clears the latencies (ns) every driver sampled."""
+    async def latencies(self) -> tuple[array[int], array[int]]:
+        """Collects and clears the latencies (ns) every driver sampled, and when each event
+        was published (ns, the publisher's clock), in the same order."""
         merged: array[int] = array("q")
+        stamps: array[int] = array("q")
         for index, driver in enumerate(self.drivers):
             path = self.workdir / f"latencies-{index}.bin"
             answer = await driver.ask({"cmd": "dump", "path": str(path)})
-            merged.extend(read_samples(path, int(answer["count"])))
-        return merged
+            latencies, published = read_samples(path, int(answer["count"]))
+            merged.extend(latencies)
+            stamps.extend(published)
+        return merged, stamps
 
     async def stall(self, clients: int) -> None:
         """Makes ``clients`` clients of the first driver stop reading."""

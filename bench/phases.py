@@ -16,6 +16,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import stages as hub_stages
 from bench.events import now_ns
 from bench.load import DriverPool
 from bench.procstat import CpuTime, cores_busy_seconds, cpu_time, own_cpu_time, rss_bytes
@@ -26,6 +27,8 @@ POLL_S = 0.001
 SETTLE_TIMEOUT_S = 15.0
 BLOCKED = "the server stopped answering publish requests"
 TICK_S = 0.005
+TIMELINE_BIN_MS = 25
+"""The latency-over-time series: percentiles of the events published in each such slice."""
 DRIVER_BOUND = 0.9
 """Load core busy (by anything) above this share while the server's own use of its core is
 below it: the load side, not the server, sets the pace.
@@ -211,6 +214,8 @@ async def paced(
     memory = asyncio.create_task(watch_memory(stage, done))
     ticker = asyncio.create_task(tick(stage, rate, done, sent))
     await asyncio.sleep(warmup)
+    timed = stage.server.target.store  # the hub: its per-stage histograms, before and after
+    before = await hub_stages.scrape(stage.server.base_url) if timed else None
     await stage.pool.sampling(True)
     start = Mark.take(stage, sent[0])
     await asyncio.sleep(seconds)
@@ -221,7 +226,12 @@ async def paced(
     undelivered = await settle(stage)
     await stage.pool.sampling(False)
     figures = rates(start, end)
-    figures.update(latency_figures(await stage.pool.latencies()))
+    latencies, published = await stage.pool.latencies()
+    figures.update(latency_figures(latencies))
+    figures["timeline"] = timeline(latencies, published, TIMELINE_BIN_MS)
+    if before is not None:
+        after = await hub_stages.scrape(stage.server.base_url)
+        figures["stages"] = hub_stages.between(before, after)
     figures["target_deliveries_per_s"] = deliveries_per_s
     figures["publish_blocked"] = blocked
     figures["undelivered"] = undelivered
@@ -248,17 +258,47 @@ async def tick(stage: Stage, rate: float, done: asyncio.Event, sent: list[int]) 
 
 
 def latency_figures(samples: array[int]) -> dict[str, Any]:
-    """p50, p99 and max of the latencies, in milliseconds."""
+    """p50, p99, p99.9 and max of the latencies, in milliseconds."""
     if not samples:
-        return {"latency_samples": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+        return {
+            "latency_samples": 0,
+            "p50_ms": None,
+            "p99_ms": None,
+            "p999_ms": None,
+            "max_ms": None,
+        }
     ordered = sorted(samples)
-    count = len(ordered)
     return {
-        "latency_samples": count,
-        "p50_ms": round(ordered[count // 2] / 1e6, 3),
-        "p99_ms": round(ordered[min(count - 1, int(count * 0.99))] / 1e6, 3),
+        "latency_samples": len(ordered),
+        "p50_ms": quantile_ms(ordered, 0.5),
+        "p99_ms": quantile_ms(ordered, 0.99),
+        "p999_ms": quantile_ms(ordered, 0.999),
         "max_ms": round(ordered[-1] / 1e6, 3),
     }
+
+
+def quantile_ms(ordered: list[int], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of sorted nanoseconds, in milliseconds."""
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))] / 1e6, 3)
+
+
+def timeline(latencies: array[int], published: array[int], bin_ms: int) -> dict[str, Any]:
+    """Latency over time: p50, p99 and max (ms) of the events published in each ``bin_ms``
+    slice of the window (None for a slice with none), so a tail that comes in bursts shows."""
+    if not latencies:
+        return {"bin_ms": bin_ms, "p50_ms": [], "p99_ms": [], "max_ms": []}
+    first = min(published)
+    width = bin_ms * 1_000_000
+    slices: dict[int, list[int]] = {}
+    for latency, at in zip(latencies, published, strict=True):
+        slices.setdefault((at - first) // width, []).append(latency)
+    series: dict[str, Any] = {"bin_ms": bin_ms, "p50_ms": [], "p99_ms": [], "max_ms": []}
+    for index in range(max(slices) + 1):
+        found = sorted(slices.get(index, ()))
+        series["p50_ms"].append(quantile_ms(found, 0.5) if found else None)
+        series["p99_ms"].append(quantile_ms(found, 0.99) if found else None)
+        series["max_ms"].append(round(found[-1] / 1e6, 3) if found else None)
+    return series
 
 
 async def ingest(

@@ -73,7 +73,8 @@ def fanout_table(document: dict[str, Any]) -> list[str]:
     plan = document["plan"]
     lines = [
         f"| server | clients | deliveries/s, full speed | publish/s | server CPU µs/delivery "
-        f"| server core busy (all processes) | load core busy (all) | p50 / p99 / max ms at "
+        "| server core busy (all processes) | load core busy (all) "
+        "| p50 / p99 / p99.9 / max ms at "
         f"{num(plan['paced_deliveries_per_s'])} deliveries/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -84,7 +85,7 @@ def fanout_table(document: dict[str, Any]) -> list[str]:
             bound = any(dig(run, *full, "driver_bound") for run in document["runs"])
             latency = " / ".join(
                 num(dig(document["median"], *paced, key), 2)
-                for key in ("p50_ms", "p99_ms", "max_ms")
+                for key in ("p50_ms", "p99_ms", "p999_ms", "max_ms")
             )
             lines.append(
                 f"| {label} | {size} | {spread(document, *full, 'deliveries_per_s')}"
@@ -241,6 +242,96 @@ def targets_table(document: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+LATENCY_KEYS = (("p50_ms", "p50"), ("p99_ms", "p99"), ("p999_ms", "p99.9"), ("max_ms", "max"))
+STAGE_ORDER = (
+    "http",
+    "validate",
+    "order",
+    "fold",
+    "queue_wait",
+    "writer_handoff",
+    "sqlite",
+    "sqlite_commit",
+    "commit_wait",
+    "dispatch",
+    "socket_write",
+    "publish",
+    "gc_gen0",
+    "gc_gen1",
+    "gc_gen2",
+    "loop_lag",
+)
+
+
+def latency_table(document: dict[str, Any]) -> list[str]:
+    """Figure 2 alone: p50, p99, p99.9 and max at the paced load, with the server's core and
+    the load core's use, and each server's p99 over the floor's and Node ws's (same run)."""
+    plan = document["plan"]
+    lines = [
+        f"| server | clients | {' | '.join(f'{label} ms' for _, label in LATENCY_KEYS)} "
+        "| p99 / floor's | p99 / Node ws's | server core busy (all) | load core busy (all) |",
+        "|---|---|" + "---|" * (len(LATENCY_KEYS) + 4),
+    ]
+    for name, label in document["targets"].items():
+        for size in plan["sizes"]:
+            paced = (name, f"c{size}", "paced")
+            cells = [spread(document, *paced, key, digits=2) for key, _ in LATENCY_KEYS]
+            ratios = [p99_ratio(document, name, other, size) for other in ("floor", REFERENCE)]
+            lines.append(
+                f"| {label} | {size} | {' | '.join(cells)} | "
+                + " | ".join(ratios)
+                + f" | {busy(document, *paced, 'server_core_busy')} "
+                f"| {busy(document, *paced, 'load_core_busy')} |"
+            )
+    return [*lines, ""]
+
+
+def p99_ratio(document: dict[str, Any], name: str, other: str, size: int) -> str:
+    """A server's paced p99 over another's, taken in each run: median (min-max)."""
+    path = (f"c{size}", "paced", "p99_ms")
+    ratios = sorted(
+        dig(run, name, *path) / dig(run, other, *path)
+        for run in document["runs"]
+        if dig(run, name, *path) and dig(run, other, *path)
+    )
+    if not ratios or name == other:
+        return "-"
+    middle = statistics.median(ratios)
+    if len(ratios) < 2:
+        return f"{middle:.2f}x"
+    return f"{middle:.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
+def stages_table(document: dict[str, Any]) -> list[str]:
+    """The hub's own timing of each stage over the paced window (its /metrics histograms):
+    how many were timed, the mean, and the bucket bounds of p50, p99, p99.9 and the largest."""
+    lines: list[str] = []
+    for name, label in document["targets"].items():
+        for size in document["plan"]["sizes"]:
+            stages = dig(document["runs"][-1], name, f"c{size}", "paced", "stages")
+            if not stages:
+                continue
+            lines += [
+                f"{label}, {size} clients (last run; bucket upper bounds, ms):",
+                "",
+                "| stage | timed | mean ms | p50 ≤ | p99 ≤ | p99.9 ≤ | largest ≤ |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for stage in sorted(stages, key=lambda s: (*STAGE_ORDER, s).index(s)):
+                found = stages[stage]
+                if not found.get("count"):
+                    continue
+                bounds = " | ".join(
+                    num(found.get(key), 3) if found.get(key) is not None else "> 1000"
+                    for key in ("p50_ms", "p99_ms", "p999_ms", "max_ms")
+                )
+                lines.append(
+                    f"| {stage} | {num(found['count'])} | {num(found['mean_ms'], 3)} | {bounds} |"
+                )
+            lines.append("")
+    return lines
+
+
 def errors(document: dict[str, Any]) -> list[str]:
     """Servers that failed in some run, with why."""
     lines = []
@@ -253,6 +344,19 @@ def errors(document: dict[str, Any]) -> list[str]:
 
 def markdown(document: dict[str, Any]) -> str:
     """Every table of the result."""
+    if document["plan"].get("latency_only"):
+        return "\n".join(
+            [
+                *header(document),
+                *errors(document),
+                "Latency at the paced load (figure 2):",
+                "",
+                *latency_table(document),
+                "Where the hub's time went (its /metrics histograms over the paced window):",
+                "",
+                *stages_table(document),
+            ]
+        )
     sections = [
         *header(document),
         *errors(document),

@@ -123,7 +123,9 @@ class ServerProcess:
 
     async def start(self) -> None:
         """Starts the server and waits for the URL it prints."""
-        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.target.env}
+        # PYTHONPATH=<other src> runs another copy of the product, to compare before and after
+        path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)
+        env = {**os.environ, "PYTHONPATH": path, **self.target.env}
         env.pop("VIRTUAL_ENV", None)
         log = open_log(self.log_path)
         try:

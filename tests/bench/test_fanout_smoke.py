@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bench import plot
 from tests.bench.tiny import TIMEOUT_S, figure, run_tiny
 
 SERVERS = ("hub", "hub-inproc", "floor", "socketio", "node-ws")
@@ -36,7 +37,13 @@ def test_each_server_has_every_fanout_figure(tiny: tuple[dict[str, Any], str], s
         assert full["server_cpu_us_per_delivery"] is not None
         paced = figure(result, server, size, "paced")
         assert paced["latency_samples"] > 0
-        assert None not in (paced["p50_ms"], paced["p99_ms"], paced["max_ms"])
+        assert None not in (paced["p50_ms"], paced["p99_ms"], paced["p999_ms"], paced["max_ms"])
+        slices = [v for v in paced["timeline"]["max_ms"] if v is not None]
+        assert slices and max(slices) == paced["max_ms"]
+        if server in INGESTING:  # the hub's own timing of each stage over the window
+            http = ("http", "publish") if server == "hub" else ()  # the other: in process
+            for stage in ("validate", "queue_wait", "sqlite", "dispatch", *http):
+                assert paced["stages"][stage]["count"] > 0, (stage, paced["stages"])
     for idle in IDLE_SIZES:
         assert figure(result, server, "idle", f"kb_per_idle_{idle}") is not None
 
@@ -75,3 +82,14 @@ def test_the_tables_name_the_machine_and_every_server(tiny: tuple[dict[str, Any]
         assert title in tables
     for label in result["targets"].values():
         assert label in tables
+
+
+@pytest.mark.timeout(TIMEOUT_S)
+def test_the_latency_plot_has_a_panel_per_size_and_a_line_per_server(
+    tiny: tuple[dict[str, Any], str],
+) -> None:
+    result, _ = tiny
+    svg = plot.latency_svg(result)
+    for size in SIZES:
+        assert f"{size[1:]} clients, run 1" in svg
+    assert svg.count("<path ") == 2 * len(SERVERS) * len(SIZES)  # largest and median

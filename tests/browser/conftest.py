@@ -107,6 +107,19 @@ class HubProcess:
         text = self.log.read_text() if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST a JSON body; returns (status, the answer or the problem)."""
+        headers = {"Content-Type": "application/json", **self.auth()}
+        req = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), headers=headers
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, json.loads(exc.read())
+
     def get(self, path: str) -> Any:
         req = urllib.request.Request(self.url + path, headers=self.auth())
         with urllib.request.urlopen(req, timeout=10) as resp:

@@ -49,10 +49,11 @@ CHECKS: dict[GenerationMode, list[Any]] = {
 }
 
 
-POINTS_IN_THE_LOG = {"/api/state"}
+POINTS_IN_THE_LOG = {"/api/state", "/api/history/timeline"}
 """Operations whose well-formed input may name a point the log does not hold (a seq past
-its head, a time before its first event), which they answer 400 as documented: the
-fuzzer cannot know the log, so only the other checks apply to them."""
+its head, a time before its first event) or a range backwards (a timeline's `end` before
+its `start`), which they answer 400 as documented: the fuzzer cannot know the log, nor
+relate two parameters, so only the other checks apply to them."""
 CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance]
 CONFORMANCE += [response_schema_conformance]
 

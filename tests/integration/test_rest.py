@@ -274,3 +274,23 @@ async def test_notify_test_endpoint_reaches_the_running_notifier(hub: RunningHub
     assert status == 200
     assert body["ok"] is True
     assert body["results"][0]["detail"] == "sent hello"
+
+
+async def test_metrics_time_every_stage_of_a_publish(hub: RunningHub) -> None:
+    client = await hub.connect("monitor=events")
+    await client.next_of("welcome")
+    published = await hub.publish(generic("one"), generic("two"))
+    await client.events_until(published[-1]["seq"])
+    async with hub.session.get(hub.url + "/metrics") as response:
+        text = await response.text()
+    counts = {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("harness_stage_seconds_count{")
+    }
+    stages = ("http", "validate", "order", "fold", "queue_wait", "writer_handoff", "sqlite")
+    for stage in (*stages, "sqlite_commit", "commit_wait", "dispatch", "socket_write", "publish"):
+        assert counts[stage] >= 1, (stage, counts)
+    assert 'harness_stage_seconds_bucket{le="+Inf",stage="publish"} 1.0' in text
+    assert "harness_gc_pause_seconds_count" in text
+    assert "harness_loop_lag_seconds_bucket" in text

@@ -220,6 +220,8 @@ class Workspace(Strict):
     error: str | None = None
     port_base: Count | None = None
     created_at: str | None = None
+    stacked_on: list[str] | None = None
+    merge_into: str | None = None
 
 
 class TelegramMessage(Strict):

@@ -45,3 +45,19 @@ def event_level(type_: str, payload: Mapping[str, Any]) -> str:
         if (payload[key].get(attr) in values) is is_in:
             return when
     return level.default
+
+
+def can_be(level: str) -> frozenset[str]:
+    """The event types some event of which can have `level` (a generic `event` can have
+    any): where to look for errors without reading every event."""
+    found = set()
+    for type_, kind in KINDS.items():
+        rule = kind.level
+        if (
+            rule.field is not None
+            or rule.fixed == level
+            or (rule.fixed is None and rule.default == level)
+            or any(case.level == level for case in rule.cases)
+        ):
+            found.add(type_)
+    return frozenset(found)

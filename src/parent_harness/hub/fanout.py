@@ -12,9 +12,11 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from time import perf_counter_ns
 from typing import Protocol
 
 from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
+from parent_harness.hub.stages import Stages
 from parent_harness.protocol.frames import batch, text_frame
 from parent_harness.protocol.types import TypeFilter
 from parent_harness.store.records import Record
@@ -124,7 +126,8 @@ class Subscriber:
 class Hub:
     """The local subscribers of one node, by room, and the dispatch of committed events."""
 
-    def __init__(self, *, max_held: int = 50_000) -> None:
+    def __init__(self, *, max_held: int = 50_000, stages: Stages | None = None) -> None:
+        self.stages = stages if stages is not None else Stages()
         self.rooms: dict[str, set[Subscriber]] = {}
         self.subscribers: set[Subscriber] = set()
         self.holding: set[Subscriber] = set()
@@ -193,6 +196,7 @@ class Hub:
         """
         if not records:
             return
+        started = perf_counter_ns()
         wide = list(records)
         if any(r.type in NOT_IN_ALL for r in records):
             wide = [r for r in records if r.type not in NOT_IN_ALL]
@@ -205,7 +209,7 @@ class Hub:
                 else:
                     found.append(record)
         others: dict[Subscriber, None] = {}
-        delivered = 0
+        delivered = writes = 0
         for room, recs in by_room.items():
             members = self.rooms.get(room)
             if not members:
@@ -228,11 +232,17 @@ class Hub:
                     frame = text_frame(batch([r.body for r in recs]))
                 sub.last_seq = last
                 delivered += len(recs)
+                writes += 1
                 sub.write(frame)
         if others:
             delivered += self._dispatch_each(records, others)
+            writes += len(others)
         self.seq = records[-1].seq
         self.deliveries += delivered
+        took = perf_counter_ns() - started
+        self.stages.dispatch.observe(took)
+        if writes:
+            self.stages.socket_write.observe(took // writes)
         for sub in [s for s in self.holding if len(s.pending) > self.max_held]:
             self.release(sub)
             sub.too_slow()

@@ -52,6 +52,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import Any
 
 import orjson
@@ -73,6 +74,7 @@ from parent_harness.exceptions import (
 from parent_harness.hub.fanout import Hub
 from parent_harness.hub.history import Checkpoints
 from parent_harness.hub.replay import ReplayWindow
+from parent_harness.hub.stages import Stages
 from parent_harness.hub.state import State
 from parent_harness.store.records import Loaded, Record
 from parent_harness.store.sql import RECENT_IDS, SqlStore
@@ -126,8 +128,11 @@ class Ingest:
         takeover_s: float = TAKEOVER_S,
         commit_retry_max_s: float = COMMIT_RETRY_MAX_S,
         checkpoints: Checkpoints | None = None,
+        stages: Stages | None = None,
     ) -> None:
         self.store = store
+        self.stages = stages if stages is not None else Stages()
+        """Where a publish spends its time (hub/stages.py)."""
         self.hub = hub
         self.window = window
         self.broker: Broker = broker if broker is not None else open_broker("memory://")
@@ -151,6 +156,8 @@ class Ingest:
         """Events this node wrote: its own, and others' it took over."""
         self.taken_over = 0
         self.store_error: str | None = None
+        self.paused: str | None = None
+        """Why publishes are refused for now (an import is loading); None: they are not."""
         """Why the store refuses writes, while it does; None when it takes them."""
         self.refused: dict[int, str] = {}
         """Seqs whose event the store refused for its content (a tombstone holds each),
@@ -160,6 +167,8 @@ class Ingest:
         self._pending: deque[Pending] = deque()
         self._queue: list[Record] = []
         """This node's own events, waiting for the writer."""
+        self._queued_ns = 0
+        """When the head of `_queue` was queued (perf_counter_ns)."""
         self._written_upto = 0
         self._confirmed: dict[str, int] = {}
         self._wake = asyncio.Event()
@@ -190,6 +199,20 @@ class Ingest:
             keys_complete=len(loaded.recent_ids) < RECENT_IDS,
         )
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
+
+    async def reload(self) -> None:
+        """Reads the store back again and continues the order after it: once a log was
+        imported into this node's empty store (hub/node.py `import_bundle`)."""
+        await self.flushed()
+        loaded = await self.store.open()
+        self._restore(loaded)
+        await self.broker.start(
+            self,
+            epoch=loaded.epoch,
+            after_seq=loaded.seq,
+            recent_keys=loaded.recent_ids,
+            keys_complete=len(loaded.recent_ids) < RECENT_IDS,
+        )
 
     def _restore(self, loaded: Loaded) -> None:
         self.state, self.committed_state = State(), State()
@@ -241,9 +264,13 @@ class Ingest:
         Returns once all of them are committed; a repeated `id` gets its first seq back.
         Raises InvalidEvent (nothing kept) or StoreUnavailable (nothing acknowledged).
         """
+        stages = self.stages
+        started = perf_counter_ns()
         outgoing = [Outgoing(d.type, _checked(n, d), d.id) for n, d in enumerate(drafts)]
+        ordering = stages.validate.since(started)
         self._refuse_while_failing()
         appended = await self.broker.append(outgoing)
+        ordered = stages.order.since(ordering)
         if appended:
             self._refuse_while_failing()
             try:
@@ -253,6 +280,7 @@ class Ingest:
                 raise StoreUnavailable(
                     f"not committed within {self.publish_timeout_s:g} s; retry with the same id"
                 ) from None
+            stages.commit_wait.since(ordered)
             await self._recall_refused(appended)
             if self.refused and any(a.seq in self.refused for a in appended):
                 raise self._event_refused(appended)
@@ -309,6 +337,7 @@ class Ingest:
     def deliver(self, events: list[Sequenced]) -> None:
         """Folds events of the global order (in seq order); queues this node's own for the
         writer, and every one to go out once it is in the store."""
+        arrived = perf_counter_ns()
         now = asyncio.get_running_loop().time()
         for event in events:
             if event.seq <= self.state.seq:
@@ -316,7 +345,10 @@ class Ingest:
             record = self._fold(event)
             self._pending.append(Pending(record, event.origin, now, written=event.stored))
             if event.origin is None and not event.stored:
+                if not self._queue:
+                    self._queued_ns = arrived
                 self._queue.append(record)
+        self.stages.fold.since(arrived)
         self._wake.set()
         self._advance()
 
@@ -379,6 +411,8 @@ class Ingest:
                 fut.set_exception(error)
 
     def _refuse_while_failing(self) -> None:
+        if self.paused is not None:
+            raise StoreUnavailable(f"{self.paused}; retry later with the same id")
         if self.store_error is not None:
             raise StoreUnavailable(
                 f"the store refuses writes ({self.store_error}); retry later with the same id"
@@ -390,11 +424,25 @@ class Ingest:
             while self._queue:
                 batch = self._queue[: self.max_batch]
                 del self._queue[: self.max_batch]
+                # a remainder past max_batch keeps the head's time: an upper bound on its wait
+                writing = self.stages.queue_wait.since(self._queued_ns)
                 await self._write(batch)
+                self._timed_write(writing)
                 self._written_upto = batch[-1].seq
                 self._advance()
                 await self._confirm(batch[-1].seq)
             await self._take_over_silent()
+
+    def _timed_write(self, started_ns: int) -> None:
+        """Splits a store write's time into SQLite's own work and the rest (planning the rows,
+        the hop to the writer thread and back)."""
+        total = perf_counter_ns() - started_ns
+        work, commit = getattr(self.store, "last_write_ns", (0, 0))  # a store of SQLite's
+        stages = self.stages
+        if work:
+            stages.sqlite.observe(work)
+            stages.sqlite_commit.observe(commit)
+        stages.writer_handoff.observe(max(0, total - work))
 
     async def _next_wake(self) -> None:
         """Waits for work, or until the event at the head is due for a takeover."""

@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from parent_harness.credentials import mask_url
 from parent_harness.store.urls import async_url
 
+BUSY_TIMEOUT_MS = 5000
+
 
 def set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
 
 

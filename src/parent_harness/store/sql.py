@@ -2,13 +2,17 @@
 
 Writes come in batches from the ingest's group commit: one transaction per batch,
 `executemany` inserts and upserts, so a busy hub commits hundreds of events at once.
+On SQLite one connection writes, in the writer thread; the WAL is checkpointed in a thread
+of its own (CHECKPOINT_EVERY_S).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +29,12 @@ from sqlalchemy.sql.dml import Delete, Insert
 from parent_harness.credentials import mask_url
 from parent_harness.exceptions import RowRefused
 from parent_harness.store import schema as t
-from parent_harness.store.engine import set_sqlite_pragmas, snapshot_reader, store_engine
+from parent_harness.store.engine import (
+    BUSY_TIMEOUT_MS,
+    set_sqlite_pragmas,
+    snapshot_reader,
+    store_engine,
+)
 from parent_harness.store.migrate import upgrade
 from parent_harness.store.output import (
     CHUNK_COLUMNS,
@@ -43,12 +52,23 @@ _REFUSALS = (sqlite3.IntegrityError, sqlite3.DataError, sa_exc.IntegrityError, s
 """What a database raises for a row's content (a constraint, a value it cannot hold), as
 opposed to being down, locked or full (OperationalError): the same rows fail again."""
 
+log = logging.getLogger(__name__)
+
 RECENT_IDS = 100_000
 RECENT_EVENTS = 10_000
 IN_LIST_MAX = 5000
 """Values per IN (...) list: each is a bind parameter, and PostgreSQL takes 32767 at most."""
 SCHEMA_LOCK = 0x7061_7265_6E74
 """The PostgreSQL advisory lock that serialises schema upgrades (any constant bigint)."""
+
+CHECKPOINT_EVERY_S = 0.5
+"""How often, while events are written, a PASSIVE checkpoint copies the WAL into the
+database, in a thread of its own. The writing connection does none (`wal_autocheckpoint=0`):
+SQLite's automatic checkpoint ran inside a COMMIT every 1,000 pages, with two fsyncs, and the
+events of that batch waited for it."""
+WAL_REWIND_FRAMES = 1000
+"""WAL frames (pages) past which a checkpoint makes sure the WAL is rewound: SQLite's own
+automatic checkpoint's bound, about 4 MB."""
 
 _ENTITY_TABLES = {
     "agent": (t.agents, "id", ("status", "health_status")),
@@ -107,6 +127,18 @@ class SqlStore:
         # SQLite: one thread owns the writing connection (see _write_sqlite).
         self._sqlite_writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._sqlite_conn: sqlite3.Connection | None = None
+        self._sqlite_lock = threading.Lock()
+        """Held while a transaction runs on the writing connection, and by the checkpoint's
+        second pass, which must see no commit (see _checkpoint_wal)."""
+        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._checkpointed_at = 0.0
+        self.wal_checkpoints = 0
+        self.wal_rewinds = 0
+        self.last_write_ns = (0, 0)
+        """The last SQLite write's work (statements and commit) and its COMMIT alone (ns);
+        (0, 0) on PostgreSQL."""
 
     @property
     def description(self) -> str:
@@ -127,10 +159,15 @@ class SqlStore:
             return await self._load(conn, epoch)
 
     async def close(self) -> None:
-        if self._sqlite_conn is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._sqlite_writer, self._sqlite_conn.close
-            )
+        loop = asyncio.get_running_loop()
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+        if self._checkpoint_conn is not None:
+            await loop.run_in_executor(self._checkpointer, self._checkpoint_conn.close)
+            self._checkpoint_conn = None
+        self._checkpointer.shutdown(wait=False)
+        if self._sqlite_conn is not None:  # the last connection: it checkpoints the WAL
+            await loop.run_in_executor(self._sqlite_writer, self._sqlite_conn.close)
             self._sqlite_conn = None
         self._sqlite_writer.shutdown(wait=False)
         await self.engine.dispose()
@@ -146,6 +183,11 @@ class SqlStore:
     async def _load(self, conn: AsyncConnection, epoch: str) -> Loaded:
         seq = await conn.scalar(select(func.max(t.events.c.seq))) or 0
         first = await conn.scalar(select(func.min(t.events.c.seq))) or seq + 1
+        # The oldest state kept is the oldest checkpoint's when no event is older: after
+        # an import of a task's events, which starts at its checkpoint (hub/bundles.py).
+        oldest = await conn.scalar(select(func.min(t.checkpoints.c.seq)))
+        if oldest is not None:
+            first = min(first, int(oldest) + 1)
         entities: dict[str, list[dict[str, Any]]] = {}
         for kind, (table, _key, _cols) in _ENTITY_TABLES.items():
             query = select(table.c.data).order_by(table.c.updated_seq)
@@ -166,11 +208,17 @@ class SqlStore:
         Rows are written in one fixed order (table, then key), so nodes writing the same
         rows at once on PostgreSQL wait for each other instead of deadlocking.
         """
-        steps = self._plan(batch)
+        await self._execute(self._plan(batch), dry_run)
+
+    async def _execute(self, steps: list[_Step], dry_run: bool = False) -> None:
+        """Runs steps in one transaction (`dry_run`: rolled back); RowRefused for a row's
+        content."""
         try:
             if self.dialect == "sqlite":
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(self._sqlite_writer, self._write_sqlite, steps, dry_run)
+                if not dry_run:
+                    self._checkpoint_soon()
                 return
             async with self.engine.connect() as conn, conn.begin() as transaction:
                 for step in steps:
@@ -184,7 +232,12 @@ class SqlStore:
     def _write_sqlite(self, steps: list[_Step], dry_run: bool = False) -> None:
         """The whole batch in one hop to the writer thread: with aiosqlite every statement
         was a round trip between threads. The SQL is SQLAlchemy's, compiled once."""
-        conn = self._writer_connection()
+        with self._sqlite_lock:
+            self._write_steps(self._writer_connection(), steps, dry_run)
+
+    def _write_steps(self, conn: sqlite3.Connection, steps: list[_Step], dry_run: bool) -> None:
+        """Runs a batch's statements in one transaction."""
+        started = time.perf_counter_ns()
         with conn:  # one transaction: committed, or rolled back on an error
             for step in steps:
                 rows, permutation = step.rows, step.permutation
@@ -193,20 +246,67 @@ class SqlStore:
                 conn.executemany(step.sql, rows)
             if dry_run:
                 conn.rollback()
+            committing = time.perf_counter_ns()
+        done = time.perf_counter_ns()
+        self.last_write_ns = (done - started, done - committing)
 
     def _writer_connection(self) -> sqlite3.Connection:
-        """The SQLite writer thread's own connection, opened on first use (in that thread)."""
+        """The SQLite writing connection, opened on first use; whoever uses it holds
+        `_sqlite_lock`."""
         if self._sqlite_conn is None:
-            self._sqlite_conn = sqlite3.connect(sqlite_path(self.url), timeout=5.0)
-            set_sqlite_pragmas(self._sqlite_conn, None)
+            # the writer thread's; check_same_thread off only so that it can be inspected
+            conn = sqlite3.connect(
+                sqlite_path(self.url), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+            set_sqlite_pragmas(conn, None)
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # see CHECKPOINT_EVERY_S
+            self._sqlite_conn = conn
         return self._sqlite_conn
+
+    def _checkpoint_soon(self) -> None:
+        """Starts a PASSIVE checkpoint of the WAL in the checkpoint thread, at most one at a
+        time and one every CHECKPOINT_EVERY_S while events are written. PASSIVE never waits
+        for a writer or a reader, and a commit never waits for it."""
+        if self._checkpointing is not None:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now - self._checkpointed_at < CHECKPOINT_EVERY_S:
+            return
+        self._checkpointed_at = now
+        self._checkpointing = loop.run_in_executor(self._checkpointer, self._checkpoint_wal)
+        self._checkpointing.add_done_callback(self._checkpointed)
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpointing = None
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("WAL checkpoint failed: %s", done.exception())
+
+    def _checkpoint_wal(self) -> None:
+        """In the checkpoint thread, on its own connection: copies the WAL into the database
+        while commits go on. The WAL is rewound (written from its start again) only by a
+        commit that finds every frame copied, which commits made meanwhile prevent: past
+        WAL_REWIND_FRAMES, a second pass copies the few frames written during the first while
+        no commit runs (it holds the writing connection's lock), so the next commit rewinds.
+        """
+        conn = self._checkpoint_conn
+        if conn is None:
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=BUSY_TIMEOUT_MS / 1000)
+            set_sqlite_pragmas(conn, None)
+            self._checkpoint_conn = conn
+        _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames >= WAL_REWIND_FRAMES:
+            with self._sqlite_lock:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.wal_rewinds += 1
+        self.wal_checkpoints += 1
 
     async def _in_writer(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """SQL run in one transaction by the SQLite writer thread, so it never contends
         with the log's writes for the file's lock."""
 
         def run() -> None:
-            with self._writer_connection() as conn:
+            with self._sqlite_lock, self._writer_connection() as conn:
                 for sql, params in statements:
                     conn.execute(sql, params)
 
@@ -323,6 +423,54 @@ class SqlStore:
         newer = table.c.updated_seq < stmt.excluded.updated_seq
         upsert: Insert = stmt.on_conflict_do_update(index_elements=[key], set_=updates, where=newer)
         return upsert
+
+    async def import_log(
+        self,
+        start: dict[str, list[dict[str, Any]]],
+        start_seq: int,
+        records: Sequence[Record],
+        checkpoint: tuple[int, bytes] | None,
+    ) -> None:
+        """Writes an imported stretch of log in one transaction: the entities of the state
+        at its start (as of `start_seq`), its events (`records`, at their own seqs) and,
+        when the stretch does not start at seq 1, the checkpoint at `start_seq`
+        ((ts_ms, data)) from which every later state is rebuilt."""
+        steps: list[_Step] = []
+        for kind in _WRITE_ORDER:
+            if start.get(kind) and kind in _ENTITY_TABLES:
+                steps += self._row_steps(kind, [(start_seq, row) for row in start[kind]])
+        if records:
+            steps += self._plan(records)
+        if checkpoint is not None:
+            row = (start_seq, checkpoint[0], checkpoint[1])
+            steps.append(self._step(t.checkpoints, ("seq", "ts_ms", "data"), [row]))
+        await self._execute(steps)
+
+    async def is_empty(self) -> bool:
+        """Whether the log holds no event and no checkpoint."""
+        async with self.engine.connect() as conn:
+            events = await conn.scalar(select(func.count()).select_from(t.events))
+            kept = await conn.scalar(select(func.count()).select_from(t.checkpoints))
+        return not events and not kept
+
+    async def events_with_ids(
+        self, after: int, upto: int, rooms: Iterable[str] | None, limit: int
+    ) -> list[tuple[int, str, str]]:
+        """(seq, id, encoded message) of the events after < seq <= upto (reaching one of
+        `rooms`, if given), at most `limit`, in order: a page of an export."""
+        query = select(t.events.c.seq, t.events.c.id, t.events.c.body).where(
+            t.events.c.seq > after, t.events.c.seq <= upto
+        )
+        if rooms is not None:
+            in_rooms = select(t.event_rooms.c.seq).where(
+                t.event_rooms.c.room.in_(list(rooms)),
+                t.event_rooms.c.seq > after,
+                t.event_rooms.c.seq <= upto,
+            )
+            query = query.where(t.events.c.seq.in_(in_rooms))
+        query = query.order_by(t.events.c.seq).limit(limit)
+        async with self.engine.connect() as conn:
+            return [(r.seq, r.id, r.body) for r in await conn.execute(query)]
 
     async def write_checkpoint(self, seq: int, ts_ms: int, data: bytes) -> None:
         """Keeps a checkpoint of folded state as of `seq` (one already kept is left alone).

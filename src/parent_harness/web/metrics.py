@@ -6,10 +6,16 @@ from collections.abc import Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from parent_harness.hub.node import Node
+from parent_harness.hub.stages import STAGES, Stages, Timer
 from parent_harness.web.keys import NODE, Guard
 
 
@@ -66,6 +72,36 @@ class NodeCollector(Collector):
             "1 while the store takes writes, 0 while it refuses them (publishes answer 503)",
             0 if node.ingest.store_error else 1,
         )
+        yield from stage_metrics(node.stages)
+
+
+def stage_metrics(stages: Stages) -> Iterator[Metric]:
+    """The write path's per-stage latency, GC pauses and event-loop lag, as histograms."""
+    help_text = "Time spent in each stage of the write path; stages: " + "; ".join(
+        f"{name}: {text}" for name, text in STAGES.items()
+    )
+    family = HistogramMetricFamily("harness_stage_seconds", help_text, labels=["stage"])
+    for name, timer in stages.timers.items():
+        family.add_metric([name], timer.buckets(), _seconds(timer))
+    yield family
+    gc_family = HistogramMetricFamily(
+        "harness_gc_pause_seconds",
+        "Garbage-collector pauses (gc.callbacks), by generation",
+        labels=["generation"],
+    )
+    for generation, timer in stages.gc.items():
+        gc_family.add_metric([str(generation)], timer.buckets(), _seconds(timer))
+    yield gc_family
+    lag = HistogramMetricFamily(
+        "harness_loop_lag_seconds",
+        "How late a timer due every 25 ms ran: the event loop's busy stretches (1 ms grain)",
+    )
+    lag.add_metric([], stages.loop_lag.buckets(), _seconds(stages.loop_lag))
+    yield lag
+
+
+def _seconds(timer: Timer) -> float:
+    return timer.sum_ns / 1e9
 
 
 async def metrics(request: web.Request) -> web.Response:

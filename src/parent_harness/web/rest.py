@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal, Union
 
 import orjson
@@ -44,6 +44,8 @@ from parent_harness.exceptions import (
     StoreUnavailable,
 )
 from parent_harness.graph import GraphError, check, edges_of
+from parent_harness.hub import answers
+from parent_harness.hub.bundles import error_signature
 from parent_harness.hub.history import OutOfRange
 from parent_harness.hub.ingest import Draft
 from parent_harness.hub.node import snapshot_of
@@ -603,15 +605,6 @@ async def stats_history(
     return _json({"seq": seq, "bucket_s": bucket_s, "buckets": buckets})
 
 
-_NUMBERS = re.compile(r"\d+")
-
-
-def _signature(details: dict[str, Any]) -> str:
-    message = (details.get("message") or "").strip().splitlines()
-    first = message[0] if message else ""
-    return f"{details.get('kind') or 'error'}: {_NUMBERS.sub('N', first)[:200]}"
-
-
 @inject.and_request
 async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
     """Task failures grouped by signature (kind and message with numbers masked)."""
@@ -623,7 +616,7 @@ async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
             continue
         task_ = msg["payload"]["task"]
         details = task_.get("error_details") or {}
-        sig = _signature(details)
+        sig = error_signature(details)
         group = groups.setdefault(
             sig,
             {
@@ -718,6 +711,7 @@ async def publish_events(request: web.Request) -> web.Response:
     The batch is all or nothing: a bad event refuses the whole batch with 400, naming
     its index and field. A repeated `id` is accepted once (duplicate: true).
     """
+    started = time.perf_counter_ns()
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
@@ -740,7 +734,9 @@ async def publish_events(request: web.Request) -> web.Response:
         refused = _outside_scope(grant_of(request), drafts)
         if refused is not None:
             return refused
-        results = await request.app[NODE].publish_many(drafts)
+        node = request.app[NODE]
+        node.stages.http.since(started)
+        results = await node.publish_many(drafts)
     except InvalidEvent as exc:
         return problem(400, "invalid_event", str(exc), **exc.fields())
     except (BrokerUnavailable, StoreUnavailable) as exc:
@@ -749,7 +745,9 @@ async def publish_events(request: web.Request) -> web.Response:
     except EventRefused as exc:
         return refused_by_store(exc)
     items = [{"id": r.id, "seq": r.seq, "duplicate": r.duplicate} for r in results]
-    return _json({"items": items})
+    answer = _json({"items": items})
+    node.stages.publish.since(started)
+    return answer
 
 
 def _outside_scope(grant: Grant, drafts: list[Draft]) -> web.Response | None:
@@ -998,34 +996,26 @@ async def answer_approval(
         return problem(404, "not_found", f"no approval {approval_id!r}")
     if not may_publish(grant_of(request), "approval:answered", {"approval": current}):
         return _not_yours(f"approval {approval_id!r}")
-    if current.get("status") != "pending":
-        return _decided(current)
-    options = current.get("options") or []
-    if options and given.decision not in options:
+    done = await answers.answer_approval(
+        node, approval_id, given.decision, answer=given.answer, by=given.by, via=given.via
+    )
+    if done.outcome == "not_found":
+        return problem(404, "not_found", f"no approval {approval_id!r}")
+    if done.outcome == "bad_decision":
         return problem(
             400,
             "bad_decision",
-            f"decision {given.decision!r} is not one of the approval's options {options}",
+            f"decision {given.decision!r} is not one of the approval's options {done.options}",
             field="decision",
-            options=options,
+            options=done.options,
         )
-    answered = {
-        "id": approval_id,
-        "status": "answered",
-        "decision": given.decision,
-        "answer": given.answer,
-        "by": given.by or given.via,
-        "via": given.via,
-        "answered_at": now_iso(),
-    }
-    result = await node.publish("approval:answered", {"approval": answered})
-    after = node.committed_state.approvals[approval_id]
-    if any(after.get(k) != v for k, v in answered.items()):
-        return _decided(after)
-    return _json({"seq": result.seq, "approval": after})
+    assert done.approval is not None
+    if done.outcome == "decided":
+        return _decided(done.approval)
+    return _json({"seq": done.seq, "approval": done.approval})
 
 
-def _decided(current: dict[str, Any]) -> web.Response:
+def _decided(current: Mapping[str, Any]) -> web.Response:
     """409: the approval was decided already; the problem carries it as it stands."""
     how = current.get("decision") or current.get("status")
     who = f" by {current['by']}" if current.get("by") else ""

@@ -210,3 +210,42 @@ async def test_cleanup_by_days_removes_only_old_merged_work(
     assert removal.payload["workspace"]["id"] == entities["old-merged"]["id"]
     keep = workspace_config(tmp_path, cleanup="keep")
     assert await workspaces.sweep(list(entities.values()), {str(repo): keep}, now) == []
+
+
+async def test_a_stacked_attempt_starts_from_a_parent_whose_branch_is_gone(
+    tmp_path: Path, repo: Path, workspaces: Workspaces
+) -> None:
+    """The parent's attempt was merged and cleaned up (on_merge): its branch is gone, its
+    head is still a commit, and the child starts from it."""
+    config = workspace_config(tmp_path, base="parent")
+    parent = await workspaces.create(config, task("p"), 1, "s-p", "bot")
+    commit_file(Path(parent.path), "schema.sql", "create table t;\n", "the schema")
+    await workspaces.finish(parent)
+    run_git(repo, "worktree", "remove", parent.path)
+    run_git(repo, "branch", "-D", parent.branch)
+    workspaces.parent_attempts = lambda task_id: [parent.entity()] if task_id == "c" else []
+    child = await workspaces.create(config, task("c"), 1, "s-c", "bot")
+    assert (Path(child.path) / "schema.sql").read_text() == "create table t;\n"
+    assert (child.base, child.base_sha, child.merge_into) == (
+        parent.branch,
+        parent.head_sha,
+        "main",
+    )
+    assert child.stacked_on == [parent.id]
+
+
+async def test_stacking_on_two_parents_that_conflict_fails_and_leaves_nothing(
+    tmp_path: Path, repo: Path, workspaces: Workspaces
+) -> None:
+    config = workspace_config(tmp_path, base="parent")
+    parents = []
+    for name in ("left", "right"):
+        ws = await workspaces.create(config, task(name), 1, f"s-{name}", "bot")
+        commit_file(Path(ws.path), "app.py", f"print({name!r})\n", name)
+        await workspaces.finish(ws)
+        parents.append(ws.entity())
+    workspaces.parent_attempts = lambda task_id: parents if task_id == "join" else []
+    with pytest.raises(WorkspaceFailure, match=r"conflicts in app\.py"):
+        await workspaces.create(config, task("join"), 1, "s-join", "bot")
+    assert run_git(repo, "branch", "--list", "harness/join*") == ""
+    assert "join" not in run_git(repo, "worktree", "list")

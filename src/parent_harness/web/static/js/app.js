@@ -1,18 +1,30 @@
 // Wires the dashboard: the socket feeds the store, the store signals the header
 // and the page on view, the router picks the page. Nothing here renders data.
+// The pages read `shown`: the live store, or the time machine's store of a past moment
+// (the live one keeps folding meanwhile, and its changes wait until the pages are live).
 
 import { loadAccess } from './access.js';
 import { getJSON, onRefused, setAccessToken } from './api.js';
 import { loadCatalogue } from './catalogue.js';
+import { viewing } from './moment.js';
 import { parseHash, startRouter } from './router.js';
 import { HubSocket } from './socket.js';
 import { Store } from './store.js';
+import { linkedMoment, TimeMachine } from './time_machine.js';
 import { DashboardView } from './views/dashboard.js';
 import { ErrorDetailsModal } from './views/error_modal.js';
 import { EventBusView } from './views/events.js';
-import { BudgetIndicator, markActiveNav, StaleMarker, WebSocketStatus } from './views/header.js';
+import {
+  BudgetIndicator,
+  InboxCount,
+  markActiveNav,
+  StaleMarker,
+  WebSocketStatus,
+} from './views/header.js';
+import { InboxView } from './views/inbox.js';
 import { LoginForm } from './views/login.js';
 import { PlanGraphView } from './views/plan_graph.js';
+import { Scrubber } from './views/scrubber.js';
 import { SessionDetailView } from './views/session_detail.js';
 import { SessionListView } from './views/sessions.js';
 import { TaskDetailView } from './views/task_detail.js';
@@ -22,17 +34,30 @@ import { TelegramView } from './views/telegram.js';
 const RECENT_EVENTS = 50;
 // Everything but heartbeats, which the dashboard's stream leaves out by default.
 const RECENT_TYPES =
-  'agent:status,task:*,session:started,session:updated,session:ended,session:iteration,test:*,budget:*,telegram:*,event';
+  'agent:status,task:*,session:started,session:updated,session:ended,session:iteration,test:*,budget:*,telegram:*,approval:*,event';
 const RECENT_TEST_RUNS = 500;
 
-const store = new Store();
+const store = new Store(); // live
+const machine = new TimeMachine({
+  onChange: () => momentChanged(),
+  onError: (message) => scrubber.showError(message),
+});
+/** What the pages read: the live store, or the past one while a moment is viewed. */
+const shown = new Proxy(store, {
+  get(_target, key) {
+    const from = viewing() ? machine.past : store;
+    const value = Reflect.get(from, key);
+    return typeof value === 'function' ? value.bind(from) : value;
+  },
+});
 const modal = new ErrorDetailsModal(document.getElementById('error-modal'));
 const header = {
   ws: new WebSocketStatus(document.getElementById('ws-status')),
   budget: new BudgetIndicator(document.getElementById('budget')),
   stale: new StaleMarker(document.getElementById('stale-banner')),
+  inbox: new InboxCount(document.getElementById('inbox-count')),
 };
-const context = { store, modal };
+const context = { store: shown, modal };
 const views = {
   dashboard: new DashboardView(context),
   tasks: new TaskListView(context),
@@ -42,6 +67,7 @@ const views = {
   session: new SessionDetailView(context),
   events: new EventBusView(context),
   telegram: new TelegramView(context),
+  inbox: new InboxView(context),
 };
 const missed = new Set(); // views that were hidden while something changed
 let current = null;
@@ -73,12 +99,18 @@ function navigate(route) {
 
 let firstRender = true;
 store.subscribe((changes) => {
-  if (changes.reset || changes.budget) header.budget.setBudget(store.budget);
+  if (changes.reset || changes.approvals.size) header.inbox.render(store.approvals.size);
   header.ws.setLastEvent(store.lastEventAt);
   header.ws.render();
   if (changes.reset) loadRecent();
-  for (const view of Object.values(views)) if (view !== current) missed.add(view);
-  if (current) current.update(changes);
+  if (viewing()) {
+    // The pages show the past: they catch up on the live store when back to live.
+    for (const view of Object.values(views)) missed.add(view);
+  } else {
+    if (changes.reset || changes.budget) header.budget.setBudget(store.budget);
+    for (const view of Object.values(views)) if (view !== current) missed.add(view);
+    if (current) current.update(changes);
+  }
   if (firstRender && store.loaded) {
     firstRender = false;
     document.documentElement.dataset.ready = 'true';
@@ -86,6 +118,31 @@ store.subscribe((changes) => {
     requestAnimationFrame(() => setTimeout(() => performance.mark('harness:first-paint')));
   }
 });
+
+machine.past.subscribe((changes) => {
+  if (!viewing()) return;
+  if (changes.reset || changes.budget) header.budget.setBudget(machine.past.budget);
+  for (const view of Object.values(views)) if (view !== current) missed.add(view);
+  if (current && changes.reset) current.show(parseHash(location.hash), true);
+  else if (current) current.update(changes);
+  document.documentElement.dataset.shownSeq = String(machine.past.seq);
+  machine.shownTrace(machine.past.seq);
+});
+
+let wasViewing = false;
+/** The moment shown changed (or playing did): the scrubber, and the pages when going live. */
+function momentChanged() {
+  scrubber.changed();
+  const now = Boolean(viewing());
+  if (wasViewing && !now) {
+    // Back to live: every page again from the live store, which kept folding.
+    header.budget.setBudget(store.budget);
+    for (const view of Object.values(views)) missed.add(view);
+    navigate(parseHash(location.hash));
+    delete document.documentElement.dataset.shownSeq;
+  }
+  wasViewing = now;
+}
 
 /** After a snapshot: the recent events and test results the snapshot does not carry. */
 async function loadRecent() {
@@ -150,10 +207,17 @@ setInterval(() => {
   current?.tick?.(now);
 }, 1000);
 
+const scrubber = new Scrubber(document.getElementById('scrubber'), machine, {
+  liveSeq: () => store.seq,
+});
+
 catalogued.then(() => {
   startRouter(navigate);
   socket.start();
+  scrubber.load();
+  const linked = linkedMoment(); // a deep link: the fleet as it was at ?at=
+  if (linked) machine.go(linked);
 });
 
 // For the operator's console and the benchmarks: read-only by convention.
-window.harness = { store, socket, views };
+window.harness = { store, socket, views, machine };

@@ -3,6 +3,7 @@
 import { getJSON } from '../api.js';
 import { h, KeyedList, setAttr, setText } from '../dom.js';
 import { ago, clock, dateTime, money, percent, tokens } from '../format.js';
+import { viewing } from '../moment.js';
 import { link } from '../router.js';
 import { duration } from './sessions.js';
 import { OutputTerminal } from './terminal.js';
@@ -71,9 +72,15 @@ export class SessionDetailView {
     this.heartbeats = [];
     this.timeline.clear();
     this.beatList.replaceChildren();
+    if (viewing()) {
+      // A past moment: the session as the store had it (its iterations, as now, are not shown).
+      this.notFound.hidden = Boolean(this.session);
+      setText(this.notFound, `Session ${this.id} had not started yet at this moment.`);
+      return this.renderHeader();
+    }
     try {
       const detail = await getJSON(`/api/sessions/${encodeURIComponent(this.id)}`);
-      if (route.id !== this.id) return;
+      if (route.id !== this.id || viewing()) return; // another page, or the past, since
       this.session = this.store.sessions.get(this.id) ?? detail.session;
       for (const it of detail.iterations ?? []) this.addIteration(it);
       this.addHeartbeats(detail.heartbeats ?? []);

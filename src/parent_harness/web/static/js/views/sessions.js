@@ -3,6 +3,7 @@
 import { getJSON, isAbort } from '../api.js';
 import { h, KeyedList, setAttr, setText, table } from '../dom.js';
 import { count, dateTime, money, shortId, span, timeMs } from '../format.js';
+import { viewing } from '../moment.js';
 import { link } from '../router.js';
 
 const PAGE = 100;
@@ -52,9 +53,16 @@ export class SessionListView {
 
   async load(cursor) {
     this.loaded = true;
+    if (viewing()) {
+      this.fromStore(); // the hub lists sessions as they are now: the past is in the store
+      this.more.hidden = true;
+      setText(this.summary, `${count(this.rows.size)} shown`);
+      return;
+    }
     this.more.disabled = true;
     try {
       const page = await getJSON('/api/sessions', { limit: PAGE, cursor });
+      if (viewing()) return; // the past is shown since: drawn from its store
       if (!cursor) this.rows.clear();
       for (const s of page.items)
         this.rows.upsert(s.id, this.store.sessions.get(s.id) ?? s, { atTop: false });

@@ -6,6 +6,7 @@ import { getJSON } from '../api.js';
 import { roomsOf } from '../describe.js';
 import { h, KeyedList, replaceChildren, setAttr, setText, table } from '../dom.js';
 import { dateTime, money, span, timeMs } from '../format.js';
+import { viewing } from '../moment.js';
 import { link } from '../router.js';
 import { AttemptsPanel } from './attempts.js';
 import { createEventRow, updateEventRow } from './event_row.js';
@@ -114,13 +115,14 @@ export class TaskDetailView {
     this.limit.reset();
     this.attempts.set(this.store.attemptsOf(this.id));
     this.render();
+    if (viewing()) return this.showPast(route.id);
     this.loadAttempts(route.id);
     try {
       const [detail, events] = await Promise.all([
         getJSON(`/api/tasks/${encodeURIComponent(this.id)}`),
         getJSON('/api/events', { room: `task:${this.id}`, order: 'desc', limit: HISTORY_ROWS }),
       ]);
-      if (route.id !== this.id) return;
+      if (route.id !== this.id || viewing()) return; // another page, or the past, since
       const live = this.store.tasks.get(this.id);
       this.task = live && live.updated_at >= detail.task.updated_at ? live : detail.task;
       this.testRuns = detail.test_runs ?? [];
@@ -142,7 +144,7 @@ export class TaskDetailView {
   async loadAttempts(id) {
     try {
       const answer = await getJSON(`/api/tasks/${encodeURIComponent(id)}/attempts`);
-      if (id === this.id) this.attempts.load(answer.attempts ?? []);
+      if (id === this.id && !viewing()) this.attempts.load(answer.attempts ?? []);
     } catch {
       // no attempts to show: the live ones (if any) stay
     }
@@ -160,6 +162,26 @@ export class TaskDetailView {
     this.renderGraph(t);
     this.renderRuns();
     this.renderSessions();
+  }
+
+  /** A past moment (the time machine): the task as the store had it, its events up to then. */
+  async showPast(id) {
+    this.notFound.hidden = Boolean(this.task);
+    setText(this.notFound, `Task ${id} did not exist yet at this moment.`);
+    try {
+      const room = `task:${id}`;
+      const before = viewing().seq + 1;
+      const events = await getJSON('/api/events', {
+        room,
+        order: 'desc',
+        limit: HISTORY_ROWS,
+        before,
+      });
+      if (id === this.id) this.events.prependMany([...events.items].reverse(), (m) => m.seq);
+    } catch (error) {
+      console.warn('task events unavailable:', error.message);
+    }
+    this.render();
   }
 
   /** Parents the store does not hold, and the plan's tasks (where children are). */
@@ -237,6 +259,8 @@ export class TaskDetailView {
         : h('li', { class: 'empty' }, 'No parents.'),
     );
     const children = this.children();
+    // A task with no edge and no plan has nothing to show here: no empty panel.
+    this.graph.hidden = !parents.length && !children.length && !t.plan_id;
     replaceChildren(
       this.childList,
       children.length

@@ -4,6 +4,7 @@
 import { getJSON, isAbort } from '../api.js';
 import { debounce, h, KeyedList, setText } from '../dom.js';
 import { ago, count } from '../format.js';
+import { viewing } from '../moment.js';
 import { link, replaceQuery } from '../router.js';
 import { createTaskCard, updateTaskCard, updateTaskDiff } from './task_card.js';
 
@@ -171,12 +172,17 @@ export class TaskListView {
     this.loadedKey = key;
     this.el.dataset.loading = 'true';
     try {
-      const page = await getJSON('/api/tasks', this.params(null), {
-        signal: this.controller.signal,
-      });
-      this.cards.clear();
-      this.append(page.items);
-      this.cursor = page.next_cursor;
+      if (viewing()) {
+        this.fromStore(); // the hub lists tasks as they are now: the past is in the store
+        this.cursor = null;
+      } else {
+        const page = await getJSON('/api/tasks', this.params(null), {
+          signal: this.controller.signal,
+        });
+        this.cards.clear();
+        this.append(page.items);
+        this.cursor = page.next_cursor;
+      }
     } catch (error) {
       if (isAbort(error)) return;
       this.fromStore(); // hub unreachable: show what the store holds, marked stale by the header

@@ -3,6 +3,7 @@
 import { getJSON } from '../api.js';
 import { h, KeyedList, setAttr, setText } from '../dom.js';
 import { count, dateTime } from '../format.js';
+import { upToMoment, viewing } from '../moment.js';
 import { link } from '../router.js';
 
 const HISTORY = 200;
@@ -27,7 +28,15 @@ export class TelegramView {
   }
 
   async show() {
-    if (!this.loaded) {
+    if (viewing()) {
+      // A past moment: the messages up to it, into the past store (emptied at each moment).
+      try {
+        const query = { type: 'telegram:message', order: 'desc', limit: HISTORY, ...upToMoment() };
+        this.store.backfillTelegram((await getJSON('/api/events', query)).items);
+      } catch (error) {
+        console.warn('telegram history unavailable:', error.message);
+      }
+    } else if (!this.loaded) {
       this.loaded = true;
       try {
         const page = await getJSON('/api/events', {

@@ -107,7 +107,9 @@ export class OutputTerminal {
       ),
       this.viewport,
     );
-    this.setFollow(true);
+    // Following, but nothing to draw until a session is opened: no render (which measures
+    // the page) while the dashboard boots on another page.
+    this.setFollow(true, false);
   }
 
   get size() {
@@ -277,11 +279,11 @@ export class OutputTerminal {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
   }
 
-  setFollow(on) {
+  setFollow(on, render = true) {
     this.follow = on;
     setAttr(this.followButton, 'aria-pressed', on ? 'true' : 'false');
     setAttr(this.el, 'data-follow', on ? 'on' : 'off');
-    if (on) this.schedule();
+    if (on && render) this.schedule();
   }
 
   /** The reader scrolled: at the bottom it follows again, anywhere else it stops. */
