@@ -69,9 +69,6 @@ MISHAPS = {2: "fail-always", 3: "hang", 5: "crash", 6: "ask", 7: "ask-rule", 8: 
 
 
 NOT_SHOWN = {
-    "approval:requested": "no agent of the demo asks for an approval yet",
-    "approval:answered": "no agent of the demo asks for an approval yet",
-    "approval:expired": "no agent of the demo asks for an approval yet",
     "telegram:message": "the demo has no Telegram bot ([notify.telegram] in harness.toml)",
 }
 """Event kinds the demo does not make, and why; it shows every other one in its first
