@@ -115,6 +115,13 @@ class NewTask(BaseModel):
     )
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     agent_name: str | None = None
+    labels: (
+        list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s,]+$")]] | None
+    ) = Field(
+        default=None,
+        max_length=50,
+        description="Labels a worker must carry to run the task (docs/workers.md).",
+    )
     test_suite: str | None = Field(
         default=None,
         max_length=64,
@@ -680,6 +687,10 @@ def _draft(index: int, item: Any) -> Draft:
         ):
             return Draft(type_, payload, ident)
     return _checked_draft(index, item)
+
+
+draft_of = _draft
+"""The envelope check of `POST /api/events`, for the other routes that publish a batch."""
 
 
 def _checked_draft(index: int, item: Any) -> Draft:
