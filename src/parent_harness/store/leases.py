@@ -91,36 +91,45 @@ WHERE task_leases.state <> 'held' AND task_leases.settled_seq IS NOT NULL
 RETURNING task_id
 """
 
-_LOCK_CANDIDATES = """
-SELECT id FROM tasks WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED
+_LOCK_NEXT = """
+SELECT id FROM tasks WHERE id = ANY(:ids) AND NOT (id = ANY(:tried))
+ORDER BY array_position(:ids, id) LIMIT 1 FOR UPDATE SKIP LOCKED
 """
 
 
+def _params(claim: Claim) -> dict[str, Any]:
+    return {
+        "task_id": claim.task_id,
+        "lease_id": claim.lease_id,
+        "worker_id": claim.worker_id,
+        "session_id": claim.session_id,
+        "expires_ms": claim.expires_ms,
+        "seen_seq": claim.seen_seq,
+    }
+
+
 def _claim(candidates: list[Claim]) -> Any:
-    def work(dialect: str) -> Transaction[Claim | None]:
-        free = {c.task_id for c in candidates}
-        if dialect == "postgresql":
-            # Skips what another claim is deciding; a task not yet in `tasks` (the store
-            # runs a moment behind the fold) waits for the next claim.
-            rows = yield _LOCK_CANDIDATES, {"ids": [c.task_id for c in candidates]}
-            free = {str(row[0]) for row in rows}
-        for claim in candidates:
-            if claim.task_id not in free:
-                continue
-            won = yield (
-                _CLAIM,
-                {
-                    "task_id": claim.task_id,
-                    "lease_id": claim.lease_id,
-                    "worker_id": claim.worker_id,
-                    "session_id": claim.session_id,
-                    "expires_ms": claim.expires_ms,
-                    "seen_seq": claim.seen_seq,
-                },
-            )
-            if won:
+    def on_sqlite() -> Transaction[Claim | None]:
+        for claim in candidates:  # the one writer runs this: nothing else writes meanwhile
+            if (yield _CLAIM, _params(claim)):
                 return claim
         return None
+
+    def on_postgres() -> Transaction[Claim | None]:
+        # One candidate at a time, the first that no other claim is deciding (SKIP LOCKED);
+        # a task not yet in `tasks` (the store runs a moment behind the fold) waits for
+        # the next claim.
+        by_id = {claim.task_id: claim for claim in candidates}
+        ids, tried = list(by_id), [""]
+        while rows := (yield _LOCK_NEXT, {"ids": ids, "tried": tried}):
+            claim = by_id[str(rows[0][0])]
+            if (yield _CLAIM, _params(claim)):
+                return claim
+            tried.append(claim.task_id)
+        return None
+
+    def work(dialect: str) -> Transaction[Claim | None]:
+        return (yield from on_postgres() if dialect == "postgresql" else on_sqlite())
 
     return work
 
