@@ -334,6 +334,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "parent_harness.cli.notify_cmd": ("notify",),
     "parent_harness.cli.plan_cmd": ("plan",),
     "parent_harness.cli.approvals_cmd": ("approvals",),
+    "parent_harness.cli.worker_cmd": ("worker",),
 }
 """The modules that add commands to `harness` (their `register`), and the commands each adds."""
 

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 READY = frozenset({"queued", "pending"})
 CANDIDATES = 16
 """Tasks tried per claim: the database may give the first few to other workers."""
+RETRY_READY_S = 0.25
+"""How soon a waiting claim looks again when tasks were ready but none could be won (a
+lease ending on another node is being settled: no event says when it is done)."""
 
 
 class DeskHub(Protocol):
@@ -128,7 +131,8 @@ class WorkerDesk:
         self._wall = wall
         self._mail: dict[str, _Mailbox] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self._waiting_noted: dict[str, str] = {}
+        self._ready = asyncio.Event()
+        """Set (and replaced) when a task becomes ready: wakes the claims that wait."""
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -168,9 +172,28 @@ class WorkerDesk:
 
     # -- leases ----------------------------------------------------------------------------
 
-    async def claim(self, worker_id: str, agents: list[str]) -> dict[str, Any] | None:
+    async def claim(
+        self, worker_id: str, agents: list[str], wait_s: float = 0.0
+    ) -> dict[str, Any] | None:
         """A task for one of `agents` (names of the worker's agents with room) under a new
-        lease, published as assigned; None when nothing is ready for this worker."""
+        lease, published as assigned; None when nothing is ready for this worker within
+        `wait_s` (a long poll: woken when a task becomes ready, on any node)."""
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            ready = self._ready
+            won, tried = await self._claim_once(worker_id, agents)
+            left = deadline - asyncio.get_running_loop().time()
+            if won is not None or left <= 0:
+                return won
+            if tried:  # ready tasks, all taken for now (a lease settling): look again soon
+                left = min(left, RETRY_READY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), left)
+
+    async def _claim_once(
+        self, worker_id: str, agents: list[str]
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """The claim won (or None) and whether any task was ready for it."""
         state = self.hub.committed_state
         worker = state.workers.get(worker_id) or {}
         labels = set(worker.get("labels") or ())
@@ -183,7 +206,7 @@ class WorkerDesk:
         ]
         won = await self.book.claim(candidates)
         if won is None:
-            return None
+            return None, bool(candidates)
         task = state.tasks[won.task_id]
         agent = task.get("agent_name") if task.get("agent_name") in offered else offered[0]
         attempt = attempts_of(task) + 1
@@ -200,13 +223,14 @@ class WorkerDesk:
             "updated_at": now_iso(),
         }
         await self.hub.publish("task:assigned", {"task": assigned}, id=f"lease:{won.lease_id}")
-        return {
+        lease = {
             "lease_id": won.lease_id,
             "expires_at": _iso_ms(won.expires_ms),
             "lease_s": self.lease_s,
             "agent": agent,
             "task": {**task, **assigned},
         }
+        return lease, True
 
     @staticmethod
     def _ready_for(tasks: Any, agents: list[str], labels: set[str]) -> list[Mapping[str, Any]]:
@@ -271,6 +295,11 @@ class WorkerDesk:
             await self.book.reopen(lease.lease_id)
             return
         await self.book.settle(lease.lease_id, sink.seq)
+        self._wake_claims()  # the task may be claimed again now
+
+    def _wake_claims(self) -> None:
+        self._ready.set()
+        self._ready = asyncio.Event()
 
     # -- commands --------------------------------------------------------------------------
 
@@ -291,6 +320,8 @@ class WorkerDesk:
         task = event.payload.get("task")
         if not isinstance(task, Mapping):
             return
+        if task.get("status") in READY:
+            self._wake_claims()
         worker_id = task.get("worker_id")
         if worker_id and task.get("status") == "cancelled":
             box = self._mail.setdefault(str(worker_id), _Mailbox())

@@ -108,6 +108,9 @@ class ClaimBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     agents: list[Name] = Field(min_length=1, max_length=100)
+    wait: float = Field(
+        default=0.0, ge=0, le=30, description="Seconds to wait for a task (a long poll)."
+    )
 
 
 class LeaseRef(BaseModel):
@@ -122,6 +125,7 @@ class FailureBody(BaseModel):
     message: str = Field(max_length=10_000)
     exit_code: int | None = None
     output_tail: str = Field(default="", max_length=20_000)
+    stderr_tail: str = Field(default="", max_length=20_000)
 
 
 class Release(LeaseRef):
@@ -199,7 +203,7 @@ async def claim(
     refused = await _checked(request, worker_id)
     if refused is not None:
         return refused
-    won = await request.app[DESK].claim(worker_id, given.agents)
+    won = await request.app[DESK].claim(worker_id, given.agents, given.wait)
     if won is None:
         return web.Response(status=204)
     return json_response(won)
@@ -237,7 +241,13 @@ async def release(
     failure = None
     if given.failure is not None:
         f = given.failure
-        failure = Failure(f.kind, f.message, exit_code=f.exit_code, output_tail=f.output_tail)
+        failure = Failure(
+            f.kind,
+            f.message,
+            exit_code=f.exit_code,
+            output_tail=f.output_tail,
+            stderr_tail=f.stderr_tail,
+        )
     try:
         lease = await request.app[DESK].release(
             worker_id, given.task_id, given.lease_id, given.outcome, failure
