@@ -130,6 +130,7 @@ class WorkerDesk:
         self.retry = retry or RetryConfig()
         self._wall = wall
         self._mail: dict[str, _Mailbox] = {}
+        self._keys: dict[str, str] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         """Set (and replaced) when a task becomes ready: wakes the claims that wait."""
@@ -159,9 +160,14 @@ class WorkerDesk:
         return dict(self.hub.committed_state.workers.get(worker_id) or worker)
 
     async def check(self, worker_id: str, token: str | None) -> None:
-        """Raises NotRegistered unless `token` registered `worker_id`."""
-        if await self.book.key_of(worker_id) != token_fingerprint(token):
+        """Raises NotRegistered unless `token` registered `worker_id` (a binding never
+        changes, so each node keeps the ones it has seen)."""
+        given = token_fingerprint(token)
+        if self._keys.get(worker_id) == given:
+            return
+        if await self.book.key_of(worker_id) != given:
             raise NotRegistered(f"worker {worker_id!r} is not registered with this token")
+        self._keys[worker_id] = given
 
     async def heartbeat(self, worker_id: str, running: int | None = None) -> None:
         """The worker is alive (and runs `running` sessions)."""

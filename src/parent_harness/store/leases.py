@@ -20,7 +20,7 @@ Times are wall-clock milliseconds (`expires_ms`): every node compares them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +142,7 @@ def _one(sql: str, params: dict[str, Any]) -> Any:
     return work
 
 
-def _many(sql: str, params: dict[str, Any]) -> Any:
+def _many(sql: str, params: Mapping[str, Any]) -> Any:
     def work(dialect: str) -> Transaction[list[Lease]]:
         rows = yield sql, params
         return [Lease.of(row) for row in rows]
@@ -217,7 +217,7 @@ class LeaseBook:
         sql = f"""SELECT {_COLUMNS} FROM task_leases
             WHERE state = 'held' AND expires_ms < :now_ms ORDER BY expires_ms LIMIT :limit"""
         found: list[Lease] = await self._store.transact(
-            _many(sql, {"now_ms": now_ms, "limit": limit})
+            _many(sql, {"now_ms": now_ms, "limit": limit}), read_only=True
         )
         return found
 
@@ -229,14 +229,15 @@ class LeaseBook:
         names = {f"t{i}": task_id for i, task_id in enumerate(ids)}
         marks = ", ".join(f":{name}" for name in names)
         sql = f"SELECT {_COLUMNS} FROM task_leases WHERE task_id IN ({marks})"
-        found: list[Lease] = await self._store.transact(_many(sql, names))
+        found: list[Lease] = await self._store.transact(_many(sql, names), read_only=True)
         return {lease.task_id: lease for lease in found}
 
     async def held_by(self, worker_id: str) -> list[Lease]:
         """The leases a worker holds now."""
         sql = f"""SELECT {_COLUMNS} FROM task_leases
             WHERE worker_id = :worker_id AND state = 'held'"""
-        found: list[Lease] = await self._store.transact(_many(sql, {"worker_id": worker_id}))
+        params = {"worker_id": worker_id}
+        found: list[Lease] = await self._store.transact(_many(sql, params), read_only=True)
         return found
 
     async def bind_key(self, worker_id: str, token_fp: str) -> bool:
@@ -261,5 +262,5 @@ class LeaseBook:
             rows = yield sql, {"worker_id": worker_id}
             return str(rows[0][0]) if rows else None
 
-        found: str | None = await self._store.transact(work)
+        found: str | None = await self._store.transact(work, read_only=True)
         return found

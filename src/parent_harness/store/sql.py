@@ -222,11 +222,15 @@ class SqlStore:
 
         await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, run)
 
-    async def transact(self, work: Callable[[str], Transaction[T]]) -> T:
+    async def transact(
+        self, work: Callable[[str], Transaction[T]], *, read_only: bool = False
+    ) -> T:
         """Runs `work(dialect)` in one transaction and returns its result: on SQLite in the
         writer thread (the one writer: it never contends with the log's writes), on
-        PostgreSQL on a pooled connection. A statement that fails rolls all of it back."""
-        if self.dialect == "sqlite":
+        PostgreSQL on a pooled connection. A statement that fails rolls all of it back.
+        `read_only` work runs on a pooled connection on SQLite too (WAL: readers do not
+        wait for the writer), so reads do not queue behind the log's batches."""
+        if self.dialect == "sqlite" and not read_only:
 
             def run() -> T:
                 with self._writer_connection() as conn:
