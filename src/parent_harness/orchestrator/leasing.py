@@ -131,6 +131,9 @@ class WorkerDesk:
         self._wall = wall
         self._mail: dict[str, _Mailbox] = {}
         self._keys: dict[str, str] = {}
+        self._taken: set[str] = set()
+        """Tasks this node won a claim on whose `task:assigned` it has not folded yet: not
+        candidates meanwhile (every claim would try them first, and lose)."""
         self._sweeper: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         """Set (and replaced) when a task becomes ready: wakes the claims that wait."""
@@ -204,7 +207,11 @@ class WorkerDesk:
         worker = state.workers.get(worker_id) or {}
         labels = set(worker.get("labels") or ())
         offered = [a for a in agents if a in set(worker.get("agents") or agents)]
-        ready = self._ready_for(state.tasks.values(), offered, labels)
+        ready = [
+            t
+            for t in self._ready_for(state.tasks.values(), offered, labels)
+            if t["id"] not in self._taken
+        ]
         expires = self._wall_ms() + int(self.lease_s * 1000)
         candidates = [
             Claim(str(t["id"]), short_id("l"), worker_id, short_id("s"), expires, state.seq)
@@ -213,6 +220,7 @@ class WorkerDesk:
         won = await self.book.claim(candidates)
         if won is None:
             return None, bool(candidates)
+        self._taken.add(won.task_id)
         task = state.tasks[won.task_id]
         agent = task.get("agent_name") if task.get("agent_name") in offered else offered[0]
         attempt = attempts_of(task) + 1
@@ -328,6 +336,8 @@ class WorkerDesk:
             return
         if task.get("status") in READY:
             self._wake_claims()
+        else:
+            self._taken.discard(str(task["id"]))
         worker_id = task.get("worker_id")
         if worker_id and task.get("status") == "cancelled":
             box = self._mail.setdefault(str(worker_id), _Mailbox())
