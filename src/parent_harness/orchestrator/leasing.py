@@ -325,7 +325,15 @@ class WorkerDesk:
             box.ready.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(box.ready.wait(), wait_s)
-        cancel, box.cancel = sorted(box.cancel), set()
+        tasks = self.hub.committed_state.tasks
+        # a node the worker did not poll keeps its copy: only what still holds is sent
+        cancel = sorted(
+            t
+            for t in box.cancel
+            if (tasks.get(t) or {}).get("status") == "cancelled"
+            and (tasks.get(t) or {}).get("worker_id") == worker_id
+        )
+        box.cancel = set()
         return {"cancel": cancel}
 
     def _on_event(self, event: Event) -> None:

@@ -189,3 +189,34 @@ async def test_a_killed_worker_loses_its_task_to_another_once(
     async with session.get(f"{url}/api/workers") as resp:
         listed = {w["id"]: w for w in (await resp.json())["items"]}
     assert listed["w1"]["status"] == "offline"
+
+
+async def test_a_cancel_stops_the_run_on_the_worker_holding_it(
+    tmp_path: Path, hub: tuple[str, aiohttp.ClientSession]
+) -> None:
+    url, session = hub
+    runs = write_config(tmp_path)
+    worker = WorkerProcess(tmp_path, url, "w1")
+    await worker.start()
+    try:
+        await add_task(session, url, "long", description="hang-first")
+        async with asyncio.timeout(30):  # the agent is running
+            while not runs_in(runs):
+                await asyncio.sleep(0.05)
+        async with session.post(f"{url}/api/tasks/long/cancel", json={}) as resp:
+            assert resp.status == 200
+        async with session.get(f"{url}/api/tasks/long") as resp:
+            session_id = (await resp.json())["task"]["session_id"]
+
+        async def ended() -> bool:
+            async with session.get(f"{url}/api/sessions/{session_id}") as resp:
+                return bool((await resp.json())["session"]["status"] == "killed")
+
+        async with asyncio.timeout(30):
+            while not await ended():
+                await asyncio.sleep(0.1)
+        tasks = await tasks_of(session, url)
+    finally:
+        await worker.stop()
+    assert tasks["long"]["status"] == "cancelled"
+    assert runs_in(runs) == [("long", "1", "sim@w1")]
