@@ -324,6 +324,40 @@ async def test_a_cancel_reaches_the_worker_holding_the_task(hub: RunningHub) -> 
     status, body = await hub.post("/api/tasks/t1/cancel", {}, headers=ADMIN)
     assert status == 200, body
     status, commands = await asyncio.wait_for(waiting, 5)
-    assert status == 200 and commands == {"cancel": ["t1"]}
+    assert status == 200 and commands == {"cancel": ["t1"], "approvals": []}
     status, other = await poll("w2", W2, 0)
-    assert other == {"cancel": []}
+    assert other == {"cancel": [], "approvals": []}
+
+
+async def test_an_approval_answer_reaches_the_worker_holding_the_run(hub: RunningHub) -> None:
+    await register(hub, "w1", W1)
+    await register(hub, "w2", W2)
+    await add_task(hub, "t1")
+    won = await claim(hub, "w1", W1)
+    assert won is not None
+    session_id = won["task"]["session_id"]
+    request = {
+        "type": "approval:requested",
+        "payload": {
+            "approval": {
+                "id": "ap1",
+                "task_id": "t1",
+                "session_id": session_id,
+                "agent_id": "sim@w1",
+                "kind": "permission",
+                "status": "pending",
+                "options": ["allow", "deny"],
+            }
+        },
+    }
+    status, body = await hub.post("/api/workers/w1/events", [request], headers=W1)
+    assert status == 200, body
+    waiting = asyncio.create_task(hub.get("/api/workers/w1/commands?wait=10", headers=W1))
+    status, body = await hub.post("/api/approvals/ap1/answer", {"decision": "allow"}, headers=ADMIN)
+    assert status == 200, body
+    status, commands = await asyncio.wait_for(waiting, 5)
+    assert status == 200 and commands["cancel"] == []
+    (answer,) = commands["approvals"]
+    assert (answer["id"], answer["decision"], answer["status"]) == ("ap1", "allow", "answered")
+    status, other = await hub.get("/api/workers/w2/commands?wait=0", headers=W2)
+    assert other == {"cancel": [], "approvals": []}

@@ -90,6 +90,7 @@ class _Mailbox:
     """Commands waiting for one worker's poll."""
 
     cancel: set[str] = field(default_factory=set)
+    approvals: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -318,10 +319,11 @@ class WorkerDesk:
     # -- commands --------------------------------------------------------------------------
 
     async def commands(self, worker_id: str, wait_s: float) -> dict[str, Any]:
-        """What the worker must do now (`cancel`: task ids it holds); waits up to `wait_s`
-        for something when there is nothing yet."""
+        """What the worker must do now: `cancel` (ids of tasks it holds that were
+        cancelled) and `approvals` (answers to its runs' approvals, whole); waits up to
+        `wait_s` for something when there is nothing yet."""
         box = self._mail.setdefault(worker_id, _Mailbox())
-        if not box.cancel:
+        if not box.cancel and not box.approvals:
             box.ready.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(box.ready.wait(), wait_s)
@@ -333,10 +335,18 @@ class WorkerDesk:
             if (tasks.get(t) or {}).get("status") == "cancelled"
             and (tasks.get(t) or {}).get("worker_id") == worker_id
         )
-        box.cancel = set()
-        return {"cancel": cancel}
+        answered = [
+            a
+            for a in box.approvals.values()
+            if (tasks.get(str(a.get("task_id"))) or {}).get("worker_id") == worker_id
+        ]
+        box.cancel, box.approvals = set(), {}
+        return {"cancel": cancel, "approvals": answered}
 
     def _on_event(self, event: Event) -> None:
+        if event.type == "approval:answered":
+            self._on_answer(event.payload.get("approval"))
+            return
         if not event.type.startswith("task:"):
             return
         task = event.payload.get("task")
@@ -350,6 +360,17 @@ class WorkerDesk:
         if worker_id and task.get("status") == "cancelled":
             box = self._mail.setdefault(str(worker_id), _Mailbox())
             box.cancel.add(str(task["id"]))
+            box.ready.set()
+
+    def _on_answer(self, approval: Any) -> None:
+        """An answer for a run a worker holds goes to that worker's mailbox."""
+        if not isinstance(approval, Mapping) or approval.get("status") != "answered":
+            return
+        task = self.hub.committed_state.tasks.get(str(approval.get("task_id"))) or {}
+        worker_id = task.get("worker_id")
+        if worker_id and task.get("status") not in ("completed", "failed", "cancelled"):
+            box = self._mail.setdefault(str(worker_id), _Mailbox())
+            box.approvals[str(approval["id"])] = dict(approval)
             box.ready.set()
 
     # -- the sweep -------------------------------------------------------------------------

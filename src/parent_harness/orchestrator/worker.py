@@ -278,6 +278,15 @@ class Worker:
                 held = self.held.get(str(task_id))
                 if held is not None:
                     held.run.request_stop(StopRequest("cancelled", "the task was cancelled"))
+            for answer in commands.get("approvals", ()):
+                # No session takes an answer yet (in process neither): it is logged here,
+                # where the agent's adapter will take it (docs/workers.md, "Not yet").
+                log.info(
+                    "approval %s of task %s answered: %s",
+                    answer.get("id"),
+                    answer.get("task_id"),
+                    answer.get("decision"),
+                )
 
 
 async def _no_budget(run: SessionRun, spent: TokenUsage) -> None:
