@@ -445,3 +445,55 @@ def _lost_error(worker_id: str, task_id: str, lease: Lease | None) -> LeaseLost:
 
 def _iso_ms(ms: int) -> str:
     return iso(datetime.fromtimestamp(ms / 1000, UTC))
+
+
+LOCAL = "@local"
+"""The holder of the in-process orchestrator's leases (no worker name can have `@`)."""
+FOREVER_MS = 2**62
+"""A local lease never expires: the process that holds it runs the agents itself, and a
+restart of it ends them all (:meth:`LocalClaims.recover`)."""
+
+
+class ClaimsHub(Protocol):
+    """What the local claims read of the hub node in process (the `Node` has it)."""
+
+    @property
+    def committed_state(self) -> Any: ...
+
+    @property
+    def positions(self) -> Any: ...
+
+
+class LocalClaims:
+    """The in-process orchestrator's side of the leases (`harness run`): a session starts
+    only once the database gave its task to this process, so a worker on another machine
+    and the local agents never both run it. Nothing changes when no worker is attached."""
+
+    def __init__(self, hub: ClaimsHub, book: LeaseBook) -> None:
+        self.hub, self.book = hub, book
+        self._leases: dict[str, str] = {}
+
+    async def recover(self) -> None:
+        """Ends the leases a previous run of this process held (its recovery settles their
+        tasks right after)."""
+        ended = await self.book.end_all(LOCAL, self.hub.committed_state.seq)
+        if ended:
+            log.info("ended %d lease(s) of the previous run", len(ended))
+
+    async def take(self, task_id: str, session_id: str) -> bool:
+        """Whether this process won the task (False: a worker holds it)."""
+        lease_id = short_id("l")
+        claim = Claim(
+            task_id, lease_id, LOCAL, session_id, FOREVER_MS, self.hub.committed_state.seq
+        )
+        if await self.book.claim([claim]) is None:
+            return False
+        self._leases[task_id] = lease_id
+        return True
+
+    async def settle(self, task_id: str) -> None:
+        """The task's run ended and its outcome is published: the lease ends, settled as of
+        what this process has appended (at or after the outcome)."""
+        lease_id = self._leases.pop(task_id, None)
+        if lease_id is not None:
+            await self.book.finish(task_id, lease_id, LOCAL, self.hub.positions.appended)

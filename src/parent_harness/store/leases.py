@@ -199,6 +199,26 @@ class LeaseBook:
         )
         return found
 
+    async def finish(self, task_id: str, lease_id: str, worker_id: str, seq: int) -> bool:
+        """Ends a held lease whose task was settled by the event at `seq` or before, in one
+        step (the in-process orchestrator's runs); whether it was held."""
+        sql = f"""UPDATE task_leases SET state = 'ended', settled_seq = :seq
+            WHERE task_id = :task_id AND lease_id = :lease_id AND worker_id = :worker_id
+            AND state = 'held' RETURNING {_COLUMNS}"""
+        params = {"task_id": task_id, "lease_id": lease_id, "worker_id": worker_id, "seq": seq}
+        found: Lease | None = await self._store.transact(_one(sql, params))
+        return found is not None
+
+    async def end_all(self, worker_id: str, seq: int) -> list[Lease]:
+        """Ends every lease `worker_id` holds, as settled by `seq` (a restarted in-process
+        orchestrator: its runs are gone, and its recovery settles their tasks)."""
+        sql = f"""UPDATE task_leases SET state = 'ended', settled_seq = :seq
+            WHERE worker_id = :worker_id AND state = 'held' RETURNING {_COLUMNS}"""
+        found: list[Lease] = await self._store.transact(
+            _many(sql, {"worker_id": worker_id, "seq": seq})
+        )
+        return found
+
     async def settle(self, lease_id: str, seq: int) -> None:
         """The event at `seq` settled the task after its lease `lease_id` ended."""
         sql = f"""UPDATE task_leases SET settled_seq = :seq
