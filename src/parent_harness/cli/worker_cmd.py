@@ -12,7 +12,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parent_harness import __version__
-from parent_harness.events.catalogue import SAFE_TASK_ID
+from parent_harness.events.catalogue import LABEL, SAFE_TASK_ID
 
 
 class WorkerTable(BaseModel):
@@ -21,7 +21,9 @@ class WorkerTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=100, pattern=SAFE_TASK_ID)
-    labels: list[str] = Field(default_factory=list, max_length=50)
+    labels: list[Annotated[str, Field(max_length=100, pattern=LABEL)]] = Field(
+        default_factory=list, max_length=50
+    )
     capacity: int | None = Field(default=None, ge=1)
     spool: str = ".harness-worker/{name}.spool.db"
     """The file that keeps events while the hub is unreachable (`{name}`: the worker's)."""

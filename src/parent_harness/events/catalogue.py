@@ -155,6 +155,10 @@ this, and ``POST /api/tasks`` refuses to create one.
 
 SAFE_TASK_ID_LENGTH = 128
 
+LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"
+"""A worker's or a task's label (`gpu`, `linux`, `repo:api`): plain ASCII, so that every
+regular-expression engine (JSON Schema's included) reads the rule alike (issue 19)."""
+
 
 class Session(Strict):
     id: str = Field(min_length=1, max_length=200)

@@ -29,6 +29,7 @@ from parent_harness import __version__
 from parent_harness.events.catalogue import (
     INT64_MAX,
     INT64_MIN,
+    LABEL,
     PAYLOADS,
     SAFE_TASK_ID,
     SAFE_TASK_ID_LENGTH,
@@ -115,9 +116,7 @@ class NewTask(BaseModel):
     )
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     agent_name: str | None = None
-    labels: (
-        list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s,]+$")]] | None
-    ) = Field(
+    labels: list[Annotated[str, Field(min_length=1, max_length=100, pattern=LABEL)]] | None = Field(
         default=None,
         max_length=50,
         description="Labels a worker must carry to run the task (docs/workers.md).",

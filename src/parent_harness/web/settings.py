@@ -23,6 +23,8 @@ class Settings:
     lease_s: float = 30.0
     """How long a worker's lease on a task lasts without a renewal (and a worker without a
     heartbeat is shown online)."""
+    max_poll_s: float = 30.0
+    """The longest a worker's long poll (claim, commands) waits, whatever it asks."""
     max_frame_bytes: int = 64 * 1024
     max_client_buffer: int = 4 * 1024 * 1024
     max_messages_per_s: float = 50.0

@@ -22,10 +22,10 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r201, r403, r409
+from aiohttp_pydantic.oas.typing import r200, r201, r204, r403, r409
 from pydantic import BaseModel, ConfigDict, Field
 
-from parent_harness.events.catalogue import SAFE_TASK_ID
+from parent_harness.events.catalogue import LABEL, SAFE_TASK_ID
 from parent_harness.events.rooms import event_rooms
 from parent_harness.exceptions import (
     BrokerUnavailable,
@@ -52,7 +52,7 @@ from parent_harness.web.scopes import grant_of, visible
 DESK = web.AppKey("worker_desk", WorkerDesk)
 F = TypeVar("F", bound=Callable[..., Awaitable[web.StreamResponse]])
 
-Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s,]+$")]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=LABEL)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=SAFE_TASK_ID)]
 
 WORKER_TYPES = frozenset(
@@ -158,7 +158,7 @@ async def _checked(request: web.Request, worker_id: str) -> web.Response | None:
 @inject.and_request
 async def register(
     request: web.Request, given: Registration
-) -> r201[dict[str, Any]] | r403[Problem]:
+) -> r201[dict[str, Any]] | r409[Problem]:
     """Registers a worker (again, after a restart, with the same token): `worker:status`."""
     entity = {
         "id": given.name,
@@ -198,12 +198,13 @@ async def heartbeat(
 @inject.and_request
 async def claim(
     request: web.Request, worker_id: str, /, given: ClaimBody
-) -> r200[dict[str, Any]] | r403[Problem]:
+) -> r200[dict[str, Any]] | r204[None] | r403[Problem]:
     """A ready task for one of the worker's agents under a new lease; 204 when none."""
     refused = await _checked(request, worker_id)
     if refused is not None:
         return refused
-    won = await request.app[DESK].claim(worker_id, given.agents, given.wait)
+    wait = min(given.wait, request.app[SETTINGS].max_poll_s)
+    won = await request.app[DESK].claim(worker_id, given.agents, wait)
     if won is None:
         return web.Response(status=204)
     return json_response(won)
@@ -215,7 +216,7 @@ async def claim(
 @inject.and_request
 async def renew(
     request: web.Request, worker_id: str, /, given: LeaseRef
-) -> r200[dict[str, Any]] | r409[Problem]:
+) -> r200[dict[str, Any]] | r403[Problem] | r409[Problem]:
     """Extends a lease the worker holds."""
     refused = await _checked(request, worker_id)
     if refused is not None:
@@ -233,7 +234,7 @@ async def renew(
 @inject.and_request
 async def release(
     request: web.Request, worker_id: str, /, given: Release
-) -> r200[dict[str, Any]] | r409[Problem]:
+) -> r200[dict[str, Any]] | r403[Problem] | r409[Problem]:
     """Ends a lease with the run's outcome; the hub settles the task by its retry policy."""
     refused = await _checked(request, worker_id)
     if refused is not None:
@@ -263,12 +264,13 @@ async def release(
 async def commands(
     request: web.Request, worker_id: str, /, wait: float = 0.0
 ) -> r200[dict[str, Any]] | r403[Problem]:
-    """Commands for the worker (`cancel`: task ids it holds), waiting up to `wait` seconds
-    (at most 30) for one."""
+    """Commands for the worker (`cancel`: task ids it holds; `approvals`: answers for its
+    runs), waiting up to `wait` seconds (at most the hub's `max_poll_s`, 30) for one."""
     refused = await _checked(request, worker_id)
     if refused is not None:
         return refused
-    return json_response(await request.app[DESK].commands(worker_id, min(max(wait, 0.0), 30.0)))
+    wait = min(max(wait, 0.0), request.app[SETTINGS].max_poll_s)
+    return json_response(await request.app[DESK].commands(worker_id, wait))
 
 
 @for_workers
