@@ -301,6 +301,16 @@ async def test_events_under_a_lease_only(hub: RunningHub) -> None:
             "forbidden",
         ),
         ({"type": "agent:status", "payload": {"agent": {"id": "sim@w2"}}}, 403, "forbidden"),
+        (
+            {"type": "task:updated", "payload": {"task": {"id": task_id, "worker_id": "w9"}}},
+            403,
+            "forbidden",
+        ),
+        (
+            {"type": "task:updated", "payload": {"task": {"id": task_id, "priority": 99}}},
+            403,
+            "forbidden",
+        ),
         ({"type": "budget:updated", "payload": {"budget": {"period": "d"}}}, 403, "forbidden"),
         ({"type": "event", "payload": {"event": {"message": "hi"}}}, 403, "forbidden"),
     ]

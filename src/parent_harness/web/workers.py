@@ -79,6 +79,10 @@ WORKER_TYPES = frozenset(
 )
 """What a worker publishes about the runs it holds; the task's fate comes with `release`."""
 RUNNING = frozenset({"running", "testing"})
+TASK_FIELDS = frozenset(
+    {"id", "status", "progress_percent", "token_usage", "workspace_id", "updated_at"}
+)
+"""What a worker may change on a task it holds (what a session reports)."""
 
 
 def for_workers(handler: F) -> F:
@@ -348,19 +352,28 @@ async def _outside_leases(
                 f"event {index}: a task's end is reported by releasing its lease",
                 index=index,
             )
+        if isinstance(task, Mapping) and not set(task) <= TASK_FIELDS:
+            fields = ", ".join(sorted(set(task) - TASK_FIELDS))
+            return problem(
+                403, "forbidden", f"event {index}: a worker may not set {fields}", index=index
+            )
     return None
 
 
 def _named(type_: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The tasks, sessions and agents an event names (`event`: its data's task_id)."""
+    """The tasks, sessions and agents an event names that must be the worker's (`event`: its
+    data's task_id; `agent:*`: the agent only)."""
     if type_ == "event":
         data = (payload.get("event") or {}).get("data") or {}
         task_id = data.get("task_id") if isinstance(data, Mapping) else None
         return [("task", str(task_id))] if task_id else []
+    # An agent's status names the task it works on as a pointer, which its spool may deliver
+    # just after that task's lease ended: only whose agent it is counts.
+    kinds = ("agent",) if type_.startswith("agent:") else ("task", "session", "agent")
     named = []
     for room in event_rooms(type_, payload)[1:]:
         entity, _, ident = room.partition(":")
-        if entity in ("task", "session", "agent"):
+        if entity in kinds:
             named.append((entity, ident))
     return named
 
