@@ -33,13 +33,17 @@ URL_RE = re.compile(r"serving (http://\S+)")
 class HubProcess:
     """`harness serve` as a subprocess: start, stop and restart it on the same port and file.
 
-    With `token`, the hub needs it (`--token`) and this helper presents it as a Bearer header.
+    With `token`, the hub needs it (`--token`) and this helper presents it as a Bearer header;
+    `read_token` adds a read-only one (`--read-token`).
     """
 
-    def __init__(self, db: Path, log: Path, token: str | None = None) -> None:
+    def __init__(
+        self, db: Path, log: Path, token: str | None = None, read_token: str | None = None
+    ) -> None:
         self.db = db
         self.log = log
         self.token = token
+        self.read_token = read_token
         self.port = 0
         self.url = ""
         self.proc: subprocess.Popen[str] | None = None
@@ -51,6 +55,8 @@ class HubProcess:
         cmd = [str(HARNESS), "serve", "--port", str(port), "--store", f"sqlite:///{self.db}"]
         if self.token:
             cmd += ["--token", self.token]
+        if self.read_token:
+            cmd += ["--read-token", self.read_token]
         with self.log.open("a") as err:
             self.proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=_hub_env()
@@ -100,6 +106,19 @@ class HubProcess:
         """The end of the hub's log, for failure messages."""
         text = self.log.read_text() if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST a JSON body; returns (status, the answer or the problem)."""
+        headers = {"Content-Type": "application/json", **self.auth()}
+        req = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), headers=headers
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, json.loads(exc.read())
 
     def get(self, path: str) -> Any:
         req = urllib.request.Request(self.url + path, headers=self.auth())

@@ -20,6 +20,7 @@ PAGES = [
     "#/sessions/s-run",
     "#/events",
     "#/telegram",
+    "#/inbox",
 ]
 
 

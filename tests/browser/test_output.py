@@ -174,3 +174,50 @@ def test_the_terminal_is_readable_on_a_phone(browser: Browser, dashboard: Dashbo
         expect(terminal.get_by_test_id("terminal-search")).to_be_visible()
     finally:
         context.close()
+
+
+def tool(session_id: str, name: str, target: str, line: int) -> Event:
+    return {
+        "type": "session:tool",
+        "payload": {
+            "session_id": session_id,
+            "agent_id": "a-tools",
+            "tool": name,
+            "target": target,
+            "status": "started",
+            "line": line,
+        },
+    }
+
+
+def test_jump_to_tool_calls(dashboard: Dashboard) -> None:
+    """The rows where tool calls happened are marked; ◀ tool ▶ go from one to the next,
+    with the calls from the log and the live ones alike."""
+    hub = dashboard.hub
+    hub.publish(
+        session("s-tools", agent_id="a-tools", status="running"),
+        *[output("s-tools", first, 1000) for first in range(1, 3001, 1000)],
+        tool("s-tools", "Edit", "src/app.py", 500),
+        tool("s-tools", "Bash", "pytest -q", 2000),
+    )
+    dashboard.open("#/sessions/s-tools")
+    terminal = dashboard.page.get_by_test_id("session-terminal")
+    note = terminal.get_by_test_id("terminal-tool")
+    expect(note).to_have_text("Bash pytest -q (latest of 2)")
+    terminal.get_by_test_id("terminal-tool-prev").click()
+    expect(note).to_have_text("Bash pytest -q (2 of 2)")
+    expect(terminal).to_have_attribute("data-follow", "off")
+    terminal.get_by_test_id("terminal-tool-prev").click()
+    expect(note).to_have_text("Edit src/app.py (1 of 2)")
+    row = terminal.locator(".term-line[data-n='500']")
+    expect(row).to_be_visible()
+    expect(row).to_have_attribute("data-tool", "current")
+    expect(row).to_have_attribute("title", "then: Edit src/app.py")
+
+    hub.publish(output("s-tools", 3001, 10), tool("s-tools", "Read", "README.md", 3010))
+    expect(note).to_have_text("Edit src/app.py (1 of 3)")
+    terminal.get_by_test_id("terminal-tool-next").click()
+    terminal.get_by_test_id("terminal-tool-next").click()
+    expect(note).to_have_text("Read README.md (3 of 3)")
+    expect(terminal.locator(".term-line[data-n='3010']")).to_have_attribute("data-tool", "current")
+    assert dashboard.errors == []

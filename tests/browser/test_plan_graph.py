@@ -172,6 +172,14 @@ def test_a_task_lists_its_parents_and_children_with_their_live_status(
     page.get_by_test_id("task-plan-link").click()
     expect(page.get_by_test_id("plan-title")).to_have_text("Plan release-1")
     expect(page.get_by_test_id("plan-node")).to_have_count(6)
+
+    # A task outside any plan, with no parent and no child: no empty Dependencies panel.
+    hub.publish(task("alone", type_="task:created", status="queued", title="On its own"))
+    dashboard.go("#/tasks/alone")
+    expect(page.get_by_test_id("task-detail-title")).to_have_text("On its own")
+    expect(page.get_by_test_id("task-graph")).to_be_hidden()
+    dashboard.go("#/tasks/api")  # and back on a task with edges, it shows again
+    expect(page.get_by_test_id("task-graph")).to_be_visible()
     assert dashboard.errors == []
 
 

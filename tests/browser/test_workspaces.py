@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -131,7 +132,16 @@ def test_attempts_diff_and_merge_on_the_task_page(
         expect(page.get_by_test_id("attempt-confirm")).to_be_hidden()
         assert run_git(repo, "rev-parse", "main") == main_before
         row.get_by_test_id("attempt-merge").click()
-        page.get_by_test_id("attempt-confirm-yes").click()
+        # The confirmation offers the strategies and the message the hub would write.
+        expect(page.get_by_test_id("attempt-strategy")).to_have_value("merge")
+        message = page.get_by_test_id("attempt-merge-message")
+        expect(message).to_have_value(
+            re.compile(r"^Merge harness/t-one-.*: task t-one, attempt 1$")
+        )
+        page.get_by_test_id("attempt-strategy").select_option("rebase")
+        with page.expect_request(lambda r: r.url.endswith("/merge")) as sent:
+            page.get_by_test_id("attempt-confirm-yes").click()
+        assert sent.value.post_data_json["strategy"] == "rebase"
         expect(page.get_by_test_id("attempt-message-text")).to_contain_text("is merged")
         expect(row.get_by_test_id("attempt-status")).to_have_text("merged")
         assert (repo / "app.py").read_text() == "print('t-one')\n"
@@ -152,11 +162,20 @@ def test_attempts_diff_and_merge_on_the_task_page(
         assert (repo / "app.py").read_text() == "print('t-one')\n"
         other.get_by_test_id("attempt-pr").click()
         expect(page.get_by_test_id("attempt-confirm-text")).to_contain_text("open a pull request")
+        title = page.get_by_test_id("attempt-pr-title")
+        expect(title).to_have_value("Task t-two, attempt 1")  # what the hub would use
+        expect(page.get_by_test_id("attempt-pr-body")).to_have_value(
+            re.compile(r"\*\*Second change\*\* \(task `t-two`")
+        )
+        title.fill("Second change, for review")
         page.get_by_test_id("attempt-confirm-yes").click()
         expect(page.get_by_test_id("attempt-message-text")).to_contain_text(
             "opened https://github.com/acme/proj/pull/7"
         )
-        assert "--head" in (tmp_path / "gh.log").read_text()
+        calls = [json.loads(line) for line in (tmp_path / "gh.log").read_text().splitlines()]
+        (create,) = [c for c in calls if c[:2] == ["pr", "create"]]
+        assert create[create.index("--title") + 1] == "Second change, for review"
+        assert "**Second change** (task `t-two`" in create[create.index("--body") + 1]
         other.get_by_test_id("attempt-discard").click()
         page.get_by_test_id("attempt-confirm-yes").click()
         expect(other.get_by_test_id("attempt-status")).to_have_text("discarded")

@@ -22,13 +22,15 @@ def copy(state: State) -> State:
 
 
 def random_stream(seed: int, count: int) -> list[tuple[str, dict[str, Any]]]:
-    """Agents, tasks, sessions, iterations, heartbeats, tests, budget and notes, in an order
-    that merges partial entities over each other."""
+    """Agents, tasks, sessions, iterations, heartbeats, tests, budget, approvals (answered
+    twice, expired after an answer), workspaces, plans and notes, in an order that merges
+    partial entities over each other."""
     rng = random.Random(seed)
     agents, tasks, sessions = ["a1", "a2", "a3"], ["t1", "t2", "t3", "t4"], ["s1", "s2"]
     out: list[tuple[str, dict[str, Any]]] = []
+    approvals, workspaces = ["ap1", "ap2", "ap3"], ["w1", "w2"]
     for n in range(count):
-        pick = rng.randrange(10)
+        pick = rng.randrange(13)
         if pick == 0:
             status = rng.choice(["idle", "working", "error"])
             out.append(("agent:status", {"agent": {"id": rng.choice(agents), "status": status}}))
@@ -60,6 +62,27 @@ def random_stream(seed: int, count: int) -> list[tuple[str, dict[str, Any]]]:
             failed = {"id": rng.choice(tasks), "status": "failed"}
             failed["error_details"] = {"message": f"e{n}"}
             out.append(("task:failed", {"task": failed}))
+        elif pick == 9:  # asked, then answered or expired: the first decision stands
+            approval: dict[str, Any] = {"id": rng.choice(approvals), "task_id": rng.choice(tasks)}
+            kind = rng.choice(["approval:requested", "approval:answered", "approval:expired"])
+            if kind == "approval:requested":
+                approval |= {"status": "pending", "kind": "permission", "tool": "Bash"}
+            elif kind == "approval:answered":
+                approval |= {"status": "answered", "decision": rng.choice(["allow", "deny"])}
+            else:
+                approval |= {"status": "expired", "decision": "deny"}
+            out.append((kind, {"approval": approval}))
+        elif pick == 10:
+            workspace = {"id": rng.choice(workspaces), "task_id": rng.choice(tasks),
+                         "status": rng.choice(["active", "ready", "merged"]),
+                         "insertions": rng.randrange(100)}  # fmt: skip
+            kind = rng.choice(["workspace:created", "workspace:updated", "workspace:merged"])
+            out.append((kind, {"workspace": workspace}))
+        elif pick == 11:
+            parent, child = rng.sample(tasks, 2)
+            plan = {"id": f"p{rng.randrange(2)}", "task_ids": [parent, child],
+                    "edges": [{"parent": parent, "child": child}]}  # fmt: skip
+            out.append(("plan:applied", {"plan": plan}))
         else:
             out.append(("event", {"event": {"message": f"note {n}", "level": "info"}}))
     return out

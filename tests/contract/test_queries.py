@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from parent_harness.store.queries import EventFilter, Page, Queries
+from sqlalchemy import text
+
+from parent_harness.store import schema as t
+from parent_harness.store.queries import EventFilter, Page, Queries, _json_text
 from parent_harness.store.sql import SqlStore
 from tests.contract.log import FLEET, EventLog, generic, task
+
+PLAN_INDEX = importlib.import_module(
+    "parent_harness.store.migrations.versions.0008_tasks_plan_id_index"
+)
 
 
 async def written(store: SqlStore, events: list[tuple[str, dict[str, Any]]]) -> EventLog:
@@ -221,3 +229,19 @@ async def test_failures_oldest_first(store: SqlStore) -> None:
     assert seq == len(events)
     assert [(f["seq"], f["payload"]["task"]["id"]) for f in failures] == [(14, "t1"), (20, "t2")]
     assert failures[0]["payload"]["task"]["error_details"]["kind"] == "test"
+
+
+async def test_the_plan_filter_is_the_indexed_expression(store: SqlStore) -> None:
+    """On SQLite `plan_id` is read from the task's JSON with the very expression migration
+    0008 indexed, and SQLite uses that index for it (no scan of every task)."""
+    await written(store, [task(f"t{n}", plan_id=f"plan-{n % 3}") for n in range(30)])
+    async with store.engine.connect() as conn:
+        dialect = conn.dialect
+        expression = str(_json_text(t.tasks.c.data, "plan_id").compile(dialect=dialect))
+        if dialect.name != "sqlite":  # no index there (the migration says why)
+            assert expression == "(CAST(tasks.data AS JSONB) ->> 'plan_id')"
+            return
+        assert expression == PLAN_INDEX.EXPRESSION.replace("data", "tasks.data")
+        query = f"EXPLAIN QUERY PLAN SELECT id FROM tasks WHERE {expression} = 'plan-1'"
+        plan = (await conn.execute(text(query))).all()
+    assert "USING INDEX ix_tasks_plan_id" in " ".join(str(row) for row in plan), plan

@@ -118,6 +118,11 @@ def upgrade_to(conn: Connection, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
+# The one expression index (migration 0008) is beyond what alembic compares; its existence
+# and use are checked in test_queries.py (test_the_plan_filter_is_the_indexed_expression).
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index ix_tasks_plan_id"
+)
 async def test_the_migrations_build_the_schema_the_code_declares(store: SqlStore) -> None:
     """Alembic finds nothing to change: no table, column, index or type missing or extra."""
 

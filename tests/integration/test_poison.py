@@ -9,10 +9,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 
-from tests.conftest import RunningHub, generic
+from parent_harness.web.app import HubServer
+from tests.conftest import RunningHub, generic, settings_for
 
 
 def nested(depth: int) -> str:
@@ -136,3 +138,31 @@ async def test_an_event_sqlite_refuses_for_a_reason_the_hub_does_not_check_is_to
     assert status == 200, health
     async with hub.session.get(hub.url + "/metrics") as response:
         assert "harness_events_refused_total 1.0" in await response.text()
+
+
+async def test_a_refused_event_retried_after_a_restart_is_still_refused(tmp_path: Path) -> None:
+    """The hub that refused it is gone; the retry finds the id's tombstone in the log and
+    is answered 422 again (never acknowledged), while a real repeat is still a duplicate."""
+    batch = [{**generic("good-1"), "id": "good-1"}, {**generic("poison-pill"), "id": "pill"}]
+    for attempt in ("first", "after a restart"):
+        server = HubServer(settings_for(tmp_path))
+        await server.start()
+        if attempt == "first":
+            with sqlite3.connect(tmp_path / "harness.db") as conn:
+                conn.execute(
+                    "CREATE TRIGGER no_pills BEFORE INSERT ON events "
+                    "WHEN NEW.body LIKE '%poison-pill%' "
+                    "BEGIN SELECT RAISE(ABORT, 'no poison pills here'); END"
+                )
+        try:
+            async with aiohttp.ClientSession() as session:
+                hub = RunningHub(server, session)
+                status, body = await hub.post("/api/events", batch)
+                assert (status, body["code"]) == (422, "refused_by_store"), (attempt, body)
+                assert [(r["id"], r["seq"]) for r in body["refused"]] == [("pill", 2)], attempt
+                assert "no poison pills here" in body["refused"][0]["reason"], attempt
+                assert [(c["id"], c["seq"]) for c in body["committed"]] == [("good-1", 1)]
+                (again,) = await hub.publish({**generic("good-1"), "id": "good-1"})
+                assert (again["seq"], again["duplicate"]) == (1, True), attempt
+        finally:
+            await server.stop()

@@ -228,6 +228,14 @@ async def test_tokens_and_roles(tmp_path: Path) -> None:
             assert (await scoped.next())["type"] == "welcome"
             reader = await hub.connect("token=read-secret")
             assert (await reader.next())["type"] == "welcome"
+            # What a token may do, for the dashboard to show the buttons that act only to it.
+            access = [(await hub.get("/api/access", headers=h))[1] for h in (read, pub)]
+            assert access == [
+                {"role": "read", "may_publish": False, "rooms": None},
+                {"role": "publish", "may_publish": True, "rooms": None},
+            ]
+            scope = {"Authorization": "Bearer scoped"}
+            assert (await hub.get("/api/access", headers=scope))[1]["rooms"] == ["tasks"]
     finally:
         await server.stop()
 

@@ -42,6 +42,7 @@ class FakeStore:
     """A row this store cannot hold (as a constraint of the database the hub knows nothing of)."""
     log: list[tuple[int, str]] = field(default_factory=list)
     types: dict[int, str] = field(default_factory=dict)
+    bodies: dict[int, bytes] = field(default_factory=dict)
     hidden: list[tuple[int, str, str]] = field(default_factory=list)
     attempts: int = 0
     failures: int = 0
@@ -73,9 +74,18 @@ class FakeStore:
             if r.seq not in at:
                 self.log.append((r.seq, r.id))
                 self.types[r.seq] = r.type
+                self.bodies[r.seq] = r.body
                 at[r.seq] = r.id
             elif at[r.seq] != r.id:
                 self.hidden.append((r.seq, r.id, at[r.seq]))
+
+    async def replay(
+        self, conn: None, *, after: int, upto: int
+    ) -> list[tuple[int, str, bytes, tuple[str, ...]]]:
+        if self.down:
+            raise StoreDown("read refused")
+        seqs = sorted(seq for seq, _ in self.log if after < seq <= upto)
+        return [(seq, self.types[seq], self.bodies[seq], ()) for seq in seqs]
 
     async def known_ids(self, ids: Sequence[str]) -> dict[str, int]:
         if self.down:
@@ -391,6 +401,8 @@ def tables(state: State) -> tuple[object, ...]:
         state.budgets,
         state.budget,
         list(state.test_runs.items()),
+        state.approvals,
+        state.workspaces,
     )
 
 

@@ -239,6 +239,12 @@ def serve(
         int,
         typer.Option(envvar="HARNESS_MAX_BODY_BYTES", help="Bytes in one request body (413)."),
     ] = 4 * 1024 * 1024,
+    max_import_mb: Annotated[
+        float,
+        typer.Option(
+            envvar="HARNESS_MAX_IMPORT_MB", min=0.001, help="MB of a bundle `harness import` sends."
+        ),
+    ] = 256.0,
     max_parents: Annotated[
         int,
         typer.Option(envvar="HARNESS_MAX_PARENTS", min=0, help="Parents one task may depend on."),
@@ -303,6 +309,7 @@ def serve(
         max_batch_events=max_batch_events,
         max_body_bytes=max_body_bytes,
         max_parents=max_parents,
+        max_import_bytes=int(max_import_mb * 1024 * 1024),
         checkpoint_every=checkpoint_every,
         keep_days=keep_days,
         keep_events=keep_events,
@@ -335,6 +342,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "parent_harness.cli.plan_cmd": ("plan",),
     "parent_harness.cli.approvals_cmd": ("approvals",),
     "parent_harness.cli.worker_cmd": ("worker",),
+    "parent_harness.cli.bundle_cmds": ("export", "import", "replay"),
 }
 """The modules that add commands to `harness` (their `register`), and the commands each adds."""
 

@@ -92,6 +92,7 @@ async def _start_notifier(
     config: HarnessConfig, server: HubServer, orchestrator: Orchestrator, url: str
 ) -> Notifier | None:
     """The Telegram and webhook notifications of ``[notify]``, wired to this fleet."""
+    from parent_harness.hub.answers import NodeApprovals
     from parent_harness.notify.config import load_settings
     from parent_harness.notify.notifier import Notifier
     from parent_harness.web.keys import NOTIFIER
@@ -99,7 +100,10 @@ async def _start_notifier(
     settings = load_settings(config.notify)
     if not settings.has_channels:
         return None
-    notifier = Notifier(settings, server.node, control=orchestrator, hub_url=url)
+    approvals = NodeApprovals(server.node)  # Telegram's buttons answer through the hub
+    notifier = Notifier(
+        settings, server.node, control=orchestrator, hub_url=url, approvals=approvals
+    )
     await notifier.start()
     server.app[NOTIFIER].notifier = notifier  # POST /api/notify/test reaches it now
     return notifier

@@ -199,6 +199,8 @@ class TestRun(Strict):
 class Budget(Strict):
     period: str = Field(min_length=1, max_length=200)
     limit_usd: float | None = Field(default=None, strict=True, ge=0)
+    limit_usd_per_task: float | None = Field(default=None, strict=True, gt=0)
+    """The fleet's cap per task (`budget.limit_usd_per_task`); a task's `limit_usd` replaces it."""
     spent_usd: float | None = Field(default=None, strict=True, ge=0)
     tokens_in: Count | None = None
     tokens_out: Count | None = None
@@ -230,6 +232,8 @@ class Workspace(Strict):
     error: str | None = None
     port_base: Count | None = None
     created_at: str | None = None
+    stacked_on: list[str] | None = None
+    merge_into: str | None = None
 
 
 class Worker(Strict):
@@ -303,6 +307,9 @@ class SessionTool(Strict):
     target: str | None = Field(default=None, max_length=2000)
     status: Literal["started", "completed", "failed"]
     at: str | None = None
+    line: Count | None = None
+    """The last output line printed before the call (0: none yet), so the terminal can
+    jump to where it happened."""
 
 
 class SessionHeartbeat(Strict):

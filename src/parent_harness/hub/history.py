@@ -61,7 +61,7 @@ class Checkpoints:
             seq, ts_ms, dumped = self._due
             self._due = None
             try:
-                data = await asyncio.to_thread(_encode, dumped)
+                data = await asyncio.to_thread(encode_state, dumped)
                 await self.store.write_checkpoint(seq, ts_ms, data)
                 self.taken += 1
             except Exception:  # a missed checkpoint costs a longer fold, never an event
@@ -73,7 +73,8 @@ class Checkpoints:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-def _encode(dumped: dict[str, Any]) -> bytes:
+def encode_state(dumped: dict[str, Any]) -> bytes:
+    """A checkpoint's data: a `State.dump()`, compressed."""
     return zlib.compress(orjson.dumps(dumped), 1)
 
 

@@ -82,6 +82,8 @@ log = logging.getLogger(__name__)
 COMMIT_RETRY_FIRST_S = 0.05
 COMMIT_RETRY_MAX_S = 1.0
 TAKEOVER_S = 2.0
+KEPT_REPEATS = 10_000
+"""Repeated ids remembered as holding their own event, so a retry storm reads each once."""
 
 
 @dataclass(slots=True)
@@ -149,10 +151,14 @@ class Ingest:
         """Events this node wrote: its own, and others' it took over."""
         self.taken_over = 0
         self.store_error: str | None = None
+        self.paused: str | None = None
+        """Why publishes are refused for now (an import is loading); None: they are not."""
         """Why the store refuses writes, while it does; None when it takes them."""
         self.refused: dict[int, str] = {}
         """Seqs whose event the store refused for its content (a tombstone holds each),
         with the reason; kept while this process runs."""
+        self._kept_repeats: set[int] = set()
+        """Seqs of repeated ids found to hold their own event (not a tombstone)."""
         self._pending: deque[Pending] = deque()
         self._queue: list[Record] = []
         """This node's own events, waiting for the writer."""
@@ -186,6 +192,20 @@ class Ingest:
             keys_complete=len(loaded.recent_ids) < RECENT_IDS,
         )
         self._writer = asyncio.create_task(self._write_loop(), name="ingest-writer")
+
+    async def reload(self) -> None:
+        """Reads the store back again and continues the order after it: once a log was
+        imported into this node's empty store (hub/node.py `import_bundle`)."""
+        await self.flushed()
+        loaded = await self.store.open()
+        self._restore(loaded)
+        await self.broker.start(
+            self,
+            epoch=loaded.epoch,
+            after_seq=loaded.seq,
+            recent_keys=loaded.recent_ids,
+            keys_complete=len(loaded.recent_ids) < RECENT_IDS,
+        )
 
     def _restore(self, loaded: Loaded) -> None:
         self.state, self.committed_state = State(), State()
@@ -249,9 +269,31 @@ class Ingest:
                 raise StoreUnavailable(
                     f"not committed within {self.publish_timeout_s:g} s; retry with the same id"
                 ) from None
+            await self._recall_refused(appended)
             if self.refused and any(a.seq in self.refused for a in appended):
                 raise self._event_refused(appended)
         return [PublishResult(a.id, a.seq, a.duplicate) for a in appended]
+
+    async def _recall_refused(self, appended: Sequence[Any]) -> None:
+        """A repeated id whose seq holds its tombstone was refused, also when it was
+        refused before this process started (or on another node): its retry is answered
+        as refused again, never acknowledged. Only repeated ids are read back."""
+        for a in appended:
+            if not a.duplicate or a.seq in self.refused or a.seq in self._kept_repeats:
+                continue
+            try:
+                stored = await self.store.replay(None, after=a.seq - 1, upto=a.seq)
+            except Exception as exc:  # the store cannot be read: not an acknowledgement
+                raise StoreUnavailable(
+                    f"cannot read seq {a.seq} back ({exc}); retry with the same id"
+                ) from exc
+            reason = _tombstone_reason(stored[0][2], a.id) if stored else None
+            if reason is None:
+                if len(self._kept_repeats) >= KEPT_REPEATS:
+                    self._kept_repeats.clear()
+                self._kept_repeats.add(a.seq)
+            else:
+                self.refused[a.seq] = reason
 
     def _event_refused(self, appended: Sequence[Any]) -> EventRefused:
         refused: list[dict[str, object]] = []
@@ -353,6 +395,8 @@ class Ingest:
                 fut.set_exception(error)
 
     def _refuse_while_failing(self) -> None:
+        if self.paused is not None:
+            raise StoreUnavailable(f"{self.paused}; retry later with the same id")
         if self.store_error is not None:
             raise StoreUnavailable(
                 f"the store refuses writes ({self.store_error}); retry later with the same id"
@@ -519,6 +563,21 @@ class Ingest:
                     fn(Event(r.seq, r.type, r.payload, r.ts, r.rooms))
                 except Exception:
                     log.exception("event listener %r failed on seq %d", fn, r.seq)
+
+
+def _tombstone_reason(body: bytes, id: str) -> str | None:
+    """The store's reason when `body` is the tombstone of the event `id`, else None."""
+    message = orjson.loads(body)
+    event = (
+        (message.get("payload") or {}).get("event") or {} if message.get("type") == "event" else {}
+    )
+    if event.get("source") != "hub":
+        return None
+    data = event.get("data") or {}
+    refused = data.get("refused") if isinstance(data, dict) else None
+    if not isinstance(refused, dict) or refused.get("id") != id:
+        return None
+    return str(refused.get("reason") or "")
 
 
 def _tombstone(record: Record, reason: str) -> Record:

@@ -28,11 +28,32 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from parent_harness import __version__
 from parent_harness.brokers import open_broker
+from parent_harness.events.clock import now_iso
 from parent_harness.events.rooms import ALL, NOT_IN_ALL, reaches
 from parent_harness.events.sink import EventListener, PublishResult
+from parent_harness.exceptions import RowRefused
+from parent_harness.hub.bundles import (
+    BadBundle,
+    Bundle,
+    Summary,
+    event_line,
+    filter_rooms,
+    fold_bundle,
+    header,
+    line,
+)
 from parent_harness.hub.fanout import Hub
-from parent_harness.hub.history import CHECKPOINT_EVERY, Checkpoints, Retention, state_at
+from parent_harness.hub.history import (
+    CHECKPOINT_EVERY,
+    Checkpoints,
+    Retention,
+    encode_state,
+    state_at,
+)
 from parent_harness.hub.ingest import Draft, Ingest
 from parent_harness.hub.replay import ReplayItem, ReplayWindow
 from parent_harness.hub.state import ACTIVE_SESSION, ACTIVE_TASK, State
@@ -43,11 +64,22 @@ from parent_harness.store.sql import SqlStore
 SNAPSHOT_RECENT_TASKS = 200
 SNAPSHOT_RECENT_SESSIONS = 100
 SNAPSHOT_RECENT_WORKSPACES = 100
+EXPORT_PAGE = 1000
+"""Events read from the store per query while a bundle is exported."""
 LIVE_WORKSPACE = frozenset({"active", "ready", "conflict", "error"})
 """Workspaces that still hold a worktree someone may look at, merge or discard."""
 
 
 log = logging.getLogger(__name__)
+
+
+class ImportRefused(Exception):
+    """An import this node cannot take: `code` is `not_empty` (its log holds something) or
+    `cluster` (its broker orders a log other nodes share)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +112,7 @@ class Node:
         self.retention = retention or Retention()
         self.prune_every_s = prune_every_s
         self._pruning: asyncio.Task[None] | None = None
+        self._importing = asyncio.Lock()
         self.ingest = Ingest(
             self.store, self.hub, self.window, self.broker, checkpoints=self.checkpoints
         )
@@ -117,6 +150,73 @@ class Node:
         """The committed state right after event `seq` (OutOfRange past the head or before
         what the log keeps)."""
         return await state_at(self.store, seq, self.seq, self.ingest.first_seq)
+
+    async def export_bundle(
+        self, start: State, low: int, high: int, *, task: str | None, session: str | None
+    ) -> AsyncIterator[bytes]:
+        """The lines of a bundle of events `low` to `high` (hub/bundles.py), `start` being
+        the state after `low - 1`; with `task` or `session`, only the events of its room."""
+        times = [await self.store.event_time(s) for s in (low, high)]
+        head = header(
+            hub_version=__version__,
+            exported_at=now_iso(),
+            epoch=self.epoch,
+            from_seq=low,
+            to_seq=high,
+            from_time=times[0][0] if times[0] else None,
+            to_time=times[1][0] if times[1] else None,
+            task=task,
+            session=session,
+        )
+        yield line(head) + line({"state": start.dump()})
+        summary = Summary(start)
+        rooms, after = filter_rooms(task, session), low - 1
+        while page := await self.store.events_with_ids(after, high, rooms, EXPORT_PAGE):
+            chunk = []
+            for seq, id_, body in page:
+                ev = event_line(seq, id_, orjson.loads(body))
+                summary.add(ev["event"]["type"], ev["event"]["payload"], ev["event"]["timestamp"])
+                chunk.append(line(ev))
+            yield b"".join(chunk)
+            after = page[-1][0]
+        yield line({"summary": summary.markdown(head), "events": summary.events})
+
+    async def import_bundle(self, bundle: Bundle) -> int:
+        """Loads a bundle into this node's empty log, in one transaction: its events at
+        their own seqs, the state at its start as the checkpoint they follow (so the state
+        at any point of it is rebuilt as on the hub it came from). Publishes are refused
+        (503, retry) while it loads. ImportRefused when the log holds anything, or on a
+        cluster. Returns the number of events imported."""
+        if self.broker.status().get("kind") != "memory":
+            raise ImportRefused(
+                "cluster", "import into a single hub (memory:// broker), not a node of a cluster"
+            )
+        async with self._importing:
+            self.ingest.paused = "a bundle is being imported"
+            try:
+                if self.ingest.state.seq or not await self.store.is_empty():
+                    raise ImportRefused(
+                        "not_empty", f"this hub's log is not empty (it ends at seq {self.seq})"
+                    )
+                await self._load_bundle(bundle)
+            finally:
+                self.ingest.paused = None
+        return len(bundle.events)
+
+    async def _load_bundle(self, bundle: Bundle) -> None:
+        start = bundle.start.dump()
+        records = await asyncio.to_thread(fold_bundle, bundle)
+        checkpoint = None
+        if bundle.start_seq > 0:
+            ts_ms = bundle.events[0].ts_ms if bundle.events else int(time.time() * 1000)
+            checkpoint = (ts_ms, await asyncio.to_thread(encode_state, start))
+        try:
+            await self.store.import_log(start["tables"], bundle.start_seq, records, checkpoint)
+        except (KeyError, TypeError, RowRefused) as exc:  # rows a fold would not have made
+            message = f"the state at the start or the events cannot be stored ({exc!r})"
+            raise BadBundle(2, message) from None
+        await self.ingest.reload()
+        await self.checkpoints.start()
 
     @property
     def seq(self) -> int:

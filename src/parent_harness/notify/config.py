@@ -34,6 +34,7 @@ from parent_harness.notify.errors import NotifyConfigError
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 ChannelName = Literal["telegram", "webhooks"]
 ALL_CHANNELS: tuple[ChannelName, ...] = ("telegram", "webhooks")
+Moment = Literal["needs_input", "failure", "completion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,7 @@ class NotifySettings(_Section):
     telegram: TelegramSettings | None = None
     webhooks: list[WebhookSettings] = Field(default_factory=list)
     rules: list[RuleSettings] = Field(default_factory=list)
+    only: list[Moment] | None = None
 
     @field_validator("public_url")
     @classmethod
@@ -223,9 +225,14 @@ class NotifySettings(_Section):
         return _check_http_url(value)
 
     def effective_rules(self) -> list[RuleSettings]:
-        """The rules in force: the defaults (unless turned off), replaced by same-named rules."""
+        """The rules in force: the defaults (unless turned off), or with `only` the built-in
+        rules of those moments, each replaced by a same-named rule of one's own."""
         mine = {rule.name: rule for rule in self.rules}
-        defaults = [RuleSettings.model_validate(spec) for spec in DEFAULT_RULES]
+        specs = DEFAULT_RULES
+        if self.only is not None:
+            wanted = {name for moment in self.only for name in MOMENTS[moment]}
+            specs = [spec for spec in [*DEFAULT_RULES, *MOMENT_RULES] if spec["name"] in wanted]
+        defaults = [RuleSettings.model_validate(spec) for spec in specs]
         base = [mine.pop(rule.name, rule) for rule in defaults] if self.default_rules else []
         return [rule for rule in [*base, *mine.values()] if rule.enabled]
 
@@ -276,8 +283,53 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "resolve_when": {"budget.spent_fraction": {"lt": 1.0}},
         "notify_resolved": False,
     },
+    {
+        # One message per request, with its answers as buttons (Telegram); no rate limit:
+        # an agent waits on each one. A session asks one thing at a time, so this is also
+        # one message per waiting session. Told resolved by editing the message, not anew.
+        "name": "needs-input",
+        "title": "Needs input",
+        "on": ["approval:*"],
+        "subject": "approval.id",
+        "when": {"approval.status": "pending"},
+        "resolve_when": {"approval.status": ["answered", "expired", "cancelled"]},
+        "notify_resolved": False,
+        "rate_limit": False,
+    },
 ]
 """The rules in force when harness.toml writes none: useful from the first run."""
+
+MOMENT_RULES: list[dict[str, Any]] = [
+    {
+        "name": "session-failed",
+        "title": "Session failed",
+        "severity": "error",
+        "on": ["session:ended"],
+        "subject": "session.id",
+        "when": {"session.status": ["failed", "killed"]},
+        "notify_resolved": False,
+        "rate_limit": False,
+    },
+    {
+        "name": "session-completed",
+        "title": "Session completed",
+        "severity": "info",
+        "on": ["session:ended"],
+        "subject": "session.id",
+        "when": {"session.status": "completed"},
+        "notify_resolved": False,
+        "rate_limit": False,
+    },
+]
+"""Built-in rules in force only when `only` names their moment: one message per session."""
+
+MOMENTS: dict[Moment, tuple[str, ...]] = {
+    "needs_input": ("needs-input",),
+    "failure": ("session-failed",),
+    "completion": ("session-completed",),
+}
+"""`notify.only`: the moments worth a message, and the built-in rules that tell each. A
+session ends once, so failure and completion are told once per session."""
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -40,6 +40,8 @@ class Links:
             return self.agent(incident.subject)
         if entity == "session":
             return self.page("sessions", incident.subject)
+        if entity == "approval":
+            return f"{self.base}/#/inbox"
         if entity == "test_run" and context.get("task_id"):
             return self.task(str(context["task_id"]))
         return self.home()

@@ -82,6 +82,36 @@ def _budget(context: Mapping[str, Any], subject: str) -> tuple[str, list[str]]:
     return f"budget {subject}", lines
 
 
+def _session(context: Mapping[str, Any], subject: str) -> tuple[str, list[str]]:
+    line = _joined(
+        f"session {subject}",
+        context.get("status"),
+        f"agent {context['agent_id']}" if context.get("agent_id") else None,
+        f"task {context['task_id']}" if context.get("task_id") else None,
+        f"exit code {context['exit_code']}" if context.get("exit_code") is not None else None,
+    )
+    return f"session {subject}", [line]
+
+
+_DETAIL_LINES = 12
+
+
+def _approval(context: Mapping[str, Any], subject: str) -> tuple[str, list[str]]:
+    """What the agent asks: the summary as headline; who asks; the detail's first lines."""
+    who = _joined(
+        str(context.get("kind") or "permission"),
+        str(context["tool"]) if context.get("tool") else None,
+        f"agent {context['agent_id']}" if context.get("agent_id") else None,
+        f"task {context['task_id']}" if context.get("task_id") else None,
+    )
+    detail = str(context.get("detail") or "").strip().splitlines()
+    shown = [line[:_ERROR_CHARS] for line in detail[:_DETAIL_LINES]]
+    if len(detail) > _DETAIL_LINES:
+        shown.append(f"… {len(detail) - _DETAIL_LINES} more lines")
+    headline = str(context.get("summary") or context.get("tool") or f"approval {subject}")
+    return headline, [who, *shown]
+
+
 def _generic(context: Mapping[str, Any], subject: str) -> tuple[str, list[str]]:
     detail = _first_line(context.get("message") or context.get("status") or "")
     return subject, [detail] if detail else []
@@ -91,6 +121,8 @@ _DESCRIBE: dict[str | None, Callable[[Mapping[str, Any], str], tuple[str, list[s
     "task": _task,
     "agent": _agent,
     "budget": _budget,
+    "session": _session,
+    "approval": _approval,
 }
 
 

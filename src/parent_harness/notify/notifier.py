@@ -2,7 +2,8 @@
 
 Wiring, for the hub::
 
-    notifier = Notifier(settings, hub, control=orchestrator, hub_url=url, state_path=path)
+    notifier = Notifier(settings, hub, control=orchestrator, hub_url=url, state_path=path,
+                        approvals=NodeApprovals(node))   # optional: Telegram's answer buttons
     await notifier.start()      # registers its listener, starts polling Telegram
     ...
     await notifier.stop()       # what was not delivered stays stored for the next start
@@ -18,10 +19,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from parent_harness.events.clock import Clock, SystemClock, from_iso
 from parent_harness.events.sink import Event
+from parent_harness.notify.approvals import ApprovalDesk, Buttons, buttons_for, resolution_text
 from parent_harness.notify.channels import Channels, build_channels
 from parent_harness.notify.check import ChannelCheck, default_test_message, send_test_messages
 from parent_harness.notify.commands import Commands
@@ -59,8 +61,10 @@ class Notifier:
         hub_url: str = "http://127.0.0.1:3333",
         state_path: Path | None = None,
         clock: Clock | None = None,
+        approvals: ApprovalDesk | None = None,
     ) -> None:
         self.settings = settings
+        self._approvals = approvals
         self._hub = hub
         self._control = control
         self._clock = clock or SystemClock()
@@ -76,6 +80,7 @@ class Notifier:
         self._received = 0
         self._evaluated = 0
         self._stepped = asyncio.Event()
+        self._edits: set[asyncio.Task[None]] = set()
         self.running = False
         self._last_event_at: str | None = None
         self._remembered: str | None = None
@@ -109,7 +114,7 @@ class Notifier:
         self._hub.remove_listener(self.listener)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._edits, return_exceptions=True)
         self._tasks.clear()
         self._step(self._drain(), self._clock.now())
         self._remember_last_event()
@@ -170,6 +175,8 @@ class Notifier:
             self._stepped.clear()
             await self._stepped.wait()
         await self.outbox.wait_idle()
+        if self._edits:
+            await asyncio.wait(self._edits)
 
     # ---- the rules loop ---------------------------------------------------------------
 
@@ -216,6 +223,7 @@ class Notifier:
         for transition in transitions:
             verdict = self.gate.decide(transition, now)
             incident = transition.incident
+            self._settle_buttons(transition)
             if transition.kind == "opened":
                 incident.held = verdict if verdict in ("snoozed", "rate", "dedup") else None
                 if verdict == "announce":
@@ -224,9 +232,36 @@ class Notifier:
                 render: Render = partial(alert_text, transition)
                 kind = f"incident.{transition.kind}"
                 deliveries += self._compose(
-                    transition.rule, kind, [incident], render, transition.about_seq, now
+                    transition.rule,
+                    kind,
+                    [incident],
+                    render,
+                    transition.about_seq,
+                    now,
+                    self._buttons(transition),
                 )
         return deliveries
+
+    def _settle_buttons(self, transition: Transition) -> None:
+        """A request decided anywhere: its alerts lose their buttons and say how it ended.
+        Not an alert (no message, whatever the snoozes): the chats' screens catch up."""
+        telegram, incident = self.channels.telegram, transition.incident
+        if telegram is None or transition.kind != "resolved" or not incident.announced:
+            return
+        if transition.rule.entity != "approval":
+            return
+        result = resolution_text(incident.context)
+        task = asyncio.create_task(telegram.settle_alerts(incident.subject, result))
+        self._edits.add(task)
+        task.add_done_callback(self._edits.discard)
+
+    def _buttons(self, transition: Transition) -> Buttons:
+        """A request's answers as buttons, when this notifier can answer (an ApprovalDesk)."""
+        if self._approvals is None or transition.kind != "opened":
+            return []
+        if transition.rule.entity != "approval":
+            return []
+        return buttons_for(transition.incident.context)
 
     def _housekeeping(self, now: float) -> list[Delivery]:
         """Ends snoozes, tells held incidents that may now be told, forgets stale ones."""
@@ -259,12 +294,17 @@ class Notifier:
         render: Render,
         about: int | None,
         now: float,
+        buttons: Buttons | None = None,
     ) -> list[Delivery]:
-        """One delivery per chat and per webhook the rule speaks to, each in its markup."""
+        """One delivery per chat and per webhook the rule speaks to, each in its markup;
+        Telegram's with the buttons, if any."""
         out: list[Delivery] = []
         telegram, webhooks = self.channels.telegram, self.channels.webhooks
         if telegram is not None and "telegram" in rule.channels:
-            body = {"text": render(self.telegram_links, telegram.escape)}
+            body: dict[str, Any] = {"text": render(self.telegram_links, telegram.escape)}
+            if buttons:
+                body["buttons"] = buttons
+                body["approval_id"] = incidents[0].subject
             out += [Delivery("telegram", c, body, about, created_at=now) for c in telegram.chat_ids]
         if webhooks is not None and "webhooks" in rule.channels:
             text = render(self.links, webhooks.escape)
@@ -289,7 +329,9 @@ class Notifier:
 
         assert self.channels.telegram is not None
         commands = Commands(self, self._hub.state, self._control, self.telegram_links, self._clock)
-        return TelegramInbox(self.channels.telegram, commands, self.store, self._hub, self.reply)
+        return TelegramInbox(
+            self.channels.telegram, commands, self.store, self._hub, self.reply, self._approvals
+        )
 
     def _catch_up(self) -> list[Event]:
         """Events standing for current state, so what happened while stopped is not missed.

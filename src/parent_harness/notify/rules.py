@@ -25,7 +25,7 @@ from parent_harness.notify.conditions import (
 if TYPE_CHECKING:
     from parent_harness.notify.config import RateLimit, RuleSettings
 
-Entity = Literal["task", "agent", "session", "budget", "test_run", "event"]
+Entity = Literal["task", "agent", "session", "budget", "test_run", "event", "approval"]
 _ENTITIES: dict[str, Entity] = {
     "task": "task",
     "task_id": "task",
@@ -36,6 +36,7 @@ _ENTITIES: dict[str, Entity] = {
     "budget": "budget",
     "test_run": "test_run",
     "event": "event",
+    "approval": "approval",
 }
 
 

@@ -165,6 +165,7 @@ class BudgetGuard:
         return {
             "period": self.period,
             "limit_usd": self.config.limit_usd_per_day,
+            "limit_usd_per_task": self.config.limit_usd_per_task,
             "spent_usd": round(self.spent.cost_usd, 6),
             "tokens_in": self.spent.input,
             "tokens_out": self.spent.output,

@@ -10,7 +10,14 @@ timeout ends it, the retry succeeds) and the fifth crashes (shown crashed, then 
 With git installed, the demo works in a throwaway repository (:func:`make_demo_repo`):
 each attempt gets a worktree and the simulated agents make real commits there, so the
 task pages show attempts and diffs, and the feeder merges a finished attempt now and
-then (``workspace:merged``; one that conflicts is simply left as it is).
+then (``workspace:merged``, then ``workspace:removed``: ``cleanup = "on_merge"``; one that
+conflicts is simply left as it is).
+
+Right after its first burst the feeder applies a small plan (:data:`PLAN`: a chain and a
+branch, ``plan:applied``), so tasks wait ``blocked`` on their parents and the plan's graph
+page has something to draw. The simulated agents report their tool calls
+(``session:tool``) and print plain output (``session:output``): within its first minute
+the demo shows every event kind but those of :data:`NOT_SHOWN`.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any
 
 from ..events.sink import FleetState
 from ..exceptions import WorkspaceRefused
+from ..hub.plans import apply_plan
 from .config import HarnessConfig, parse_config
 from .orchestrator import Orchestrator
 
@@ -54,6 +62,25 @@ TASKS = [
 ]
 MISHAPS = {2: "fail-always", 3: "hang", 5: "crash", 8: "fail"}
 """Which task (by order) misbehaves at first, and how; later ones draw at random."""
+
+
+NOT_SHOWN = {
+    "approval:requested": "no agent of the demo asks for an approval yet",
+    "approval:answered": "no agent of the demo asks for an approval yet",
+    "approval:expired": "no agent of the demo asks for an approval yet",
+    "telegram:message": "the demo has no Telegram bot ([notify.telegram] in harness.toml)",
+}
+"""Event kinds the demo does not make, and why; it shows every other one in its first
+minute (tests/integration/workspaces/test_demo_workspaces.py)."""
+
+PLAN_ID = "release-1-2"
+PLAN = [
+    ("rel-schema", "Add a delivery window to orders", []),
+    ("rel-api", "Expose the delivery window in the orders API", ["rel-schema"]),
+    ("rel-client", "Let shoppers pick a delivery window", ["rel-api"]),
+    ("rel-docs", "Document the delivery window", ["rel-schema"]),
+]
+"""The demo's plan: (task id, title, parents); applying it again changes nothing."""
 
 
 DEMO_FILES = {
@@ -106,7 +133,7 @@ def demo_config(speed: float = 1.0, repo: Path | None = None) -> HarnessConfig:
         "retry": {"max_attempts": 2, "backoff_s": 5, "max_backoff_s": 30},
     }
     if repo is not None:
-        data["workspace"] = {"repo": str(repo), "cleanup": "keep", "stats_interval_s": 2.0}
+        data["workspace"] = {"repo": str(repo), "cleanup": "on_merge", "stats_interval_s": 2.0}
     return parse_config(data, Path.cwd())
 
 
@@ -126,6 +153,7 @@ class DemoFeeder:
         every third tick, merge a finished attempt (with workspaces)."""
         for _ in range(burst):
             await self.add()
+        await self.apply_plan()
         tick = 0
         while True:
             await asyncio.sleep(self.every_s * self._rng.uniform(0.5, 1.5))
@@ -134,6 +162,20 @@ class DemoFeeder:
                 await self.add()
             if tick % 3 == 0:
                 await self.merge_one()
+
+    async def apply_plan(self) -> list[str]:
+        """Apply :data:`PLAN` through the hub, as ``POST /api/plans`` would; the task ids
+        it created (none when a kept store has it already)."""
+        tasks = [
+            {"id": task_id, "title": title, "priority": 1, "depends_on": parents,
+             "description": "Part of the 1.2 release plan."}
+            for task_id, title, parents in PLAN
+        ]  # fmt: skip
+        state = self.orchestrator.hub_state
+        drafts = apply_plan(PLAN_ID, tasks, state.tasks, max_parents=len(PLAN))
+        for draft in drafts:
+            await self.orchestrator.publisher.publish(draft.type, draft.payload)
+        return [str(d.payload["task"]["id"]) for d in drafts if d.type == "task:created"]
 
     async def merge_one(self) -> dict[str, Any] | None:
         """Squash-merge the oldest attempt whose session completed and that merges cleanly;

@@ -18,21 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, ParamSpec
 
+from ..attempt_text import merge_message, pr_title
 from ..exceptions import WorkspaceRefused
 from .git import GitError, RepoLocks, git, git_ok
 from .workspace_config import WorkspaceConfig
-from .workspaces import IDENTITY, Workspaces, merge_conflicts
+from .workspaces import IDENTITY, Workspaces, merge_conflicts, target_of
 
 MAX_FILE_DIFF = 512 * 1024
 """Characters of one file's unified diff given whole; a longer one ends in a marker."""
 TRUNCATED = "\n... diff truncated at {limit} characters ({size} in all) ...\n"
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 Strategy = Literal["merge", "squash", "rebase"]
 FINISHED = frozenset({"merged", "discarded"})
@@ -66,8 +69,11 @@ class WorkspaceActions:
         workspaces: Workspaces,
         configs: Mapping[str, WorkspaceConfig],
         known: Callable[[], Iterable[Mapping[str, Any]]] = tuple,
+        after_merge: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.workspaces = workspaces
+        self.after_merge = after_merge
+        """Run after each merge (the orchestrator's ``cleanup = N`` days sweep)."""
         self.configs = dict(configs)
         """Each repository's ``[workspace]`` table (remote, cleanup), by repo path."""
         self.known = known
@@ -115,10 +121,8 @@ class WorkspaceActions:
     ) -> dict[str, Any]:
         """Merge the attempt's branch into ``base``; the entity as it is after (merged)."""
         self._check_finished(entity)
-        repo, base, branch = str(entity["repo"]), str(entity["base"]), str(entity["branch"])
-        message = (
-            message or f"Merge {branch}: task {entity['task_id']}, attempt {entity['attempt']}"
-        )
+        repo, base, branch = str(entity["repo"]), target_of(entity), str(entity["branch"])
+        message = message or merge_message(entity)
         async with self.locks(repo):
             head = await self._head(entity)
             base_tip = await _tip(repo, base)
@@ -131,6 +135,11 @@ class WorkspaceActions:
         if self._cleanup(repo) == "on_merge":
             after = await self._remove(after, "merged")
         await self.recheck(repo, base, skip=str(entity["id"]))
+        if self.after_merge is not None:
+            try:
+                await self.after_merge()
+            except Exception:  # the merge is done; a cleanup that failed is tried again later
+                log.exception("cleanup after the merge of %s failed", branch)
         return {**after, "merged_sha": merged, "strategy": strategy}
 
     async def recheck(self, repo: str, base: str, skip: str = "") -> list[str]:
@@ -138,7 +147,7 @@ class WorkspaceActions:
         status changed (``ready`` <-> ``conflict``), each published."""
         changed = []
         for entity in list(self.known()):
-            if (entity.get("repo"), entity.get("base")) != (repo, base) or entity["id"] == skip:
+            if entity.get("repo") != repo or target_of(entity) != base or entity["id"] == skip:
                 continue
             if entity.get("status") not in ("ready", "conflict") or not entity.get("head_sha"):
                 continue
@@ -194,7 +203,7 @@ class WorkspaceActions:
     ) -> dict[str, Any]:
         """Push the branch and open a pull request with ``gh``; the entity with ``pr_url``."""
         self._check_finished(entity)
-        repo, branch, base = str(entity["repo"]), str(entity["branch"]), str(entity["base"])
+        repo, branch, base = str(entity["repo"]), str(entity["branch"]), target_of(entity)
         remote = self._config(repo).remote if repo in self.configs else "origin"
         gh = shutil.which("gh")
         if gh is None:
@@ -212,7 +221,7 @@ class WorkspaceActions:
         )
         if not pushed.ok:
             raise Refused(502, f"git push to {remote} failed: {pushed.err.strip()}")
-        title = title or f"Task {entity['task_id']}, attempt {entity['attempt']}"
+        title = title or pr_title(entity)
         body = body or _pr_body(entity)
         code, out, err = await _run(
             repo,

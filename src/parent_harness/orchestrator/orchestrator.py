@@ -23,10 +23,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
 from typing import Any
 
 from ..events.clock import now_iso, short_id, utc_now
 from ..events.sink import Event
+from ..graph import edges_of
 from .admission import TaskRefused, admit
 from .budget import BudgetGuard, BudgetLevel, Crossing, utc_day
 from .config import HarnessConfig, TaskSpec
@@ -67,6 +69,7 @@ class Orchestrator:
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], str] = utc_day,
         claims: TaskClaims | None = None,
+        wall: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
         self._claims = claims
@@ -78,7 +81,8 @@ class Orchestrator:
         self.outcomes = TaskOutcomes(self.publisher, config.retry, self.budget)
         self.dependencies = DependencyScheduler(self.queue, self.publisher)
         self.workspaces = Workspaces(self.publisher)
-        self._hub, self._clock = hub, clock
+        self.workspaces.parent_attempts = self._parent_attempts
+        self._hub, self._clock, self._wall = hub, clock, wall
         self.slots = {name: AgentSlot(agent) for name, agent in config.agents.items()}
         self._drives: dict[str, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
@@ -108,7 +112,7 @@ class Orchestrator:
         await recover(self._hub.state, self.queue, self.slots, self.publisher, self.outcomes)
         workspaces, configs = list(self._hub.state.workspaces.values()), self._workspace_configs()
         await self.workspaces.recover(workspaces, configs)
-        await self.workspaces.sweep(workspaces, configs, utc_now())
+        await self.sweep_workspaces()
         for slot in self.slots.values():
             await self._publish_agent(slot, force=True)
         for spec in self.config.tasks:
@@ -120,6 +124,10 @@ class Orchestrator:
             asyncio.create_task(self._watch_loop(), name="orchestrator-watch"),
             asyncio.create_task(self.dependencies.run(), name="orchestrator-dependencies"),
         ]
+        if (every := self._cleanup_every_s()) is not None:
+            self._loops.append(
+                asyncio.create_task(self._cleanup_loop(every), name="orchestrator-cleanup")
+            )
         self.started = True
 
     async def stop(self, reason: str = "the orchestrator is shutting down") -> None:
@@ -163,8 +171,52 @@ class Orchestrator:
         if not configs:
             return None
         return WorkspaceActions(
-            self.workspaces, configs, lambda: self._hub.state.workspaces.values()
+            self.workspaces,
+            configs,
+            lambda: self._hub.state.workspaces.values(),
+            after_merge=self.sweep_workspaces,
         )
+
+    async def sweep_workspaces(self) -> list[str]:
+        """Remove the old merged attempts ``cleanup = N`` (days) allows; the ids removed.
+        Never one holding unmerged work (``Workspaces.sweep``)."""
+        configs = self._workspace_configs()
+        if not any(_days(ws.cleanup) for ws in configs.values()):
+            return []
+        workspaces = list(self._hub.state.workspaces.values())
+        return await self.workspaces.sweep(workspaces, configs, self._wall())
+
+    def _cleanup_every_s(self) -> float | None:
+        """How often to sweep (the shortest ``cleanup_every_s`` of a table with days)."""
+        every = [ws.cleanup_every_s for ws in self._workspace_configs().values()
+                 if _days(ws.cleanup)]  # fmt: skip
+        return min(every) if every else None
+
+    async def _cleanup_loop(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.sweep_workspaces()
+            except Exception:  # a sweep that fails is tried again next time
+                log.exception("workspace cleanup failed")
+
+    def _parent_attempts(self, task_id: str) -> list[Mapping[str, Any]]:
+        """Per parent of the task, its latest attempt whose session completed (stacking)."""
+        state = self._hub.state
+        task = state.tasks.get(task_id) or {}
+        found = []
+        for edge in edges_of(task):
+            done = [
+                ws
+                for ws in state.workspaces.values()
+                if ws.get("task_id") == edge.parent
+                and ws.get("status") in ("ready", "conflict", "merged")
+                and (state.sessions.get(str(ws.get("session_id"))) or {}).get("status")
+                == "completed"
+            ]
+            if done:
+                found.append(max(done, key=lambda ws: int(ws.get("attempt") or 0)))
+        return found
 
     def _workspace_configs(self) -> dict[str, WorkspaceConfig]:
         """Each repository's ``[workspace]`` table, by repo path."""
@@ -560,3 +612,8 @@ class Orchestrator:
                     f"configured (agents: {', '.join(self.slots)}); it waits.",
                     {"task_id": task_id},
                 )
+
+
+def _days(cleanup: str | int) -> bool:
+    """Whether a ``cleanup`` setting is a number of days."""
+    return isinstance(cleanup, int) and not isinstance(cleanup, bool)

@@ -71,12 +71,20 @@ class FleetPublisher:
         )
 
     async def session_tool(
-        self, session_id: str, agent_id: str, tool: str, target: str | None, status: str
+        self,
+        session_id: str,
+        agent_id: str,
+        tool: str,
+        target: str | None,
+        status: str,
+        line: int | None = None,
     ) -> None:
-        """``session:tool``: a tool call of the agent started, completed or failed."""
+        """``session:tool``: a tool call of the agent started, completed or failed, after
+        output line ``line``."""
         payload = {"session_id": session_id, "agent_id": agent_id, "tool": tool}
         await self.publish(
-            "session:tool", {**payload, "target": target, "status": status, "at": now_iso()}
+            "session:tool",
+            {**payload, "target": target, "status": status, "at": now_iso(), "line": line},
         )
 
     async def session_output(

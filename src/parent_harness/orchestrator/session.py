@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import shlex
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..events.clock import now_iso, short_id
 from .adapters import exit_error, make_adapter
+from .adapters._common import error_kind
 from .admission import TaskRefused
 from .config import AgentConfig, RunnerConfig, SuiteConfig
 from .errors import Failure, signal_name
@@ -427,7 +429,9 @@ class SessionRun:
         self.last_tool = call
         tool = call.tool.strip()[:200] or "tool"
         target = call.target[:2000] if call.target else None
-        await self._pub.session_tool(self.id, self.agent.name, tool, target, call.status)
+        await self._pub.session_tool(
+            self.id, self.agent.name, tool, target, call.status, self.output.next_line - 1
+        )
 
     async def _log(self, signal: Log) -> None:
         data = {**signal.data, "session_id": self.id, "task_id": self.task_id}
@@ -467,6 +471,9 @@ class SessionRun:
             return RunOutcome(self._failure(error.kind, error.message, code))
         if code:
             message = f"the agent exited with {code}"
+            said = stderr_verdict(self._stderr)
+            if said is not None:  # its last words on stderr: a usage limit, a refused key
+                return RunOutcome(self._failure(said[1], f"{message}: {said[0]}", code))
             if self._last_error_log:
                 message += f": {self._last_error_log}"
             return RunOutcome(self._failure("nonzero_exit", message, code))
@@ -639,3 +646,21 @@ class SessionRun:
         workdir = self._invocation.cwd if self._invocation else Path(self.agent.workdir)
         program = self._invocation.argv[0] if self._invocation else None
         return {"agent": self.agent.name, "workdir": str(workdir), "program": program, **extra}
+
+
+_REFUSAL = re.compile(
+    r"error|invalid|not (logged in|authenticated)|unauthori[sz]ed|\b40[13]\b", re.IGNORECASE
+)
+"""A stderr line that refuses, not one that only mentions credentials ("Loaded cached
+credentials.", which Gemini CLI prints on every start)."""
+
+
+def stderr_verdict(lines: Iterable[str]) -> tuple[str, str] | None:
+    """The last line an agent wrote on stderr before a non-zero exit and its kind
+    (``usage_limit``, ``auth``) when it says the agent hit a usage limit or was refused its
+    key (Cursor CLI prints "You're out of usage" there, with nothing on stdout); else None."""
+    text = next((line.strip() for line in reversed(list(lines)) if line.strip()), "")
+    kind = error_kind(text) if text else "agent_error"
+    if kind == "usage_limit" or (kind == "auth" and _REFUSAL.search(text)):
+        return text[:500], kind
+    return None

@@ -80,11 +80,19 @@ def iterate(number: int, total: int, rng: random.Random, speed: float) -> None:
     say({"type": "progress", "percent": round(100 * number / total, 1)})
     if os.environ.get("HARNESS_WORKSPACE"):
         edit_and_commit(number, rng)
+    else:
+        tool_call("edit", f"src/{rng.choice(['app', 'api', 'models'])}.py")
     if rng.random() < 0.1:
         say({"type": "log", "level": "info", "message": f"Touched {rng.randint(1, 6)} files"})
 
 
 IDENTITY = ["-c", "user.name=sim-agent", "-c", "user.email=sim-agent@localhost"]
+
+
+def tool_call(tool: str, target: str, status: str = "completed") -> None:
+    """Report a tool call (``session:tool``), started then ended."""
+    say({"type": "tool", "tool": tool, "target": target, "status": "started"})
+    say({"type": "tool", "tool": tool, "target": target, "status": status})
 
 
 def edit_and_commit(number: int, rng: random.Random) -> None:
@@ -97,14 +105,16 @@ def edit_and_commit(number: int, rng: random.Random) -> None:
     with module.open("a") as out:
         out.write(f"# {step} (iteration {number})\ndef step_{number}() -> int:\n")
         out.write(f"    return {rng.randint(1, 999)}\n\n")
+    tool_call("edit", str(module))
     with Path("CHANGELOG.md").open("a") as out:
         out.write(f"- {task_id}: {step.lower()}\n")
     if number % 2 == 0:
         subprocess.run(["git", "add", "--all"], check=False, capture_output=True)
         message = f"{step} ({task_id}, iteration {number})"
-        subprocess.run(
+        done = subprocess.run(
             ["git", *IDENTITY, "commit", "-qm", message], check=False, capture_output=True
         )
+        tool_call("git", "commit", "completed" if done.returncode == 0 else "failed")
 
 
 def scenario_of(requested: str) -> str:

@@ -36,6 +36,10 @@ LINE_LIMIT = 16 * 1024 * 1024
 READ_CHUNK = 64 * 1024
 PARTIAL_AFTER_S = 0.1
 """A line that waits this long for its newline is shown as far as it goes (issue 16)."""
+QUEUED_CHARS = 8 * 1024 * 1024
+"""Read but not yet taken by the session, at most (beyond one line): past it the pumps stop
+reading, the pipe fills and the agent waits on its own writes until the session catches up.
+The orchestrator's memory stays bounded however fast an agent prints."""
 
 
 class Line(NamedTuple):
@@ -139,9 +143,13 @@ def _stdin(agent: AgentConfig, values: Mapping[str, str]) -> bytes | None:
 class AgentProcess:
     """One running agent: its lines as ``(stream, text)`` pairs, its exit, its stop."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, queued_chars: int = QUEUED_CHARS) -> None:
         self._proc = proc
-        self._lines: asyncio.Queue[Line | None] = asyncio.Queue()
+        self._lines: asyncio.Queue[tuple[Line | None, int]] = asyncio.Queue()
+        self._queued = 0
+        self._queued_limit = queued_chars
+        self._room = asyncio.Event()
+        self._room.set()
         self._pumps = [
             asyncio.create_task(self._pump("stdout", proc.stdout)),
             asyncio.create_task(self._pump("stderr", proc.stderr)),
@@ -149,7 +157,7 @@ class AgentProcess:
         self._open = len(self._pumps)
 
     @classmethod
-    async def start(cls, invocation: Invocation) -> AgentProcess:
+    async def start(cls, invocation: Invocation, queued_chars: int = QUEUED_CHARS) -> AgentProcess:
         """Start the process; raises :class:`OSError` when it cannot be started."""
         proc = await asyncio.create_subprocess_exec(
             *invocation.argv,
@@ -163,7 +171,7 @@ class AgentProcess:
             start_new_session=True,
             limit=16 * READ_CHUNK,
         )
-        agent = cls(proc)
+        agent = cls(proc, queued_chars)
         if invocation.stdin is not None:
             await agent._feed(invocation.stdin)
         return agent
@@ -182,7 +190,10 @@ class AgentProcess:
         """Each line from stdout and stderr as it arrives, until both close; a line that
         waits `PARTIAL_AFTER_S` for its newline comes as far as it goes."""
         while self._open:
-            item = await self._lines.get()
+            item, size = await self._lines.get()
+            self._queued -= size
+            if self._queued <= self._queued_limit:
+                self._room.set()
             if item is None:
                 self._open -= 1
             else:
@@ -232,14 +243,23 @@ class AgentProcess:
                     else:
                         data = await reader.read(READ_CHUNK)
                 except TimeoutError:  # nothing more for a while: show the line so far
-                    self._lines.put_nowait(Line(stream, None, splitter.partial()))
+                    await self._put(Line(stream, None, splitter.partial()))
                     continue
                 if not data:
                     break
                 for whole, fresh in splitter.feed(data):
-                    self._lines.put_nowait(Line(stream, whole, fresh))
+                    await self._put(Line(stream, whole, fresh))
             last = splitter.end()
             if last is not None:
-                self._lines.put_nowait(Line(stream, *last))
+                await self._put(Line(stream, *last))
         finally:
-            self._lines.put_nowait(None)
+            self._lines.put_nowait((None, 0))
+
+    async def _put(self, line: Line) -> None:
+        """Queue a line for :meth:`lines`, first waiting while the queue is over its bound."""
+        while self._queued > self._queued_limit:
+            self._room.clear()
+            await self._room.wait()
+        size = len(line.fresh) + (len(line.whole) if line.whole is not None else 0)
+        self._queued += size
+        self._lines.put_nowait((line, size))

@@ -10,6 +10,11 @@ loads: that git is installed, that ``repo`` is a git repository, and that ``base
 default the repository's current branch) exists. It fills in ``repo`` (the top of the
 working copy), ``base`` and ``root`` (by default ``<repo>/../.<repo-name>-worktrees``, outside
 the user's working copy, so nothing the agents do shows up in ``git status`` there).
+
+``base = "parent"`` stacks the attempts of a task graph (issue 17): a dependent task's
+attempt starts from its parent's latest completed attempt, so a chain builds on each step's
+result. The table then keeps ``stacked = true`` and ``base`` becomes the branch a chain's
+first task starts from and every attempt merges into (the repository's current branch).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .commands import command_argv
+
+PARENT_BASE = "parent"
+"""``base = "parent"``: start from the parent task's attempt (stacked workspaces)."""
 
 BRANCH_FIELDS = frozenset({"task_id", "slug", "attempt", "agent", "session_id"})
 """Placeholders a branch template may use."""
@@ -59,7 +67,18 @@ class WorkspaceConfig(BaseModel):
     stats_interval_s: float = Field(10.0, gt=0)
     """How often a running attempt's diff stats are counted and, if changed, published."""
     cleanup: Literal["on_merge", "keep"] | int = "on_merge"
+    cleanup_every_s: float = Field(3600.0, gt=0)
+    """How often ``cleanup = N`` (days) looks for old merged attempts (and after each merge)."""
     remote: str = "origin"
+    stacked: bool = False
+    """Whether a dependent task's attempt starts from its parent's (``base = "parent"``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parent_base(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("base") == PARENT_BASE:
+            return {**data, "base": None, "stacked": True}
+        return data
 
     @property
     def enabled(self) -> bool:

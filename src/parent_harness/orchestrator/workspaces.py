@@ -15,6 +15,14 @@ with the whole entity. Earlier attempts stay where they are until cleanup, so at
 be compared. What is done with a finished workspace (diff, merge, pull request, discard) is
 in :mod:`.merging`.
 
+Stacked (``base = "parent"``, issue 17): a dependent task's attempt starts from the branch
+of its parent's latest completed attempt (:attr:`Workspaces.parent_attempts` finds them), so
+``base``/``base_sha`` name the parent's branch and head and the diff shows only this step's
+work; with several such parents the first one's branch is the start and the others are
+merged into the new worktree (a conflict fails the attempt, naming the files). Either way
+the attempt merges into ``merge_into``, the configured branch, taking the parents' commits
+with it.
+
 Commands that write the repository's shared state (``worktree add``, refs) run under the
 repository's lock (:class:`~.git.RepoLocks`); the rest run in the worktree itself, in
 parallel with other attempts.
@@ -27,7 +35,7 @@ import os
 import re
 import shutil
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -105,6 +113,15 @@ class Workspace:
     error: str | None = None
     port_base: int | None = None
     created_at: str = field(default_factory=now_iso)
+    stacked_on: list[str] = field(default_factory=list)
+    """The parent attempts (workspace ids) it started from, when stacked."""
+    merge_into: str | None = None
+    """The branch it merges into when that is not ``base`` (stacked)."""
+
+    @property
+    def target(self) -> str:
+        """The branch a merge or pull request goes into."""
+        return self.merge_into or self.base
 
     @classmethod
     def from_entity(cls, entity: Mapping[str, Any], config: WorkspaceConfig) -> Workspace:
@@ -122,6 +139,8 @@ class Workspace:
             config=config,
             head_sha=entity.get("head_sha"),
             created_at=str(entity.get("created_at") or now_iso()),
+            stacked_on=list(entity.get("stacked_on") or []),
+            merge_into=entity.get("merge_into"),
         )
 
     def entity(self) -> dict[str, Any]:
@@ -147,6 +166,8 @@ class Workspace:
             "error": self.error,
             "port_base": self.port_base,
             "created_at": self.created_at,
+            "stacked_on": list(self.stacked_on),
+            "merge_into": self.merge_into,
         }
 
     @property
@@ -187,6 +208,11 @@ class Workspaces:
         self.last_attempt: dict[str, int] = {}
         """Per task, the highest attempt number a workspace was made for (an interrupted
         attempt is given back to the task, but its branch stays: the next one is new)."""
+        self.sweeps = 0
+        """How many cleanup sweeps have run (``cleanup = N`` days)."""
+        self.parent_attempts: Callable[[str], list[Mapping[str, Any]]] = lambda task_id: []
+        """A stacked attempt's starting points: per parent of the task that has one, its
+        latest completed attempt (the workspace entity), in the order of ``depends_on``."""
 
     # -- making one ------------------------------------------------------------------------
 
@@ -213,8 +239,13 @@ class Workspaces:
         assert config.repo and config.base and config.root  # resolve_workspace filled them
         repo, root = Path(config.repo), Path(config.root)
         path = root / task_id / f"{attempt}-{session_id}"
+        parents = self.parent_attempts(task_id) if config.stacked else []
+        base = str(parents[0]["branch"]) if parents else config.base
         async with self.locks(repo):
-            base_sha = await self._worktree_add(repo, config.base, branch, path)
+            start = await self._start_of(repo, parents[0]) if parents else None
+            base_sha = await self._worktree_add(repo, base, branch, path, start)
+            if parents[1:]:
+                base_sha = await self._merge_parents(repo, branch, path, parents[1:])
         workspace = Workspace(
             id=short_id("w"),
             task_id=task_id,
@@ -223,10 +254,12 @@ class Workspaces:
             repo=str(repo),
             path=str(path),
             branch=branch,
-            base=config.base,
+            base=base,
             base_sha=base_sha,
             head_sha=base_sha,
             config=config,
+            stacked_on=[str(p["id"]) for p in parents],
+            merge_into=config.base if parents else None,
         )
         self.live[workspace.id] = workspace
         await self.publish("created", workspace)
@@ -239,9 +272,48 @@ class Workspaces:
             raise
         return workspace
 
-    async def _worktree_add(self, repo: Path, base: str, branch: str, path: Path) -> str:
+    async def _start_of(self, repo: Path, parent: Mapping[str, Any]) -> str:
+        """The commit a stacked attempt starts from: the parent's branch tip, or, when the
+        branch was removed after its merge, the head it had (still a commit of ``base``)."""
+        for ref in (f"refs/heads/{parent['branch']}", str(parent.get("head_sha") or "")):
+            found = await git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+            if ref and found.ok:
+                return found.out.strip()
+        raise WorkspaceFailure(
+            f"the parent attempt's branch {parent['branch']!r} (task {parent.get('task_id')}) "
+            f"and its head are gone from {repo}; nothing to stack on"
+        )
+
+    async def _merge_parents(
+        self, repo: Path, branch: str, path: Path, parents: list[Mapping[str, Any]]
+    ) -> str:
+        """Merge the other parents' attempts into a new stacked worktree; its new head.
+
+        A conflict removes the worktree and its branch (they hold nothing yet) and fails the
+        attempt naming the files."""
+        identity = () if (await git(path, "config", "user.email")).ok else IDENTITY
+        for parent in parents:
+            head = await self._start_of(repo, parent)
+            message = f"harness: stack on task {parent.get('task_id')} ({parent['branch']})"
+            step = await git(path, *identity, "merge", "--no-ff", "--no-edit", "-m", message, head)
+            if not step.ok:
+                unmerged = await git(path, "diff", "--name-only", "--diff-filter=U")
+                files = ", ".join(unmerged.out.split()) or (step.err or step.out).strip()
+                await git(repo, "worktree", "remove", "--force", str(path))
+                await git(repo, "branch", "-D", branch)
+                raise WorkspaceFailure(
+                    f"stacking on several parents: merging {parent['branch']} conflicts "
+                    f"in {files}; give the task one parent with a workspace, or resolve it"
+                )
+        return (await git_ok(path, "rev-parse", "HEAD")).strip()
+
+    async def _worktree_add(
+        self, repo: Path, base: str, branch: str, path: Path, start: str | None = None
+    ) -> str:
         try:
-            base_sha = (await git_ok(repo, "rev-parse", "--verify", f"refs/heads/{base}")).strip()
+            base_sha = (
+                start or (await git_ok(repo, "rev-parse", "--verify", f"refs/heads/{base}")).strip()
+            )
         except GitError as exc:
             raise WorkspaceFailure(f"base branch {base!r} is gone from {repo}: {exc}") from None
         if (await git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")).ok:
@@ -368,13 +440,16 @@ class Workspaces:
     ) -> list[str]:
         """Remove the worktrees that ``cleanup = N`` days says are old; the ids removed.
 
+        The orchestrator runs it when it starts, every ``cleanup_every_s`` (an hour) and after
+        each merge, with ``now`` from its wall clock (injected: tests move it by days).
+
         Only work that is safe: a finished attempt older than N days whose branch is
         merged (status ``merged``, or its head already in ``base``). An attempt holding
         unmerged work is never touched, whatever its age; nor is a worktree with changes
         git would lose (``git worktree remove`` without ``--force`` refuses).
         """
         removed = []
-        for entity in entities:
+        for entity in list(entities):
             config = configs.get(str(entity.get("repo")))
             if (
                 config is None
@@ -389,6 +464,7 @@ class Workspaces:
                 continue
             if await self._remove_if_merged(entity):
                 removed.append(str(entity["id"]))
+        self.sweeps += 1
         return removed
 
     async def _remove_if_merged(self, entity: Mapping[str, Any]) -> bool:
@@ -403,13 +479,15 @@ class Workspaces:
                         "merge-base",
                         "--is-ancestor",
                         tip.out.strip(),
-                        f"refs/heads/{entity['base']}",
+                        f"refs/heads/{target_of(entity)}",
                     )
                 ).ok
             )
             if not merged:
                 return False
             there = await asyncio.to_thread(Path(path).exists)
+            if not there and not tip.ok:
+                return False  # removed already (on merge, or an earlier sweep)
             if there and not (await git(repo, "worktree", "remove", path)).ok:
                 return False  # changes git would lose: kept
             await git(repo, "worktree", "prune")
@@ -453,7 +531,9 @@ class Workspaces:
         workspace.head_sha = stats.head_sha
         workspace.commits, workspace.files_changed = stats.commits, stats.files_changed
         workspace.insertions, workspace.deletions = stats.insertions, stats.deletions
-        workspace.conflicts = await merge_conflicts(workspace.repo, workspace.base, stats.head_sha)
+        workspace.conflicts = await merge_conflicts(
+            workspace.repo, workspace.target, stats.head_sha
+        )
         workspace.status = "conflict" if workspace.conflicts else "ready"
         workspace.error = None
 
@@ -499,6 +579,11 @@ class Workspaces:
         """``workspace:<kind>`` with the whole entity."""
         entity = workspace.entity() if isinstance(workspace, Workspace) else dict(workspace)
         await self._pub.publish(f"workspace:{kind}", {"workspace": entity})
+
+
+def target_of(entity: Mapping[str, Any]) -> str:
+    """The branch a workspace entity merges into: ``merge_into`` when stacked, else ``base``."""
+    return str(entity.get("merge_into") or entity["base"])
 
 
 async def diff_stats(path: str | Path, base_sha: str) -> DiffStats:

@@ -6,12 +6,13 @@ transaction as the rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, String, Table, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -51,27 +52,40 @@ def _like_glob(glob: str) -> str:
 
 class _JsonText(FunctionElement[str]):
     """A top-level string field of an entity's JSON `data` (NULL when absent), the same on
-    SQLite (`json_extract`) and PostgreSQL (`->>`, the text column cast to JSONB)."""
+    SQLite (`json_extract`) and PostgreSQL (`->>`, the text column cast to JSONB).
+
+    The key is written into the SQL, not bound: an index on the same expression (migration
+    0008: `plan_id` of tasks) is used only when the query's expression is the index's."""
 
     type = String()
     inherit_cache = True
     name = "json_text"
 
 
+def _parts(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
+    column, key = list(element.clauses)
+    return compiler.process(column, **kw), str(key.name)
+
+
 @compiles(_JsonText, "sqlite")
 def _json_text_sqlite(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = list(element.clauses)
-    return f"json_extract({compiler.process(column, **kw)}, '$.' || {compiler.process(key, **kw)})"
+    column, key = _parts(element, compiler, **kw)
+    return f"json_extract({column}, '$.{key}')"
 
 
 @compiles(_JsonText, "postgresql")
 def _json_text_postgresql(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = list(element.clauses)
-    return f"(CAST({compiler.process(column, **kw)} AS JSONB) ->> {compiler.process(key, **kw)})"
+    column, key = _parts(element, compiler, **kw)
+    return f"(CAST({column} AS JSONB) ->> '{key}')"
+
+
+_KEY = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def _json_text(column: ColumnElement[Any], key: str) -> ColumnElement[str]:
-    return _JsonText(column, key)
+    if not _KEY.fullmatch(key):  # written into the SQL: only a plain name of ours
+        raise ValueError(f"not a JSON key this store queries: {key!r}")
+    return _JsonText(column, literal_column(key))
 
 
 async def _watermark(conn: AsyncConnection) -> int:

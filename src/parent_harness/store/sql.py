@@ -156,6 +156,11 @@ class SqlStore:
     async def _load(self, conn: AsyncConnection, epoch: str) -> Loaded:
         seq = await conn.scalar(select(func.max(t.events.c.seq))) or 0
         first = await conn.scalar(select(func.min(t.events.c.seq))) or seq + 1
+        # The oldest state kept is the oldest checkpoint's when no event is older: after
+        # an import of a task's events, which starts at its checkpoint (hub/bundles.py).
+        oldest = await conn.scalar(select(func.min(t.checkpoints.c.seq)))
+        if oldest is not None:
+            first = min(first, int(oldest) + 1)
         entities: dict[str, list[dict[str, Any]]] = {}
         for kind, (table, _key, _cols) in _ENTITY_TABLES.items():
             query = select(table.c.data).order_by(table.c.updated_seq)
@@ -176,7 +181,11 @@ class SqlStore:
         Rows are written in one fixed order (table, then key), so nodes writing the same
         rows at once on PostgreSQL wait for each other instead of deadlocking.
         """
-        steps = self._plan(batch)
+        await self._execute(self._plan(batch), dry_run)
+
+    async def _execute(self, steps: list[_Step], dry_run: bool = False) -> None:
+        """Runs steps in one transaction (`dry_run`: rolled back); RowRefused for a row's
+        content."""
         try:
             if self.dialect == "sqlite":
                 loop = asyncio.get_running_loop()
@@ -366,6 +375,54 @@ class SqlStore:
         newer = table.c.updated_seq < stmt.excluded.updated_seq
         upsert: Insert = stmt.on_conflict_do_update(index_elements=[key], set_=updates, where=newer)
         return upsert
+
+    async def import_log(
+        self,
+        start: dict[str, list[dict[str, Any]]],
+        start_seq: int,
+        records: Sequence[Record],
+        checkpoint: tuple[int, bytes] | None,
+    ) -> None:
+        """Writes an imported stretch of log in one transaction: the entities of the state
+        at its start (as of `start_seq`), its events (`records`, at their own seqs) and,
+        when the stretch does not start at seq 1, the checkpoint at `start_seq`
+        ((ts_ms, data)) from which every later state is rebuilt."""
+        steps: list[_Step] = []
+        for kind in _WRITE_ORDER:
+            if start.get(kind) and kind in _ENTITY_TABLES:
+                steps += self._row_steps(kind, [(start_seq, row) for row in start[kind]])
+        if records:
+            steps += self._plan(records)
+        if checkpoint is not None:
+            row = (start_seq, checkpoint[0], checkpoint[1])
+            steps.append(self._step(t.checkpoints, ("seq", "ts_ms", "data"), [row]))
+        await self._execute(steps)
+
+    async def is_empty(self) -> bool:
+        """Whether the log holds no event and no checkpoint."""
+        async with self.engine.connect() as conn:
+            events = await conn.scalar(select(func.count()).select_from(t.events))
+            kept = await conn.scalar(select(func.count()).select_from(t.checkpoints))
+        return not events and not kept
+
+    async def events_with_ids(
+        self, after: int, upto: int, rooms: Iterable[str] | None, limit: int
+    ) -> list[tuple[int, str, str]]:
+        """(seq, id, encoded message) of the events after < seq <= upto (reaching one of
+        `rooms`, if given), at most `limit`, in order: a page of an export."""
+        query = select(t.events.c.seq, t.events.c.id, t.events.c.body).where(
+            t.events.c.seq > after, t.events.c.seq <= upto
+        )
+        if rooms is not None:
+            in_rooms = select(t.event_rooms.c.seq).where(
+                t.event_rooms.c.room.in_(list(rooms)),
+                t.event_rooms.c.seq > after,
+                t.event_rooms.c.seq <= upto,
+            )
+            query = query.where(t.events.c.seq.in_(in_rooms))
+        query = query.order_by(t.events.c.seq).limit(limit)
+        async with self.engine.connect() as conn:
+            return [(r.seq, r.id, r.body) for r in await conn.execute(query)]
 
     async def write_checkpoint(self, seq: int, ts_ms: int, data: bytes) -> None:
         """Keeps a checkpoint of folded state as of `seq` (one already kept is left alone).

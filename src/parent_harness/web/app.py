@@ -22,6 +22,7 @@ from parent_harness.problems import problem
 from parent_harness.store.leases import LeaseBook
 from parent_harness.store.output import OutputRetention
 from parent_harness.store.queries import Queries
+from parent_harness.web import bundles as bundle_routes
 from parent_harness.web import headers, openapi, rest
 from parent_harness.web import workers as worker_routes
 from parent_harness.web import workspaces as workspace_routes
@@ -81,7 +82,7 @@ def guarded(handler: Handler) -> Handler:
         if not safe:
             if grant.role == READ:
                 return problem(403, "forbidden", "this token may read but not publish")
-            bad_body = _body_refusal(request)
+            bad_body = _body_refusal(request, large=getattr(handler, "large_body", False))
             if bad_body is not None:
                 return bad_body
         request[GRANT] = grant
@@ -130,10 +131,13 @@ def site_refusal(request: web.Request, *, state_changing: bool) -> str | None:
     return refusal
 
 
-def _body_refusal(request: web.Request) -> web.Response | None:
+def _body_refusal(request: web.Request, *, large: bool = False) -> web.Response | None:
     """A state-changing request's body must be JSON: a page can send text/plain or a form
-    to another site without asking first, but not application/json (no CORS here)."""
-    limit = request.app[SETTINGS].max_body_bytes
+    to another site without asking first, but not application/json (no CORS here). Its
+    size is bounded by --max-body-bytes, or --max-import-bytes for a handler marked
+    `large_body` (an import), which reads its body itself within that bound."""
+    settings = request.app[SETTINGS]
+    limit = settings.max_import_bytes if large else settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return problem(413, "too_large", f"the body is larger than {limit} bytes", limit=limit)
     declared = hdrs.CONTENT_TYPE in request.headers
@@ -184,6 +188,7 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     workspace_routes.add_routes(app, guarded)
     desk = WorkerDesk(node, LeaseBook(node.store), lease_s=settings.lease_s)
     worker_routes.add_routes(app, guarded, desk)
+    bundle_routes.add_routes(app, guarded)
     app.router.add_post("/api/notify/test", guarded(whole_fleet(_notify_test)))
     setup_metrics(app, lambda handler: guarded(whole_fleet(handler)))
     # The document itself from openapi.py (the guard's answers added), ahead of oas's own.

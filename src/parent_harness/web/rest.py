@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal, Union
 
 import orjson
@@ -45,6 +45,8 @@ from parent_harness.exceptions import (
     StoreUnavailable,
 )
 from parent_harness.graph import GraphError, check, edges_of
+from parent_harness.hub import answers
+from parent_harness.hub.bundles import error_signature
 from parent_harness.hub.history import OutOfRange
 from parent_harness.hub.ingest import Draft
 from parent_harness.hub.node import snapshot_of
@@ -53,7 +55,7 @@ from parent_harness.problems import invalid, problem
 from parent_harness.problems import json_response as _json
 from parent_harness.protocol.connection import MAX_TYPES
 from parent_harness.store.queries import EventFilter, Queries
-from parent_harness.web.auth import Grant
+from parent_harness.web.auth import PUBLISH, Grant
 from parent_harness.web.keys import NODE, QUERIES, SETTINGS, Guard
 from parent_harness.web.scopes import (
     grant_of,
@@ -323,6 +325,16 @@ async def health(request: web.Request) -> r200[dict[str, Any]] | r503[Problem]:
     why = f"the store refuses writes: {store_error}" if store_error else "the broker is down"
     del body["status"]  # a problem's `status` is the HTTP code; its `code` says "degraded"
     return problem(503, "degraded", why, **body)
+
+
+@inject.and_request
+async def access(request: web.Request) -> r200[dict[str, Any]]:
+    """What the presented token may do: its `role` (`publish`: read and act, `read`: read
+    only) and the `rooms` it is limited to (null: all). The dashboard shows the buttons
+    that act (answer an approval, merge a workspace) only to a token that may publish."""
+    grant = grant_of(request)
+    rooms = None if grant.rooms is None else sorted(grant.rooms)
+    return _json({"role": grant.role, "may_publish": grant.role == PUBLISH, "rooms": rooms})
 
 
 @inject.and_request
@@ -599,15 +611,6 @@ async def stats_history(
     return _json({"seq": seq, "bucket_s": bucket_s, "buckets": buckets})
 
 
-_NUMBERS = re.compile(r"\d+")
-
-
-def _signature(details: dict[str, Any]) -> str:
-    message = (details.get("message") or "").strip().splitlines()
-    first = message[0] if message else ""
-    return f"{details.get('kind') or 'error'}: {_NUMBERS.sub('N', first)[:200]}"
-
-
 @inject.and_request
 async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
     """Task failures grouped by signature (kind and message with numbers masked)."""
@@ -619,7 +622,7 @@ async def errors_summary(request: web.Request) -> r200[dict[str, Any]]:
             continue
         task_ = msg["payload"]["task"]
         details = task_.get("error_details") or {}
-        sig = _signature(details)
+        sig = error_signature(details)
         group = groups.setdefault(
             sig,
             {
@@ -998,34 +1001,26 @@ async def answer_approval(
         return problem(404, "not_found", f"no approval {approval_id!r}")
     if not may_publish(grant_of(request), "approval:answered", {"approval": current}):
         return _not_yours(f"approval {approval_id!r}")
-    if current.get("status") != "pending":
-        return _decided(current)
-    options = current.get("options") or []
-    if options and given.decision not in options:
+    done = await answers.answer_approval(
+        node, approval_id, given.decision, answer=given.answer, by=given.by, via=given.via
+    )
+    if done.outcome == "not_found":
+        return problem(404, "not_found", f"no approval {approval_id!r}")
+    if done.outcome == "bad_decision":
         return problem(
             400,
             "bad_decision",
-            f"decision {given.decision!r} is not one of the approval's options {options}",
+            f"decision {given.decision!r} is not one of the approval's options {done.options}",
             field="decision",
-            options=options,
+            options=done.options,
         )
-    answered = {
-        "id": approval_id,
-        "status": "answered",
-        "decision": given.decision,
-        "answer": given.answer,
-        "by": given.by or given.via,
-        "via": given.via,
-        "answered_at": now_iso(),
-    }
-    result = await node.publish("approval:answered", {"approval": answered})
-    after = node.committed_state.approvals[approval_id]
-    if any(after.get(k) != v for k, v in answered.items()):
-        return _decided(after)
-    return _json({"seq": result.seq, "approval": after})
+    assert done.approval is not None
+    if done.outcome == "decided":
+        return _decided(done.approval)
+    return _json({"seq": done.seq, "approval": done.approval})
 
 
-def _decided(current: dict[str, Any]) -> web.Response:
+def _decided(current: Mapping[str, Any]) -> web.Response:
     """409: the approval was decided already; the problem carries it as it stands."""
     how = current.get("decision") or current.get("status")
     who = f" by {current['by']}" if current.get("by") else ""
@@ -1041,6 +1036,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     """Every REST route, each handler wrapped by `guard` (the hub's tokens)."""
     r = app.router
     r.add_get("/api/health", guard(health))
+    r.add_get("/api/access", guard(access))
     r.add_get("/api/snapshot", guard(snapshot))
     r.add_get("/api/state", guard(state_at_route))
     r.add_get("/api/agents", guard(agents))

@@ -53,6 +53,8 @@ class Settings:
     """At most about this many events are kept, cut at a checkpoint (0: all)."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Bytes in one request body (413 past it)."""
+    max_import_bytes: int = 256 * 1024 * 1024
+    """The largest bundle `POST /api/import` takes (every other body: `max_body_bytes`)."""
     output_keep_bytes: int = 5 * 1024 * 1024
     """Agent output kept per session (its oldest lines dropped past it)."""
     output_keep_days: float = 7.0

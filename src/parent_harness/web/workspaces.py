@@ -1,6 +1,8 @@
 """REST for task attempts and their workspaces (issue 14).
 
 - `GET /api/tasks/{id}/attempts`: a task's attempts, one workspace each, from state;
+- `GET /api/workspaces/{id}/defaults`: the merge message, pull request title and body the
+  hub uses when none is given (the dashboard pre-fills its fields with them);
 - `GET /api/workspaces/{id}/diff[?file=]`: the files an attempt changed, or one file's
   unified diff (binary files named, not dumped; a long diff truncated with a marker);
 - `POST /api/workspaces/{id}/merge` {strategy, message?}, `/pr` {title?, body?},
@@ -22,6 +24,7 @@ from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r404, r409, r502, r503
 from pydantic import BaseModel, ConfigDict, Field
 
+from parent_harness.attempt_text import merge_message, pr_title
 from parent_harness.exceptions import WorkspaceRefused
 from parent_harness.problems import json_response, problem
 from parent_harness.web.keys import NODE, QUERIES, WORKSPACES, Guard
@@ -162,6 +165,28 @@ def _workspace(request: web.Request, workspace_id: str, *, acting: bool) -> Any:
 
 
 @inject.and_request
+async def workspace_defaults(
+    request: web.Request, workspace_id: str, /
+) -> r200[dict[str, Any]] | r404[Problem]:
+    """What a merge or pull request of the attempt uses when it names nothing: the merge
+    commit's message, the pull request's title and body (the task, its attempts, their
+    tests and cost). Read from state: any hub answers."""
+    entity = request.app[NODE].state.workspaces.get(workspace_id)
+    if entity is None:
+        return problem(404, "not_found", f"no workspace {workspace_id!r}")
+    if not sees_entity(grant_of(request), "workspace", entity):
+        return _not_yours(f"workspace {workspace_id!r}")
+    return json_response(
+        {
+            "workspace_id": workspace_id,
+            "merge_message": merge_message(entity),
+            "pr_title": pr_title(entity),
+            "pr_body": await pr_body(request, entity),
+        }
+    )
+
+
+@inject.and_request
 async def workspace_diff(
     request: web.Request, workspace_id: str, /, file: str = ""
 ) -> r200[dict[str, Any]] | r404[Problem] | r409[Problem] | r503[Problem]:
@@ -240,6 +265,7 @@ def add_routes(app: web.Application, guard: Guard) -> None:
     """The routes of this module, each wrapped by `guard` (the hub's tokens)."""
     r = app.router
     r.add_get("/api/tasks/{task_id}/attempts", guard(task_attempts))
+    r.add_get("/api/workspaces/{workspace_id}/defaults", guard(workspace_defaults))
     r.add_get("/api/workspaces/{workspace_id}/diff", guard(workspace_diff))
     r.add_post("/api/workspaces/{workspace_id}/merge", guard(workspace_merge))
     r.add_post("/api/workspaces/{workspace_id}/pr", guard(workspace_pr))

@@ -68,15 +68,19 @@ class Server(Recorder):
 
 
 class FakeBotApi(Server):
-    """getMe, deleteWebhook, sendMessage and long-polled getUpdates, for one bot token.
+    """getMe, deleteWebhook, sendMessage, answerCallbackQuery, editMessageText and long-polled
+    getUpdates, for one bot token.
 
-    Tests fill the update queue with `say()`, script failures of sendMessage with `fail_next`,
-    and read what the bot sent in `sent`.
+    Tests fill the update queue with `say()` and `press()` (a button), script failures of
+    sendMessage with `fail_next`, and read what the bot sent in `sent` (with each message's
+    `buttons`), `answered` (callback answers) and `edited`.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[dict[str, Any]] = []
+        self.answered: list[dict[str, str]] = []
+        self.edited: list[dict[str, Any]] = []
         self.calls: list[str] = []
         self.offsets: list[int] = []
         self.fail_next: list[tuple[int, dict[str, Any]]] = []
@@ -101,6 +105,27 @@ class FakeBotApi(Server):
         self._next_update += 1
         await self.changed()
 
+    async def press(self, chat_id: int, message_id: int, data: str, username: str = "op") -> str:
+        """Queues a press of an inline button under a message; returns the query's id."""
+        query_id = f"q{self._next_update}"
+        user = {"id": chat_id, "is_bot": False, "first_name": "Op", "username": username}
+        query = {
+            "id": query_id,
+            "from": user,
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": next((m["text"] for m in self.sent if m["id"] == message_id), "?"),
+            },
+        }
+        self._updates.append({"update_id": self._next_update, "callback_query": query})
+        self._next_update += 1
+        await self.changed()
+        return query_id
+
     def texts(self, chat_id: str) -> list[str]:
         """What the bot sent to one chat, in order."""
         return [m["text"] for m in self.sent if str(m["chat_id"]) == chat_id]
@@ -120,6 +145,8 @@ class FakeBotApi(Server):
             "deleteWebhook": self._delete_webhook,
             "sendMessage": self._send_message,
             "getUpdates": self._get_updates,
+            "answerCallbackQuery": self._answer_callback,
+            "editMessageText": self._edit_message,
         }.get(method)
         if handler is None:
             return _answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -144,11 +171,34 @@ class FakeBotApi(Server):
                 "text": form["text"],
                 "id": message_id,
                 "parse_mode": form.get("parse_mode"),
+                "buttons": _buttons(form.get("reply_markup")),
             }
         )
         await self.changed()
         result = {
             "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": int(form["chat_id"]), "type": "private"},
+            "text": form["text"],
+        }
+        return _answer(200, {"ok": True, "result": result})
+
+    async def _answer_callback(self, form: dict[str, str]) -> web.Response:
+        self.answered.append({"id": form["callback_query_id"], "text": form.get("text", "")})
+        await self.changed()
+        return _answer(200, {"ok": True, "result": True})
+
+    async def _edit_message(self, form: dict[str, str]) -> web.Response:
+        edit = {
+            "chat_id": form["chat_id"],
+            "message_id": int(form["message_id"]),
+            "text": form["text"],
+            "buttons": _buttons(form.get("reply_markup")),
+        }
+        self.edited.append(edit)
+        await self.changed()
+        result = {
+            "message_id": edit["message_id"],
             "date": int(time.time()),
             "chat": {"id": int(form["chat_id"]), "type": "private"},
             "text": form["text"],
@@ -191,6 +241,12 @@ class WebhookReceiver(Server):
             self.headers.append(dict(request.headers))
         await self.changed()
         return web.Response(status=status, text="ok" if status < 300 else "try later")
+
+
+def _buttons(markup: str | None) -> list[list[dict[str, str]]]:
+    """An inline keyboard as rows of {text, data}; [] for none."""
+    rows = json.loads(markup).get("inline_keyboard", []) if markup else []
+    return [[{"text": b["text"], "data": b["callback_data"]} for b in row] for row in rows]
 
 
 def _answer(status: int, body: dict[str, Any]) -> web.Response:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from parent_harness.orchestrator import HarnessConfig, parse_config
+from parent_harness.events.clock import utc_now
+from parent_harness.orchestrator import HarnessConfig, Orchestrator, parse_config
 from tests.integration.orchestrator.support import FakeHub, fleet
 from tests.integration.workspaces.repos import make_repo, run_git
 
@@ -110,3 +112,60 @@ async def test_stats_are_published_while_the_agent_works(
     final = fake_hub.of_type("workspace:updated")[-1].payload["workspace"]
     assert (final["status"], final["commits"], final["files_changed"]) == ("ready", 1, 2)
     assert final["insertions"] == 3  # new.txt's line counted once it is committed
+
+
+def there(workspace: dict[str, object]) -> bool:
+    """Whether the workspace's worktree is on disk."""
+    return Path(str(workspace["path"])).is_dir()
+
+
+async def _two_finished_attempts(
+    tmp_path: Path, fake_hub: FakeHub, orchestrator: Orchestrator
+) -> list[dict[str, object]]:
+    ids = [await orchestrator.submit(f"Task {n}") for n in (1, 2)]
+    await fake_hub.wait_for(lambda: all(fake_hub.tasks[i]["status"] == "completed" for i in ids))
+    by_task = {w["task_id"]: w for w in fake_hub.workspaces.values()}
+    return [by_task[i] for i in ids]
+
+
+async def test_cleanup_by_days_runs_periodically_and_keeps_unmerged_work(
+    tmp_path: Path, fake_hub: FakeHub
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    config = fleet_config(tmp_path, cleanup=2, cleanup_every_s=0.05)
+    now = [utc_now()]
+    async with Orchestrator(config, hub=fake_hub, wall=lambda: now[0]) as orchestrator:
+        merged, unmerged = await _two_finished_attempts(tmp_path, fake_hub, orchestrator)
+        actions = orchestrator.workspace_actions()
+        assert actions is not None
+        await actions.merge(merged, "merge")
+        start = orchestrator.workspaces.sweeps
+        await fake_hub.wait_for(lambda: orchestrator.workspaces.sweeps >= start + 2)
+        assert there(merged)  # merged, but younger than two days
+        now[0] += timedelta(days=3)
+        start = orchestrator.workspaces.sweeps  # one more may be under way with the old time:
+        await fake_hub.wait_for(lambda: orchestrator.workspaces.sweeps >= start + 2)
+    removed = [e.payload["workspace"]["id"] for e in fake_hub.of_type("workspace:removed")]
+    assert removed == [merged["id"]]  # once, though swept again and again
+    assert not there(merged)
+    assert run_git(repo, "branch", "--list", str(merged["branch"])) == ""
+    # Three days old too, but its work is not in main: kept, whatever its age.
+    assert there(unmerged)
+    kept = run_git(repo, "branch", "--list", "--format=%(refname:short)", str(unmerged["branch"]))
+    assert kept == unmerged["branch"]
+
+
+async def test_cleanup_by_days_runs_after_each_merge(tmp_path: Path, fake_hub: FakeHub) -> None:
+    make_repo(tmp_path / "repo")
+    config = fleet_config(tmp_path, cleanup=2)  # the periodic sweep: hourly, not in this test
+    now = [utc_now()]
+    async with Orchestrator(config, hub=fake_hub, wall=lambda: now[0]) as orchestrator:
+        first, second = await _two_finished_attempts(tmp_path, fake_hub, orchestrator)
+        now[0] += timedelta(days=3)
+        actions = orchestrator.workspace_actions()
+        assert actions is not None
+        await actions.merge(first, "squash")
+        assert not there(first)  # old and merged: gone with the merge
+        assert there(second)  # old, unmerged: kept
+    removed = [e.payload["workspace"]["id"] for e in fake_hub.of_type("workspace:removed")]
+    assert removed == [first["id"]]

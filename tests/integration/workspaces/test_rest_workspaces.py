@@ -136,6 +136,10 @@ async def test_the_attempts_survive_a_restart_and_git_needs_the_orchestrator(
             assert status == 503 and "harness run" in refused["detail"], refused
             status, refused = await hub.post(f"/api/workspaces/{wid}/merge", {})
             assert status == 503 and refused["code"] == "no_workspaces"
+            status, defaults = await hub.get(f"/api/workspaces/{wid}/defaults")  # from state
+            assert status == 200 and defaults["pr_title"].endswith("attempt 1"), defaults
+            status, missing = await hub.get("/api/workspaces/w-nope/defaults")
+            assert status == 404 and missing["title"], missing
     finally:
         await again.stop()
 
@@ -221,6 +225,9 @@ async def test_a_pull_request_carries_the_task_its_attempts_tests_and_cost(
             lambda: hub.server.node.committed_state.tasks[done["task_id"]]["status"] == "completed",
         )
     wid = done["attempts"][0]["id"]
+    status, defaults = await hub.get(f"/api/workspaces/{wid}/defaults")
+    assert status == 200 and defaults["pr_title"] == f"Task {done['task_id']}, attempt 1"
+    assert defaults["merge_message"].startswith(f"Merge {done['attempts'][0]['branch']}: ")
     status, body = await hub.post(f"/api/workspaces/{wid}/pr", {"title": "Faster parser"})
     assert status == 200, body
     assert body["pr_url"] == "https://github.com/acme/proj/pull/7"
@@ -230,6 +237,7 @@ async def test_a_pull_request_carries_the_task_its_attempts_tests_and_cost(
     assert "**Make the parser faster**" in text
     assert "| 1 (this one) |" in text and "passed (3 passed, 0 failed)" in text
     assert "Total cost of the task:" in text
+    assert text == defaults["pr_body"]  # the dashboard pre-fills exactly what the hub uses
     status, again = await hub.get(f"/api/tasks/{done['task_id']}/attempts")
     assert again["attempts"][0]["pr_url"] == body["pr_url"]
 

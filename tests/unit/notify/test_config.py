@@ -25,8 +25,22 @@ def test_no_section_gives_the_default_rules() -> None:
         "agent-silent",
         "budget-80",
         "budget-exhausted",
+        "needs-input",
     ]
     assert not settings.has_channels
+
+
+def test_only_keeps_the_moments_asked_for() -> None:
+    settings = load_settings({"only": ["needs_input", "completion"]})
+    assert [rule.name for rule in settings.effective_rules()] == [
+        "needs-input",
+        "session-completed",
+    ]
+    mine = {"name": "task-done", "on": "task:completed", "when": {"task.status": "completed"}}
+    settings = load_settings({"only": ["failure"], "rules": [mine]})
+    assert [rule.name for rule in settings.effective_rules()] == ["session-failed", "task-done"]
+    with pytest.raises(NotifyConfigError, match=re.escape("notify.only[0]")):
+        load_settings({"only": ["failures"]})
 
 
 def test_telegram_section_reads_chat_ids_as_text() -> None:
@@ -139,6 +153,7 @@ def test_the_example_file_reads_as_is_and_with_every_example_uncommented(
         "agent-silent",
         "budget-80",
         "budget-exhausted",
+        "needs-input",
         "budget-50",
         "errors",
     ]

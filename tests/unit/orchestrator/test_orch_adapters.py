@@ -58,12 +58,19 @@ def test_harness_protocol_messages() -> None:
         TestReport("completed", None, 4, 1, 0, None)
     ]
     assert adapter.feed(line(type="error", message="no key")) == [AgentError("no key")]
+    assert adapter.feed(line(type="tool", tool="edit", target="src/a.py")) == [
+        ToolCall("edit", "src/a.py", "started")
+    ]
+    assert adapter.feed(line(type="tool", tool="Bash", status="failed", id="c1")) == [
+        ToolCall("Bash", None, "failed", "c1")
+    ]
 
 
 def test_harness_protocol_leaves_other_lines_as_output() -> None:
     adapter = HarnessAdapter()
     for text in ["plain text", '{"type": "unknown"}', "{not json", "[1, 2]", '{"type": [1]}',
-                 line(type="progress"), line(type="test", status="maybe")]:  # fmt: skip
+                 line(type="progress"), line(type="test", status="maybe"),
+                 line(type="tool"), line(type="tool", tool="edit", status="maybe")]:  # fmt: skip
         assert adapter.feed(text) == [Output(text)]
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from parent_harness.orchestrator import parse_config
 from parent_harness.orchestrator.admission import TaskRefused
-from parent_harness.orchestrator.spawner import build_invocation
+from parent_harness.orchestrator.spawner import AgentProcess, Invocation, build_invocation
 
 TASK = {"id": "t-1", "title": 'Fix it; rm -rf / "now"', "description": "Details here"}
 
@@ -83,3 +85,27 @@ def test_a_workdir_without_placeholders_is_taken_as_written(tmp_path: Path) -> N
     (tmp_path / "link").symlink_to(tmp_path)
     invocation = build_invocation(agent(workdir=str(tmp_path / "link")), TASK, "s", 1)
     assert invocation.cwd == tmp_path / "link"
+
+
+async def test_an_agent_printing_faster_than_it_is_read_waits_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """The lines read ahead of the session are bounded: past the bound the pipe fills and
+    the agent waits on its writes; once read, every line comes, in order."""
+    script = (
+        "import sys\n"
+        "for i in range(60000):\n"
+        "    sys.stdout.write(f'line {i:05d} ' + 'x' * 90 + '\\n')\n"
+    )
+    invocation = Invocation([sys.executable, "-c", script], tmp_path, {}, None)
+    agent = await AgentProcess.start(invocation, queued_chars=64 * 1024)
+    async with asyncio.timeout(20):
+        while agent._room.is_set():  # the pump stops reading once 64 KB wait unread
+            await asyncio.sleep(0.005)
+    assert agent._queued <= 64 * 1024 + 2 * 110
+    assert agent.returncode is None  # 6 MB fit neither the pipe nor the reader: the agent waits
+    seen = [line.whole async for line in agent.lines() if line.stream == "stdout"]
+    assert await agent.wait() == 0
+    assert len(seen) == 60000
+    assert seen[0] == "line 00000 " + "x" * 90 and seen[-1].startswith("line 59999 ")
+    assert seen == sorted(seen)

@@ -82,3 +82,13 @@ def test_git_missing_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_mode_none_needs_no_repository(tmp_path: Path) -> None:
     config = parse_config(config_with({"mode": "none"}), tmp_path)
     assert config.workspace is not None and not config.workspace.enabled
+
+
+def test_base_parent_stacks_and_merges_into_the_current_branch(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "proj")
+    run_git(repo, "checkout", "--quiet", "-b", "develop")
+    data = config_with({"repo": "proj", "base": "parent"}, {"workspace": {"base": "main"}})
+    config = parse_config(data, tmp_path)
+    other, bot = config.agents["other"].workspace, config.agents["bot"].workspace
+    assert other is not None and (other.stacked, other.base) == (True, "develop")
+    assert bot is not None and (bot.stacked, bot.base) == (False, "main")  # its own base wins

@@ -16,13 +16,22 @@ _AUTH = re.compile(
 )
 _USAGE_LIMIT = re.compile(
     r"usage limit|rate[ _-]?limit|\b429\b|quota|resource_exhausted|insufficient_quota|"
-    r"out of (free )?credits|limit reached|too many requests|billing",
+    r"out of (free )?credits|out of usage|paid credits|add credits|limit reached|"
+    r"hit your (\w+ )?limit|session limit|weekly limit|"
+    r"too many requests|billing",
     re.IGNORECASE,
 )
 
 
-def error_kind(message: str) -> str:
-    """``auth``, ``usage_limit`` or ``agent_error``: what a CLI's failure message says."""
+STATUS_KINDS = {401: "auth", 403: "auth", 429: "usage_limit"}
+"""The kind an HTTP status a CLI reports (Claude Code's ``api_error_status``) means."""
+
+
+def error_kind(message: str, status: object = None) -> str:
+    """``auth``, ``usage_limit`` or ``agent_error``: what a CLI's failure says, by the HTTP
+    status it reports when it does (words change between versions, codes do not)."""
+    if isinstance(status, int) and status in STATUS_KINDS:
+        return STATUS_KINDS[status]
     if _AUTH.search(message):
         return "auth"
     if _USAGE_LIMIT.search(message):
@@ -44,6 +53,7 @@ TARGET_KEYS = (
     "absolute_path",
     "filePath",
     "path",
+    "dir_path",
     "notebook_path",
     "pattern",
     "globPattern",

@@ -3,6 +3,8 @@
 Each stdout line is a JSON object with a ``type``:
 
 - ``system`` (``subtype: init``): session id, model, tools — the run has started;
+- ``system`` (``subtype: api_retry``): the CLI retries a request (attempt, HTTP status,
+  error): a warning, not a verdict;
 - ``assistant``: one model message (``message.id``, ``message.model``,
   ``message.content`` blocks of ``thinking`` / ``text`` / ``tool_use``,
   ``message.usage`` with ``input_tokens``, ``output_tokens``,
@@ -12,7 +14,8 @@ Each stdout line is a JSON object with a ``type``:
   (and any growth of it), and each ``tool_use`` block, on whatever line, is a tool call;
 - ``user``: tool results fed back to the model: each ``tool_result`` ends its tool call;
 - ``result`` (last): ``subtype`` (``success``, ``error_max_turns``,
-  ``error_during_execution``), ``is_error``, ``errors``, ``result``,
+  ``error_during_execution``), ``is_error``, ``errors``, ``result``, ``api_error_status``
+  (the API's HTTP status: 429 is a usage limit, 401/403 auth, whatever the words),
   ``total_cost_usd``, ``usage`` and ``modelUsage`` (every model used, auxiliary ones
   included): the session's final totals, which replace the live estimate.
 
@@ -29,6 +32,7 @@ from ..signals import (
     AgentError,
     Heartbeat,
     Iteration,
+    Log,
     Output,
     Progress,
     Signal,
@@ -36,7 +40,7 @@ from ..signals import (
     ToolCall,
 )
 from ..signals import Usage as UsageSignal
-from ._common import error_kind, failed, session_started, tool_target
+from ._common import error_kind, session_started, tool_target
 from ._json import as_float, as_int, first_line, typed_object
 
 
@@ -129,6 +133,17 @@ class _Message:
         self.reported = False
 
 
+def api_retry(obj: dict[str, Any]) -> str:
+    """What a ``system`` ``api_retry`` line says: the attempt, the status and the error."""
+    attempt, most = obj.get("attempt"), obj.get("max_retries")
+    parts = [f"attempt {attempt}" + (f" of {most}" if most is not None else "")]
+    if obj.get("error_status") is not None:
+        parts.append(f"HTTP {obj.get('error_status')}")
+    if isinstance(obj.get("error"), str):
+        parts.append(first_line(obj["error"], 200))
+    return ", ".join(parts)
+
+
 class ClaudeStreamAdapter:
     """Reads one Claude Code session's stream-json output."""
 
@@ -159,6 +174,8 @@ class ClaudeStreamAdapter:
         return [Output(line)]
 
     def _system(self, obj: dict[str, Any]) -> list[Signal]:
+        if obj.get("subtype") == "api_retry":  # the CLI retries a request: not a verdict
+            return [Log(f"{self.cli} retries its API request: {api_retry(obj)}", "warning")]
         if obj.get("subtype") != "init":
             return [Heartbeat()]
         self._model, started = session_started(self.cli, obj)
@@ -270,9 +287,9 @@ class ClaudeStreamAdapter:
             turns = obj.get("num_turns")
             limit = f"{self.cli} stopped at its turn limit" + (f" ({turns} turns)" if turns else "")
             return AgentError(f"{limit}: {text}" if text else limit, kind="max_iterations")
-        if not text:
-            return failed(None, f"{self.cli} ended with {subtype or 'an error'}")
-        return AgentError(text, kind=error_kind(text))
+        text = text or f"{self.cli} ended with {subtype or 'an error'}"
+        status = obj.get("api_error_status")  # the API's HTTP status (429: a usage limit)
+        return AgentError(text, kind=error_kind(text, status))
 
 
 def _larger(a: TokenUsage, b: TokenUsage) -> TokenUsage:

@@ -6,20 +6,23 @@ in recent versions, ``usage`` with ``inputTokens``, ``outputTokens``,
 ``cacheReadTokens``, ``cacheWriteTokens``) plus ``thinking`` (``delta`` /
 ``completed``) and ``tool_call`` lines (``subtype`` ``started`` / ``completed``,
 ``call_id``, ``tool_call`` holding one ``<name>ToolCall`` object with ``args`` and,
-once completed, ``result``).
+once completed, ``result``), and ``connection`` (``reconnecting``) and ``retry``
+(``starting``) lines when it loses its connection mid-run: warnings, not verdicts.
 
 Each ``assistant`` line is one iteration (run it without ``--stream-partial-output``,
 which splits a message into many lines); each ``tool_call`` is a tool call named
 after its key (``readToolCall`` is ``read``, ``shellToolCall`` is ``shell``). Cursor
-prints no cost: the price table prices the result's tokens (``inputTokens`` taken
-as all input, its cache reads included).
+prints no cost: the price table prices the result's tokens. ``inputTokens`` leaves
+the cache out, as Anthropic's ``input_tokens`` do (a recorded run of cursor-agent
+2026.07.23 reports 115 input tokens and 19776 cache reads), so the session's input is
+``inputTokens`` plus the cache reads and writes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..signals import Heartbeat, Iteration, Output, Progress, Signal, TokenUsage, ToolCall
+from ..signals import Heartbeat, Iteration, Log, Output, Progress, Signal, TokenUsage, ToolCall
 from ..signals import Usage as UsageSignal
 from ._common import failed, session_started, tool_target
 from ._json import as_int, first_line, typed_object
@@ -64,6 +67,11 @@ class CursorStreamAdapter:
             return self._tool_call(obj)
         if kind == "result":
             return self._result(obj)
+        if kind in ("connection", "retry"):  # Cursor reconnects or retries: not a verdict
+            what = f"{kind} {obj.get('subtype') or ''}".strip()
+            attempt = obj.get("attempt")
+            more = f" (attempt {attempt})" if isinstance(attempt, int) else ""
+            return [Log(f"Cursor CLI: {what}{more}", level="warning")]
         return [Output(line)]
 
     def _tool_call(self, obj: dict[str, Any]) -> list[Signal]:
@@ -88,7 +96,7 @@ class CursorStreamAdapter:
             read = as_int(usage.get("cacheReadTokens"))
             write = as_int(usage.get("cacheWriteTokens"))
             tokens = TokenUsage(
-                input=max(as_int(usage.get("inputTokens")), read + write),
+                input=as_int(usage.get("inputTokens")) + read + write,
                 output=as_int(usage.get("outputTokens")),
                 model=self._model,
                 cache_read=read,

@@ -1,7 +1,7 @@
 """The harness JSON-lines protocol (see docs/agents.md for the reference).
 
 A protocol line is one JSON object whose ``type`` is one of ``heartbeat``,
-``progress``, ``iteration``, ``usage``, ``log``, ``test`` or ``error``. Any other
+``progress``, ``iteration``, ``usage``, ``log``, ``test``, ``tool`` or ``error``. Any other
 line, JSON or not, is output.
 """
 
@@ -20,6 +20,7 @@ from ..signals import (
     Signal,
     TestReport,
     TokenUsage,
+    ToolCall,
     Usage,
 )
 from ._json import as_float, as_int, json_object
@@ -95,6 +96,24 @@ def _test(obj: dict[str, Any]) -> Signal:
     )
 
 
+TOOL_STATUSES = ("started", "completed", "failed")
+
+
+def _tool(obj: dict[str, Any]) -> Signal:
+    tool, target, status = obj.get("tool"), obj.get("target"), obj.get("status", "started")
+    if not isinstance(tool, str) or not tool.strip():
+        raise ValueError("a tool message needs the tool's name")
+    if status not in TOOL_STATUSES:
+        raise ValueError("tool status must be started, completed or failed")
+    call_id = obj.get("id")
+    return ToolCall(
+        tool=tool,
+        target=target if isinstance(target, str) else None,
+        status=status,
+        id=call_id if isinstance(call_id, str) else None,
+    )
+
+
 def _error(obj: dict[str, Any]) -> Signal:
     return AgentError(message=str(obj.get("message", "the agent reported an error")))
 
@@ -106,6 +125,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Signal]] = {
     "usage": _usage,
     "log": _log,
     "test": _test,
+    "tool": _tool,
     "error": _error,
 }
 

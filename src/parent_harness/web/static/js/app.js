@@ -1,6 +1,7 @@
 // Wires the dashboard: the socket feeds the store, the store signals the header
 // and the page on view, the router picks the page. Nothing here renders data.
 
+import { loadAccess } from './access.js';
 import { getJSON, onRefused, setAccessToken } from './api.js';
 import { loadCatalogue } from './catalogue.js';
 import { parseHash, startRouter } from './router.js';
@@ -9,7 +10,14 @@ import { Store } from './store.js';
 import { DashboardView } from './views/dashboard.js';
 import { ErrorDetailsModal } from './views/error_modal.js';
 import { EventBusView } from './views/events.js';
-import { BudgetIndicator, markActiveNav, StaleMarker, WebSocketStatus } from './views/header.js';
+import {
+  BudgetIndicator,
+  InboxCount,
+  markActiveNav,
+  StaleMarker,
+  WebSocketStatus,
+} from './views/header.js';
+import { InboxView } from './views/inbox.js';
 import { LoginForm } from './views/login.js';
 import { PlanGraphView } from './views/plan_graph.js';
 import { SessionDetailView } from './views/session_detail.js';
@@ -21,7 +29,7 @@ import { TelegramView } from './views/telegram.js';
 const RECENT_EVENTS = 50;
 // Everything but heartbeats, which the dashboard's stream leaves out by default.
 const RECENT_TYPES =
-  'agent:status,task:*,session:started,session:updated,session:ended,session:iteration,test:*,budget:*,telegram:*,event';
+  'agent:status,task:*,session:started,session:updated,session:ended,session:iteration,test:*,budget:*,telegram:*,approval:*,event';
 const RECENT_TEST_RUNS = 500;
 
 const store = new Store();
@@ -30,6 +38,7 @@ const header = {
   ws: new WebSocketStatus(document.getElementById('ws-status')),
   budget: new BudgetIndicator(document.getElementById('budget')),
   stale: new StaleMarker(document.getElementById('stale-banner')),
+  inbox: new InboxCount(document.getElementById('inbox-count')),
 };
 const context = { store, modal };
 const views = {
@@ -41,6 +50,7 @@ const views = {
   session: new SessionDetailView(context),
   events: new EventBusView(context),
   telegram: new TelegramView(context),
+  inbox: new InboxView(context),
 };
 const missed = new Set(); // views that were hidden while something changed
 let current = null;
@@ -73,6 +83,7 @@ function navigate(route) {
 let firstRender = true;
 store.subscribe((changes) => {
   if (changes.reset || changes.budget) header.budget.setBudget(store.budget);
+  if (changes.reset || changes.approvals.size) header.inbox.render(store.approvals.size);
   header.ws.setLastEvent(store.lastEventAt);
   header.ws.render();
   if (changes.reset) loadRecent();
@@ -121,7 +132,7 @@ onRefused((token) => {
  *  refused the token, or is down) the page starts on its fallback and loads them later. */
 async function catalogueFirst() {
   try {
-    await loadCatalogue();
+    await Promise.all([loadCatalogue(), loadAccess()]);
     return true;
   } catch (error) {
     console.warn('event catalogue unavailable:', error.message);
@@ -134,7 +145,7 @@ let catalogued = catalogueFirst();
 async function signIn(token) {
   setAccessToken(token);
   if (!(await catalogued)) catalogued = catalogueFirst();
-  await catalogued;
+  await Promise.all([catalogued, loadAccess()]); // a new token may act where the last did not
   for (const view of Object.values(views)) missed.add(view);
   navigate(parseHash(location.hash));
   socket.resume();

@@ -40,11 +40,25 @@ export function summarize(msg) {
     const w = p.workspace;
     return `attempt ${w.attempt ?? '?'} of ${w.task_id ?? '?'} · ${w.branch ?? w.id} · ${w.status} · +${w.insertions ?? 0} −${w.deletions ?? 0}`;
   }
+  if (p.approval) return approvalLine(p.approval);
   if (p.test_run) {
     const r = p.test_run;
     return `${r.command ?? r.id} · ${r.status}${r.passed != null ? ` · ${r.passed} passed, ${r.failed ?? 0} failed` : ''}`;
   }
   return msg.type;
+}
+
+/** An approval in one line: who asks what, or how it was decided. */
+function approvalLine(a) {
+  const what = [a.tool, a.summary].filter(Boolean).join(': ') || a.id;
+  const who = a.agent_id ?? '?';
+  if (a.status === 'pending') return `${who} asks (${a.kind ?? 'permission'}) · ${what}`;
+  if (a.status === 'answered') {
+    const by = a.by ? ` by ${a.by}` : '';
+    const via = a.via && a.via !== a.by ? ` via ${a.via}` : '';
+    return `${who} · ${what} · ${a.decision}${by}${via}`;
+  }
+  return `${who} · ${what} · ${a.status}${a.answer ? `: ${a.answer}` : ''}`;
 }
 
 /** A predicate for comma-separated type globs: "task:*,*:failed". Empty matches all. */

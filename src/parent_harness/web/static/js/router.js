@@ -1,6 +1,6 @@
 // A small hash router: "#/tasks/abc?status=failed" -> {page: 'tasks', id: 'abc', query}.
 
-const PAGES = new Set(['dashboard', 'tasks', 'plans', 'sessions', 'events', 'telegram']);
+const PAGES = new Set(['dashboard', 'tasks', 'plans', 'sessions', 'events', 'telegram', 'inbox']);
 
 /** Parses a location hash into {page, id, query}. Unknown pages fall back to the dashboard. */
 export function parseHash(hash) {

@@ -31,6 +31,7 @@ function noChanges() {
     testRuns: new Set(),
     workspaces: new Set(), // task ids whose attempts (workspaces) changed
     workers: new Set(), // worker ids (machines, issue 19)
+    approvals: new Set(), // approval ids that were asked or decided
     events: [],
     telegram: [],
     iterations: [],
@@ -95,6 +96,7 @@ export class Store {
     this.testRuns = new Map(); // task id -> latest test run
     this.workspaces = new Map(); // workspace id -> workspace (one per task attempt)
     this.workers = new Map(); // worker id -> worker (a machine running agents, issue 19)
+    this.approvals = new Map(); // approval id -> approval, the pending ones only
     this.events = new EventRing(EVENT_RING);
     this.telegram = new EventRing(TELEGRAM_RING);
     this.tools = new Map(); // agent id -> its latest `session:tool` payload
@@ -129,8 +131,9 @@ export class Store {
       if (typeof msg.seq === 'number' && msg.type !== 'snapshot') this.applyEvent(msg);
       else snapshot = this.applyControl(msg) || snapshot;
     }
-    // The first paint waits for nothing.
-    if (snapshot) this.schedule({ urgent: true });
+    // The first paint waits for nothing; nor does an agent waiting for a human (an approval
+    // asked or decided is drawn on the next frame, not at the next batched flush).
+    if (snapshot || this.pending.approvals.size) this.schedule({ urgent: true });
     else if (this.seq !== seq) this.schedule();
   }
 
@@ -160,6 +163,7 @@ export class Store {
     this.sessions = byId(snap.sessions);
     this.workspaces = byId(snap.workspaces ?? []);
     this.workers = byId(snap.workers ?? []);
+    this.approvals = byId((snap.approvals ?? []).filter((a) => a.status === 'pending'));
     this.budget = snap.budget ?? null;
     this.taskCounts = { ...(snap.task_counts ?? {}) }; // every task in the store, by status
     this.seq = snap.seq ?? 0;
@@ -199,6 +203,7 @@ export class Store {
     } else if (p.test_run) this.foldTestRun(p.test_run);
     else if (p.workspace) this.foldWorkspace(p.workspace);
     else if (p.worker) put(this.workers, p.worker, changes.workers);
+    else if (p.approval) this.foldApproval(p.approval);
     else if (msg.type === 'agent:heartbeat') this.foldAgentHeartbeat(p);
     else if (msg.type === 'session:iteration') this.foldIteration(msg);
     else if (msg.type === 'session:heartbeat') changes.heartbeats.push(msg);
@@ -231,6 +236,21 @@ export class Store {
   foldWorkspace(workspace) {
     this.workspaces.set(workspace.id, workspace);
     if (workspace.task_id) this.pending.workspaces.add(workspace.task_id);
+  }
+
+  /** An approval stays while it is pending; decided (answered, expired, cancelled), it goes.
+   * The hub carries a late answer with the approval as it stands, so the first decision holds. */
+  foldApproval(approval) {
+    if (approval.status === 'pending') this.approvals.set(approval.id, approval);
+    else this.approvals.delete(approval.id);
+    this.pending.approvals.add(approval.id);
+  }
+
+  /** The pending approvals, oldest first (the one waiting longest is answered first). */
+  pendingApprovals() {
+    return [...this.approvals.values()].sort((a, b) =>
+      a.requested_at < b.requested_at ? -1 : a.requested_at > b.requested_at ? 1 : 0,
+    );
   }
 
   /** A task's attempts known here (live or from the snapshot), oldest first. */

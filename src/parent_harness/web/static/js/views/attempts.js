@@ -1,10 +1,13 @@
 // A task's attempts (issue 14): one row per attempt's workspace (branch, commits, files,
 // +/-, tests, status, cost), a diff viewer (the changed files, then one file's unified diff
 // with line numbers, long files collapsed) and Merge / Squash / Open PR / Discard behind a
-// confirmation.
+// confirmation. The confirmation of a merge lets one choose the strategy (merge, squash or
+// rebase) and write the message; that of a pull request its title and body. The fields are
+// pre-filled with what the hub would use (GET /api/workspaces/{id}/defaults).
 // Git runs on the hub of `harness run`; a refusal (a conflict, a hub without the
 // orchestrator) is shown with its detail and, for a conflict, the files.
 
+import { mayAct } from '../access.js';
 import { getJSON, postJSON } from '../api.js';
 import { h, replaceChildren, setText, table } from '../dom.js';
 import { money } from '../format.js';
@@ -17,6 +20,7 @@ const ACTIONS = {
   discard: { label: 'Discard', path: 'discard', body: {} },
 };
 const FINISHED = new Set(['active', 'merged', 'discarded']);
+const STRATEGIES = ['merge', 'squash', 'rebase'];
 
 export class AttemptsPanel {
   constructor() {
@@ -114,17 +118,23 @@ export class AttemptsPanel {
       h(
         'td',
         { class: 'actions' },
-        ['diff', 'merge', 'squash', 'pr', 'discard'].map((key) => button(key)),
+        // A read-only token sees the diff, not the buttons that change the repository.
+        (mayAct() ? ['diff', 'merge', 'squash', 'pr', 'discard'] : ['diff']).map((key) =>
+          button(key),
+        ),
       ),
     );
   }
 
-  ask(action, attempt) {
-    this.pending = { action, attempt };
-    const what = question(action, attempt);
+  async ask(action, attempt) {
+    const pending = { action, attempt, fields: null };
+    this.pending = pending;
+    if (action !== 'discard') pending.fields = await this.fields(action, attempt);
+    if (this.pending !== pending) return; // another button was pressed meanwhile
     replaceChildren(
       this.confirmBar,
-      h('span', { testid: 'attempt-confirm-text' }, what),
+      h('span', { testid: 'attempt-confirm-text' }, question(action, attempt)),
+      pending.fields?.el ?? null,
       h(
         'button',
         {
@@ -149,18 +159,65 @@ export class AttemptsPanel {
     this.confirmBar.hidden = false;
   }
 
+  /** The confirmation's fields for a merge (strategy, message) or a pull request (title,
+   * body), pre-filled with the hub's defaults; `body()` is what the request will carry. */
+  async fields(action, attempt) {
+    let defaults = {};
+    try {
+      defaults = await getJSON(`/api/workspaces/${encodeURIComponent(attempt.id)}/defaults`);
+    } catch {
+      // No defaults (an older hub): the fields start empty and the hub fills in its own.
+    }
+    const text = (testid, label, value, rows) =>
+      h(
+        'label',
+        { class: 'field' },
+        label,
+        rows
+          ? h('textarea', { testid, rows, text: value ?? '' })
+          : h('input', { testid, type: 'text', value: value ?? '' }),
+      );
+    if (action === 'pr') {
+      const title = text('attempt-pr-title', 'Title', defaults.pr_title);
+      const body = text('attempt-pr-body', 'Body', defaults.pr_body, 6);
+      const value = (label) => label.lastChild.value.trim() || undefined;
+      return {
+        el: h('div', { class: 'confirm-fields' }, title, body),
+        body: () => ({ title: value(title), body: value(body) }),
+      };
+    }
+    const strategy = h(
+      'select',
+      { testid: 'attempt-strategy' },
+      STRATEGIES.map((s) => h('option', { value: s, selected: s === action }, s)),
+    );
+    const message = text('attempt-merge-message', 'Message', defaults.merge_message, 2);
+    return {
+      el: h(
+        'div',
+        { class: 'confirm-fields' },
+        h('label', { class: 'field' }, 'Strategy', strategy),
+        message,
+      ),
+      body: () => ({
+        strategy: strategy.value,
+        message: message.lastChild.value.trim() || undefined,
+      }),
+    };
+  }
+
   cancel() {
     this.pending = null;
     this.confirmBar.hidden = true;
   }
 
   async confirm() {
-    const { action, attempt } = this.pending ?? {};
+    const { action, attempt, fields } = this.pending ?? {};
     this.cancel();
     if (!action) return;
     const spec = ACTIONS[action];
     const path = `/api/workspaces/${encodeURIComponent(attempt.id)}/${spec.path}`;
-    const answer = await postJSON(path, spec.body);
+    const answer = await postJSON(path, fields ? fields.body() : spec.body);
     if (answer.ok) {
       const after = answer.body.workspace ?? {};
       const done =
@@ -263,11 +320,12 @@ export class AttemptsPanel {
 }
 
 function question(action, a) {
+  const into = a.merge_into ?? a.base; // a stacked attempt merges into the configured branch
   if (action === 'discard')
     return `Discard attempt #${a.attempt}? Its worktree and branch ${a.branch} are deleted.`;
   if (action === 'pr')
-    return `Push ${a.branch} and open a pull request into ${a.base} for attempt #${a.attempt}?`;
-  return `${ACTIONS[action].label} attempt #${a.attempt} (${a.branch}) into ${a.base}?`;
+    return `Push ${a.branch} and open a pull request into ${into} for attempt #${a.attempt}?`;
+  return `${ACTIONS[action].label} attempt #${a.attempt} (${a.branch}) into ${into}?`;
 }
 
 /** "passed · 12 passed, 1 failed" of an attempt's latest test run, or "—". */

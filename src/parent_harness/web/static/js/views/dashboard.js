@@ -34,7 +34,9 @@ export class DashboardView {
     const strip = h(
       'div',
       { class: 'glance', testid: 'glance' },
-      ['working', 'stuck', 'crashed', 'running', 'failed', 'budget'].map((name) => this.tile(name)),
+      ['working', 'waiting', 'stuck', 'crashed', 'running', 'failed', 'budget'].map((name) =>
+        this.tile(name),
+      ),
     );
     this.agentRows = h('tbody', { testid: 'agent-rows' });
     this.agents = new KeyedList(this.agentRows, {
@@ -136,6 +138,7 @@ export class DashboardView {
     const value = h('span', { class: 'value', testid: `glance-${name}-value` }, '—');
     const labels = {
       working: 'agents working',
+      waiting: 'waiting for you',
       stuck: 'stuck',
       crashed: 'crashed',
       running: 'tasks running',
@@ -143,6 +146,7 @@ export class DashboardView {
       budget: 'budget',
     };
     const hrefs = {
+      waiting: link('inbox'),
       running: link('tasks', null, { status: 'assigned,running,testing' }),
       failed: link('tasks', null, { status: 'failed' }),
     };
@@ -194,7 +198,8 @@ export class DashboardView {
     if (changes.tasks.size) this.renderFailures();
     if (changes.streamReloaded) this.renderStream();
     else if (changes.events.length) this.stream.prepend(this.streamed(changes.events));
-    if (changes.agents.size || changes.tasks.size || changes.budget) this.renderGlance();
+    if (changes.agents.size || changes.tasks.size || changes.budget || changes.approvals.size)
+      this.renderGlance();
   }
 
   renderAll() {
@@ -235,6 +240,7 @@ export class DashboardView {
     const b = s.budget;
     const ratio = b?.limit_usd ? (b.spent_usd ?? 0) / b.limit_usd : null;
     this.setTile('working', count(working), 'ok');
+    this.setTile('waiting', count(s.approvals.size), s.approvals.size ? 'warning' : 'ok');
     this.setTile('stuck', count(stuck), stuck ? 'warning' : 'ok');
     this.setTile('crashed', count(crashed), crashed ? 'critical' : 'ok');
     this.setTile('running', count(running), 'ok');

@@ -2,7 +2,7 @@
 // level and text (the hub filters history, the same predicate filters live
 // events), with pause / resume and paging to older events.
 
-import { getJSON, isAbort } from '../api.js';
+import { accessToken, getJSON, isAbort } from '../api.js';
 import { eventFilter } from '../describe.js';
 import { debounce, h, replaceChildren, setText } from '../dom.js';
 import { count } from '../format.js';
@@ -49,6 +49,17 @@ export class EventBusView {
       'Pause',
     );
     this.summary = h('span', { class: 'muted', testid: 'bus-count' });
+    this.exportButton = h(
+      'button',
+      {
+        class: 'button',
+        type: 'button',
+        testid: 'bus-export',
+        title: 'Download an incident bundle of the events shown (docs/history.md)',
+        onclick: () => this.exportBundle(),
+      },
+      'Export bundle',
+    );
     this.detail = h('section', {
       class: 'panel event-detail',
       testid: 'event-detail',
@@ -82,6 +93,7 @@ export class EventBusView {
         this.levelSelect,
         this.qInput,
         this.pauseButton,
+        this.exportButton,
         this.summary,
       ),
       this.detail,
@@ -192,6 +204,51 @@ export class EventBusView {
     } finally {
       this.older.disabled = false;
       this.renderSummary();
+    }
+  }
+
+  /** The export route's query for the rows shown: their seq range, and the task or
+   *  session when the room filter names one. */
+  exportQuery() {
+    const items = this.rows.items;
+    const query = new URLSearchParams();
+    if (items.length) {
+      query.set('from', String(items[items.length - 1].seq));
+      query.set('to', String(items[0].seq));
+    }
+    const [entity, id] = this.filters.room.split(':');
+    if (id && (entity === 'task' || entity === 'session')) query.set(entity, id);
+    return query;
+  }
+
+  /** Downloads the bundle (with this tab's token, which a plain link could not carry). */
+  async exportBundle() {
+    const query = this.exportQuery();
+    const token = accessToken();
+    this.exportButton.disabled = true;
+    try {
+      const response = await fetch(`/api/export?${query}`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        cache: 'no-store',
+      });
+      if (!response.ok) {
+        const problem = await response.json().catch(() => ({}));
+        throw new Error(problem.detail ?? `${response.status} ${response.statusText}`);
+      }
+      const href = URL.createObjectURL(await response.blob());
+      const name = `bundle-${query.get('from') ?? 'all'}-${query.get('to') ?? 'now'}.jsonl`;
+      const save = h('a', { href, download: name, hidden: true });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 60_000);
+      this.exportButton.removeAttribute('data-error');
+      this.exportButton.title = `Saved ${name}`;
+    } catch (error) {
+      this.exportButton.dataset.error = 'true';
+      this.exportButton.title = `Export failed: ${error.message}`;
+    } finally {
+      this.exportButton.disabled = false;
     }
   }
 

@@ -148,6 +148,19 @@ export class StaleMarker {
   }
 }
 
+/** The number of approvals waiting for an answer, on every page (the Inbox's nav link). */
+export class InboxCount {
+  constructor(root) {
+    this.root = root;
+  }
+
+  render(pending) {
+    setText(this.root, String(pending));
+    setAttr(this.root, 'data-count', pending);
+    setAttr(this.root, 'aria-label', `${pending} waiting for an answer`);
+  }
+}
+
 /** Highlights the nav link of the current page. */
 export function markActiveNav(nav, page) {
   for (const a of nav.querySelectorAll('a[data-route]')) {

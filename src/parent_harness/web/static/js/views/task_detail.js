@@ -11,6 +11,7 @@ import { AttemptsPanel } from './attempts.js';
 import { createEventRow, updateEventRow } from './event_row.js';
 import { edgesOf } from './plan_graph.js';
 import { createTaskCard, updateTaskCard } from './task_card.js';
+import { TaskLimitPanel } from './task_limit.js';
 
 const HISTORY_ROWS = 100;
 const PLAN_PAGE = 500;
@@ -42,6 +43,7 @@ export class TaskDetailView {
       limit: HISTORY_ROWS,
     });
     this.attempts = new AttemptsPanel();
+    this.limit = new TaskLimitPanel();
     this.notFound = h('p', { class: 'empty', testid: 'task-not-found', hidden: true });
     this.waits = h('p', { class: 'task-waits', testid: 'task-waits', hidden: true });
     this.planLink = h('a', { class: 'task-plan', testid: 'task-plan-link', hidden: true });
@@ -73,6 +75,7 @@ export class TaskDetailView {
         this.card,
         this.description,
         this.error,
+        this.limit.el,
         this.graph,
         this.attempts.el,
         h(
@@ -108,6 +111,7 @@ export class TaskDetailView {
     this.related = new Map();
     this.events.clear();
     this.attempts.reset();
+    this.limit.reset();
     this.attempts.set(this.store.attemptsOf(this.id));
     this.render();
     this.loadAttempts(route.id);
@@ -152,6 +156,7 @@ export class TaskDetailView {
     updateTaskCard(this.card, t, this.store.sessionOf(t), this.latestRun());
     setText(this.description, t.description || 'No description.');
     this.renderError(t);
+    this.limit.set(t, this.store.budget);
     this.renderGraph(t);
     this.renderRuns();
     this.renderSessions();
@@ -232,6 +237,8 @@ export class TaskDetailView {
         : h('li', { class: 'empty' }, 'No parents.'),
     );
     const children = this.children();
+    // A task with no edge and no plan has nothing to show here: no empty panel.
+    this.graph.hidden = !parents.length && !children.length && !t.plan_id;
     replaceChildren(
       this.childList,
       children.length
@@ -331,7 +338,7 @@ export class TaskDetailView {
   update(changes) {
     if (!this.id) return;
     if (changes.resync) return this.show({ id: this.id }, true);
-    let dirty = changes.reset;
+    let dirty = changes.reset || changes.budget;
     if (changes.tasks.has(this.id)) {
       this.task = this.store.tasks.get(this.id);
       dirty = true;

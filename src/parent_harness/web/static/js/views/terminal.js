@@ -7,6 +7,10 @@
 // Lines are numbered by the hub without gaps, so every line is kept once, by its number:
 // a reconnect resumes the socket from the last seq it had (`since`), and after a `reset`
 // the lines missed are paged again from REST.
+//
+// Tool calls (`session:tool`, each naming the last output line before it) come from the
+// log and the same socket: the rows where they happened are marked, and the ◀ tool ▶
+// buttons jump from one to the next.
 
 import { plain, runs } from '../ansi.js';
 import { getJSON } from '../api.js';
@@ -45,6 +49,23 @@ export class OutputTerminal {
       },
     });
     this.found = h('span', { class: 'panel-note', testid: 'terminal-matches' });
+    this.tools = [];
+    this.toolSeqs = new Set();
+    this.toolAt = new Map();
+    this.toolCurrent = -1;
+    this.toolNote = h('span', { class: 'panel-note terminal-tool', testid: 'terminal-tool' });
+    const toolButton = (label, step, title) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'button small',
+          title,
+          testid: step < 0 ? 'terminal-tool-prev' : 'terminal-tool-next',
+          onclick: () => this.jumpTool(step),
+        },
+        label,
+      );
     this.followButton = h(
       'button',
       {
@@ -78,6 +99,9 @@ export class OutputTerminal {
           this.found,
           h('button', { type: 'button', class: 'button small', onclick: () => this.jump(-1) }, '↑'),
           h('button', { type: 'button', class: 'button small', onclick: () => this.jump(1) }, '↓'),
+          toolButton('◀ tool', -1, 'Previous tool call'),
+          this.toolNote,
+          toolButton('tool ▶', 1, 'Next tool call'),
           this.followButton,
         ),
       ),
@@ -99,6 +123,11 @@ export class OutputTerminal {
     this.lastN = 0;
     this.seq = 0;
     this.firstKept = null;
+    this.tools = [];
+    this.toolSeqs = new Set();
+    this.toolAt = new Map();
+    this.toolCurrent = -1;
+    this.renderTool();
     this.setFollow(true);
     this.find(this.search.value);
     this.load(sessionId);
@@ -113,7 +142,7 @@ export class OutputTerminal {
 
   async load(sessionId) {
     try {
-      await this.page(sessionId);
+      await Promise.all([this.page(sessionId), this.pageTools(sessionId)]);
     } catch (error) {
       if (sessionId === this.id) setText(this.note, `output unavailable (${error.message})`);
       return;
@@ -121,7 +150,7 @@ export class OutputTerminal {
     if (sessionId !== this.id || this.socket) return;
     const room = encodeURIComponent(`session:${sessionId}`);
     this.socket = new HubSocket({
-      path: `/ws?monitor=${room}&types=session:output`,
+      path: `/ws?monitor=${room}&types=session:output,session:tool`,
       position: () => ({ seq: this.seq, epoch: this.epoch }),
       onMessages: (messages) => this.receive(sessionId, messages),
       onReset: () => {},
@@ -143,6 +172,71 @@ export class OutputTerminal {
     }
   }
 
+  /** The session's tool calls so far, from the log (oldest first). */
+  async pageTools(sessionId) {
+    const query = { room: `session:${sessionId}`, type: 'session:tool', order: 'asc', limit: 1000 };
+    for (;;) {
+      const page = await getJSON('/api/events', query);
+      if (sessionId !== this.id) return;
+      for (const event of page.items) this.addTool(event);
+      if (!page.next_cursor) return;
+      query.cursor = page.next_cursor;
+    }
+  }
+
+  /** Keeps a tool call once (by seq), in seq order, marking the line it came after. */
+  addTool(event) {
+    const call = event.payload;
+    if (this.toolSeqs.has(event.seq) || typeof call?.line !== 'number') return;
+    this.toolSeqs.add(event.seq);
+    const tool = { seq: event.seq, line: call.line, label: toolLabel(call) };
+    let i = this.tools.length;
+    while (i > 0 && this.tools[i - 1].seq > tool.seq) i -= 1;
+    this.tools.splice(i, 0, tool);
+    if (i <= this.toolCurrent) this.toolCurrent += 1;
+    const labels = this.toolAt.get(tool.line) ?? [];
+    labels.push(tool.label);
+    this.toolAt.set(tool.line, labels);
+    this.renderTool();
+    this.schedule();
+  }
+
+  renderTool() {
+    const n = this.tools.length;
+    if (!n) return setText(this.toolNote, 'no tool calls');
+    const shown = this.tools[this.toolCurrent < 0 ? n - 1 : this.toolCurrent];
+    const where = this.toolCurrent < 0 ? `latest of ${n}` : `${this.toolCurrent + 1} of ${n}`;
+    setText(this.toolNote, `${shown.label} (${where})`);
+  }
+
+  /** Shows the next (1) or previous (-1) tool call's line, centred; following stops. */
+  jumpTool(step) {
+    const n = this.tools.length;
+    if (!n) return;
+    const from = this.toolCurrent < 0 ? n : this.toolCurrent;
+    this.toolCurrent = Math.min(n - 1, Math.max(0, from + step));
+    this.setFollow(false);
+    const line = this.tools[this.toolCurrent].line;
+    const index = this.indexOf(line);
+    const px = this.rowHeight();
+    const v = this.viewport;
+    v.scrollTop = Math.max(0, Math.max(0, index) * px - (v.clientHeight - px) / 2);
+    this.renderTool();
+    this.render();
+  }
+
+  /** The index in `lines` of line number `n` (or of the first after it). */
+  indexOf(n) {
+    let lo = 0;
+    let hi = this.lines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.lines[mid].n < n) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   receive(sessionId, messages) {
     if (sessionId !== this.id) return;
     for (const msg of messages) {
@@ -154,6 +248,7 @@ export class OutputTerminal {
       } else if (msg.seq) {
         this.seq = Math.max(this.seq, msg.seq);
         if (msg.type === 'session:output') this.add(msg.payload.lines);
+        else if (msg.type === 'session:tool') this.addTool(msg);
       }
     }
   }
@@ -220,8 +315,14 @@ export class OutputTerminal {
     while (rows.length > last - first) this.rowsBox.lastElementChild.remove();
     while (rows.length < last - first) this.rowsBox.append(createRow());
     const current = this.matches[this.current];
+    const tool = this.tools[this.toolCurrent]?.line;
     for (let i = first; i < last; i += 1) {
-      fillRow(rows[i - first], this.lines[i], this.query && this.isMatch(i), i === current);
+      const row = rows[i - first];
+      const line = this.lines[i];
+      fillRow(row, line, this.query && this.isMatch(i), i === current);
+      const calls = this.toolAt.get(line.n);
+      setAttr(row, 'data-tool', calls ? (line.n === tool ? 'current' : 'yes') : null);
+      setAttr(row, 'title', calls ? `then: ${calls.join(', ')}` : null);
     }
     if (!this.rowPx && rows.length) this.rowHeight();
     this.renderNote();
@@ -281,6 +382,12 @@ export class OutputTerminal {
     this.renderFound();
     this.render();
   }
+}
+
+function toolLabel(call) {
+  const target = call.target ? ` ${call.target.split('\n')[0].slice(0, 80)}` : '';
+  const status = call.status === 'started' ? '' : ` (${call.status})`;
+  return `${call.tool}${target}${status}`;
 }
 
 function createRow() {
