@@ -54,12 +54,15 @@ async def run_fleet(
 ) -> None:
     """Serve the hub with the orchestrator in one process until SIGINT or SIGTERM."""
     from parent_harness.cli.main import tune_gc, wait_for_signal
+    from parent_harness.orchestrator.leasing import LocalClaims
+    from parent_harness.store.leases import LeaseBook
     from parent_harness.web.app import HubServer
     from parent_harness.web.keys import WORKSPACES
 
     server = HubServer(settings)
     url = await server.start()
-    orchestrator = Orchestrator(config, hub=server.node)
+    claims = LocalClaims(server.node, LeaseBook(server.node.store))  # beside any worker
+    orchestrator = Orchestrator(config, hub=server.node, claims=claims)
     server.app[WORKSPACES].ops = orchestrator.workspace_actions()  # git runs in this process
     feeding: asyncio.Task[None] | None = None
     notifier = None
