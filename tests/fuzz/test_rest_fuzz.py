@@ -9,9 +9,11 @@ a request the spec says is valid.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import requests
 import schemathesis
@@ -104,6 +106,17 @@ def _run(
     except Unsatisfiable:  # an operation without parameters or a body has no invalid input
         assert mode is GenerationMode.NEGATIVE, operation.label
     return failures
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """The open hub of tests/conftest.py, but a worker's long poll (which a well-formed
+    request may ask to wait 30 s for work) answers at once."""
+    server = HubServer(settings_for(tmp_path, max_poll_s=0.0))
+    await server.start()
+    async with aiohttp.ClientSession() as session:
+        yield RunningHub(server, session)
+    await server.stop()
 
 
 @pytest.mark.timeout(90)

@@ -27,7 +27,8 @@ async def test_the_hub_describes_every_event_kind(hub: RunningHub) -> None:
         assert kind["schema"] == KINDS[type_].payload.model_json_schema()
     status, body = await hub.get("/api/catalogue")
     assert set(body["class_rooms"]) == {kind["room"] for kind in kinds.values()}
-    assert body["entities"] == ["agent", "approval", "session", "task", "workspace"]
+    entities = ["agent", "approval", "session", "task", "worker", "workspace"]
+    assert body["entities"] == entities
 
 
 async def test_its_rules_give_the_rooms_and_levels_of_sample_events(hub: RunningHub) -> None:

@@ -83,6 +83,7 @@ def test_catalogue_is_complete() -> None:
         "approval:requested",
         "approval:answered",
         "approval:expired",
+        "worker:status",
     } == EVENT_TYPES
 
 

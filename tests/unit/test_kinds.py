@@ -292,6 +292,20 @@ SAMPLES: list[Sample] = [
         ("tasks",),
         "info",
     ),
+    (
+        "worker:status",
+        {"worker": {"id": "gpu-1", "status": "online", "labels": ["gpu"]}},
+        ("workers", "worker:gpu-1"),
+        ("workers", "worker:gpu-1"),
+        "info",
+    ),
+    (
+        "worker:status",
+        {"worker": {"id": "gpu-1", "status": "offline"}},
+        ("workers", "worker:gpu-1"),
+        ("workers", "worker:gpu-1"),
+        "warning",
+    ),
 ]
 """(type, payload, event_rooms, owner_rooms, event_level) as the hand-written rules gave."""
 
@@ -374,8 +388,8 @@ def test_every_catalogue_type_has_one_descriptor() -> None:
 
 def test_class_rooms_and_entities_are_the_published_ones() -> None:
     rooms = {"agents", "tasks", "sessions", "budget", "tests", "telegram", "events", "output"}
-    assert rooms | {"approvals", "workspaces"} == CLASS_ROOMS
-    assert {"agent", "task", "session", "approval", "workspace"} == ENTITY_KINDS
+    assert rooms | {"approvals", "workspaces", "workers"} == CLASS_ROOMS
+    assert {"agent", "task", "session", "approval", "workspace", "worker"} == ENTITY_KINDS
 
 
 def test_a_carried_entity_is_a_field_of_the_payload_model() -> None:

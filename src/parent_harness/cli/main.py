@@ -92,6 +92,23 @@ ReadTokenOpt = Annotated[
     list[str] | None,
     typer.Option("--read-token", envvar="HARNESS_READ_TOKEN", help="Read-only token (repeatable)."),
 ]
+WorkerTokenOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--worker-token",
+        envvar="HARNESS_WORKER_TOKEN",
+        help="Token of workers on other machines (repeatable): docs/workers.md.",
+    ),
+]
+LeaseOpt = Annotated[
+    float,
+    typer.Option(
+        "--lease-s",
+        envvar="HARNESS_LEASE_S",
+        min=1.0,
+        help="Seconds a worker's lease lasts without a renewal.",
+    ),
+]
 
 
 def settings_from(
@@ -117,7 +134,7 @@ def refuse_unsafe(settings: Settings) -> None:
     are malformed (an empty one, say)."""
     try:
         settings.check()
-        Tokens(settings.tokens, settings.read_tokens)
+        Tokens(settings.tokens, settings.read_tokens, settings.worker_tokens)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -180,6 +197,8 @@ def serve(
     broker: Broker = "memory://",
     token: TokenOpt = None,
     read_token: ReadTokenOpt = None,
+    worker_token: WorkerTokenOpt = None,
+    lease_s: LeaseOpt = 30.0,
     max_client_buffer: Annotated[
         int,
         typer.Option(
@@ -279,6 +298,8 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = replace(
         settings_from(host, port, store, broker, token, read_token),
+        worker_tokens=tuple(worker_token or ()),
+        lease_s=lease_s,
         max_client_buffer=max_client_buffer,
         replay_window=replay_window,
         max_frame_bytes=max_frame_bytes,
@@ -320,6 +341,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "parent_harness.cli.notify_cmd": ("notify",),
     "parent_harness.cli.plan_cmd": ("plan",),
     "parent_harness.cli.approvals_cmd": ("approvals",),
+    "parent_harness.cli.worker_cmd": ("worker",),
     "parent_harness.cli.bundle_cmds": ("export", "import", "replay"),
 }
 """The modules that add commands to `harness` (their `register`), and the commands each adds."""

@@ -54,13 +54,18 @@ async def run_fleet(
 ) -> None:
     """Serve the hub with the orchestrator in one process until SIGINT or SIGTERM."""
     from parent_harness.cli.main import tune_gc, wait_for_signal
+    from parent_harness.orchestrator.leasing import LocalClaims
+    from parent_harness.store.leases import LeaseBook
     from parent_harness.web.app import HubServer
     from parent_harness.web.keys import WORKSPACES
 
     server = HubServer(settings)
     url = await server.start()
+    claims = LocalClaims(server.node, LeaseBook(server.node.store))  # beside any worker
     token = settings.tokens[0] if settings.tokens else None
-    orchestrator = Orchestrator(config, hub=server.node, hub_url=url, hub_token=token)
+    orchestrator = Orchestrator(
+        config, hub=server.node, claims=claims, hub_url=url, hub_token=token
+    )
     server.app[WORKSPACES].ops = orchestrator.workspace_actions()  # git runs in this process
     feeding: asyncio.Task[None] | None = None
     notifier = None

@@ -133,6 +133,14 @@ class Task(Strict):
     limit_usd: float | None = Field(default=None, strict=True, ge=0.01)
     """The task's own spending cap (over `budget.limit_usd_per_task`), set by an operator."""
     workspace_id: str | None = None
+    labels: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=50
+    )
+    """Labels a worker must carry to run the task (issue 19); none: any worker or agent."""
+    worker_id: str | None = None
+    """The worker that holds the task's lease (issue 19); None when it runs in process."""
+    waiting_reason: str | None = None
+    """Why a queued task waits (no live worker carries its labels, say)."""
 
 
 SAFE_TASK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"
@@ -146,6 +154,10 @@ this, and ``POST /api/tasks`` refuses to create one.
 """
 
 SAFE_TASK_ID_LENGTH = 128
+
+LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"
+"""A worker's or a task's label (`gpu`, `linux`, `repo:api`): plain ASCII, so that every
+regular-expression engine (JSON Schema's included) reads the rule alike (issue 19)."""
 
 
 class Session(Strict):
@@ -222,6 +234,25 @@ class Workspace(Strict):
     created_at: str | None = None
     stacked_on: list[str] | None = None
     merge_into: str | None = None
+
+
+class Worker(Strict):
+    """A worker on another machine, running agents for the hub's queue (issue 19)."""
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    labels: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=50
+    )
+    status: Literal["online", "offline"] | None = None
+    agents: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=100
+    )
+    capacity: Count | None = None
+    running: Count | None = None
+    version: str | None = Field(default=None, max_length=100)
+    last_seen_at: str | None = None
+    registered_at: str | None = None
 
 
 class TelegramMessage(Strict):
@@ -365,6 +396,10 @@ class ApprovalEvent(Strict):
     approval: Approval
 
 
+class WorkerStatus(Strict):
+    worker: Worker
+
+
 class PlanEdge(Strict):
     """Task `child` depends on task `parent`, and runs when `parent` ends as `when` asks."""
 
@@ -413,6 +448,7 @@ PAYLOADS: dict[str, type[Strict]] = {
     "approval:requested": ApprovalEvent,
     "approval:answered": ApprovalEvent,
     "approval:expired": ApprovalEvent,
+    "worker:status": WorkerStatus,
 }
 """Every event type of protocol v1 and the model of its payload."""
 

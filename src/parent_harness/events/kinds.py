@@ -180,6 +180,12 @@ _SPECS: dict[str, tuple[str, str | None, tuple[tuple[str, Path], ...], Level]] =
     "approval:requested": ("approvals", "approval", _APPROVAL, Level(fixed="warning")),
     "approval:answered": ("approvals", "approval", _APPROVAL, INFO),
     "approval:expired": ("approvals", "approval", _APPROVAL, Level(fixed="warning")),
+    "worker:status": (
+        "workers",
+        "worker",
+        (("worker", ("worker", "id")),),
+        Level(cases=(Case(("worker", "status"), "in", ("offline",), "warning"),)),
+    ),
 }
 """Per event type: class room, entity key, entity rooms, level (the payload model is the
 catalogue's)."""

@@ -343,6 +343,7 @@ def snapshot_of(state: State, epoch: str) -> dict[str, Any]:
         "budget": state.budget,
         "task_counts": dict(Counter(t["status"] for t in state.tasks.values())),
         "approvals": [a for a in state.approvals.values() if a.get("status") == "pending"],
+        "workers": list(state.workers.values()),
     }
 
 

@@ -26,6 +26,7 @@ from parent_harness.events.catalogue import (
     Strict,
     Task,
     TestRun,
+    Worker,
     Workspace,
 )
 from parent_harness.events.kinds import KINDS
@@ -37,7 +38,7 @@ ACTIVE_TASK = frozenset({"pending", "queued", "blocked", "assigned", "running", 
 ACTIVE_SESSION = frozenset({"running", "waiting_input"})
 _DEEP_MERGED = frozenset({"token_usage"})
 _ENTITY_KINDS = frozenset(
-    {"agent", "task", "session", "test_run", "budget", "approval", "workspace"}
+    {"agent", "task", "session", "test_run", "budget", "approval", "workspace", "worker"}
 )
 """The rows of a fold that are state (the others, `api_call` and such, are only stored)."""
 _RECENT_TEST_RUNS = 2000
@@ -55,6 +56,7 @@ _BLANK = {
     "budget": _blank(Budget),
     "approval": _blank(Approval),
     "workspace": _blank(Workspace),
+    "worker": _blank(Worker),
 }
 _TASK_DEFAULTS: Entity = {
     "status": "pending",
@@ -91,7 +93,7 @@ def merge(current: Entity | None, update: Entity, kind: str) -> Entity:
 
 
 class State:
-    """Every agent, task, session, workspace and budget period as of `seq`."""
+    """Every agent, task, session, workspace, worker and budget period as of `seq`."""
 
     def __init__(self) -> None:
         self.seq = 0
@@ -102,6 +104,7 @@ class State:
         self.test_runs: OrderedDict[str, Entity] = OrderedDict()
         self.approvals: dict[str, Entity] = {}
         self.workspaces: dict[str, Entity] = {}
+        self.workers: dict[str, Entity] = {}
         self._budget_period: str | None = None
         self._tables: dict[str, dict[str, Entity]] = {
             "agent": self.agents,
@@ -110,6 +113,7 @@ class State:
             "test_run": self.test_runs,
             "approval": self.approvals,
             "workspace": self.workspaces,
+            "worker": self.workers,
         }
 
     @property
@@ -320,6 +324,10 @@ def _workspace(state: State, payload: dict[str, Any], seq: int, ts: str) -> Fold
     return state._entity("workspace", payload, seq, ts)
 
 
+def _worker(state: State, payload: dict[str, Any], seq: int, ts: str) -> Folded:
+    return state._entity("worker", payload, seq, ts)
+
+
 _Fold = Callable[[State, dict[str, Any], int, str], Folded]
 
 _BY_ENTITY: dict[str | None, _Fold] = {
@@ -330,6 +338,7 @@ _BY_ENTITY: dict[str | None, _Fold] = {
     "budget": State._budget,
     "approval": State._approval,
     "workspace": _workspace,
+    "worker": _worker,
 }
 """How an event carrying each entity (its kind's `entity`, events/kinds.py) folds."""
 

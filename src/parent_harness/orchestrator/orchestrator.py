@@ -39,7 +39,7 @@ from .fleet import AgentSlot
 from .health import HealthMonitor, HealthStatus, Verdict, assess
 from .merging import WorkspaceActions
 from .outcomes import TaskOutcomes
-from .ports import FleetHub, FleetState
+from .ports import FleetHub, FleetState, TaskClaims
 from .publisher import FleetPublisher
 from .queue import ACTIVE, RUNNABLE, TaskQueue
 from .recovery import recover, seed_id
@@ -70,6 +70,7 @@ class Orchestrator:
         hub: FleetHub,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], str] = utc_day,
+        claims: TaskClaims | None = None,
         wall: Callable[[], datetime] = utc_now,
         hub_url: str | None = None,
         hub_token: str | None = None,
@@ -79,6 +80,8 @@ class Orchestrator:
             None if hub_url is None else HubAccess(hub_url, hub_token, config.approvals.timeout_s)
         )
         """What agents get to reach the hub over HTTP (Claude Code's approval hook)."""
+        self._claims = claims
+        self._taken_elsewhere: set[str] = set()
         self.queue = TaskQueue()
         self.monitor = HealthMonitor()
         self.budget = BudgetGuard(config.budget, today=today)
@@ -114,6 +117,8 @@ class Orchestrator:
         self._hub.add_listener(self._on_event)
         self.queue.rebuild(list(self._hub.state.tasks.values()))
         self.budget.restore(self._hub.state.budget, list(self._hub.state.tasks.values()))
+        if self._claims is not None:
+            await self._claims.recover()
         if self.budget.day_over_limit:  # spent before a restart: still spent
             spent, limit = self.budget.spent.cost_usd, self.config.budget.limit_usd_per_day
             self._budget_pause = f"today's budget is spent (${spent:.2f} of ${limit:.2f})"
@@ -340,6 +345,9 @@ class Orchestrator:
         if not isinstance(task, Mapping) or "id" not in task:
             return
         self.queue.apply(task)
+        if str(task["id"]) in self._taken_elsewhere:  # its holder's news came: forget it
+            self._taken_elsewhere.discard(str(task["id"]))
+            self.queue.release(str(task["id"]))
         self.dependencies.on_task(task)
         limit = task.get("limit_usd")
         if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0:
@@ -411,6 +419,9 @@ class Orchestrator:
             return
         attempt = attempts_of(task) + 1
         session_id = short_id("s")
+        if self._claims is not None and not await self._claims.take(task_id, session_id):
+            self._taken_elsewhere.add(task_id)  # a worker holds it: skip it until its news
+            return
         await self.publisher.task(
             "assigned",
             {
@@ -421,6 +432,7 @@ class Orchestrator:
                 "attempts": attempt,
                 "max_attempts": max_attempts_of(task, self.config.retry),
                 "not_before": None,
+                "worker_id": None,  # this process runs it (a worker may have held it before)
             },
         )
         run = SessionRun(
@@ -457,12 +469,21 @@ class Orchestrator:
         try:
             await self._conclude(slot, run, outcome)
         finally:
+            if self._claims is not None:
+                await self._settle_claim(run.task_id)
             slot.remove(run)
             self.monitor.forget(run.id)
             self.queue.release(run.task_id)
             self._drives.pop(run.id, None)
             await self._publish_agent(slot)
             self._wake.set()
+
+    async def _settle_claim(self, task_id: str) -> None:
+        assert self._claims is not None
+        try:
+            await self._claims.settle(task_id)
+        except Exception:  # the lease stays held: the next start of this process ends it
+            log.exception("could not end the lease on task %s", task_id)
 
     async def _conclude(self, slot: AgentSlot, run: SessionRun, outcome: RunOutcome) -> None:
         task = {**run.task, **(self.queue.get(run.task_id) or {})}

@@ -90,14 +90,25 @@ class TaskQueue:
         return task_id in self._claimed
 
     def next_for(self, agent: str, now: datetime) -> Mapping[str, Any] | None:
-        """The task ``agent`` should run next, or None when nothing is ready for it."""
-        ready = [t for t in self._ready(now) if t.get("agent_name") in (None, agent)]
+        """The task ``agent`` should run next, or None when nothing is ready for it. A task
+        that requires ``labels`` is left to the workers that carry them (issue 19): the
+        agents of this process carry none."""
+        ready = [
+            t
+            for t in self._ready(now)
+            if t.get("agent_name") in (None, agent) and not t.get("labels")
+        ]
         return min(ready, key=self._rank, default=None)
 
     def waiting_on(self, agents: Iterable[str], now: datetime) -> list[Mapping[str, Any]]:
-        """Ready tasks that name an agent not in ``agents``: they would wait forever."""
+        """Ready tasks that name an agent not in ``agents``: they would wait forever (a task
+        with labels waits for a worker instead, and the hub says so on it)."""
         known = set(agents)
-        return [t for t in self._ready(now) if t.get("agent_name") not in (None, *known)]
+        return [
+            t
+            for t in self._ready(now)
+            if t.get("agent_name") not in (None, *known) and not t.get("labels")
+        ]
 
     def seconds_until_due(self, now: datetime) -> float | None:
         """Seconds until the earliest ``not_before`` of a waiting task, None when none waits."""

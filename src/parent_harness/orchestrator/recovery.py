@@ -35,7 +35,10 @@ async def recover(
     outcomes: TaskOutcomes,
 ) -> None:
     """End stale sessions, interrupt stale tasks, retire agents not in ``agents``."""
+    on_workers = {i for i, t in state.tasks.items() if t.get("worker_id")}
     for session in list(state.sessions.values()):
+        if session.get("task_id") in on_workers:  # a worker's: it reports it (issue 19)
+            continue
         if session.get("status") in ("running", "waiting_input"):
             ended = {"id": session["id"], "status": "failed", "ended_at": now_iso()}
             await publisher.session("ended", ended)
@@ -43,6 +46,8 @@ async def recover(
                 message = f"Killed agent process {session['pid']} left by session {session['id']}"
                 await publisher.note("warning", message, {"session_id": session["id"]})
     for task in queue.active_unclaimed():
+        if task.get("worker_id"):  # its worker's lease decides (orchestrator/leasing.py)
+            continue
         failure = Failure(
             "interrupted",
             f"the orchestrator stopped while the task was {task.get('status')} "
@@ -50,6 +55,8 @@ async def recover(
         )
         await outcomes.interrupted(task, failure)
     for agent_id, agent in list(state.agents.items()):
+        if "@" in agent_id:  # a worker's agent (`claude@gpu-1`): its worker reports it
+            continue
         if agent_id not in agents and agent.get("status") != "offline":
             await publisher.agent(
                 {

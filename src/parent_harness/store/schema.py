@@ -241,3 +241,36 @@ approvals = Table(
     Column("updated_seq", BigInteger, nullable=False),
     Index("ix_approvals_status", "status"),
 )
+
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", StoredText, primary_key=True),
+    Column("status", StoredText),
+    Column("data", StoredText, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+)
+
+task_leases = Table(
+    "task_leases",
+    metadata,
+    Column("task_id", StoredText, primary_key=True),
+    Column("lease_id", StoredText, nullable=False),
+    Column("worker_id", StoredText, nullable=False),
+    Column("session_id", StoredText, nullable=False),
+    Column("state", StoredText, nullable=False),  # held, ended, expired
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("settled_seq", BigInteger),
+    Index("ix_task_leases_state", "state", "expires_ms"),
+)
+"""One row per task a worker ever claimed: the lease of its latest run (store/leases.py).
+Not state folded from the log: the claim's arbiter, written by conditional statements."""
+
+worker_keys = Table(
+    "worker_keys",
+    metadata,
+    Column("worker_id", StoredText, primary_key=True),
+    Column("token_fp", StoredText, nullable=False),
+)
+"""Which token registered each worker (a digest): another token cannot act for it."""

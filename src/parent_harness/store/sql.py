@@ -14,13 +14,13 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 import orjson
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -82,6 +82,7 @@ _ENTITY_TABLES = {
     "workspace": (t.workspaces, "id", ("task_id", "session_id", "status")),
     "budget": (t.budget, "period", ()),
     "approval": (t.approvals, "id", ("status", "session_id", "agent_id")),
+    "worker": (t.workers, "id", ("status",)),
 }
 _WRITE_ORDER = (
     *_ENTITY_TABLES,
@@ -93,6 +94,15 @@ _WRITE_ORDER = (
 
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
+
+
+Query = tuple[str, Mapping[str, Any]]
+"""SQL text with `:name` parameters (the same on SQLite and PostgreSQL) and its values."""
+Rows = list[tuple[Any, ...]]
+Transaction = Generator[Query, Rows, T]
+"""Work for `SqlStore.transact`, sans I/O: it yields each query and is sent its rows (use
+RETURNING for what a write changed); what it returns is the transaction's result."""
 
 
 class _Step(NamedTuple):
@@ -311,6 +321,39 @@ class SqlStore:
                     conn.execute(sql, params)
 
         await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, run)
+
+    async def transact(
+        self, work: Callable[[str], Transaction[T]], *, read_only: bool = False
+    ) -> T:
+        """Runs `work(dialect)` in one transaction and returns its result: on SQLite in the
+        writer thread (the one writer: it never contends with the log's writes), on
+        PostgreSQL on a pooled connection. A statement that fails rolls all of it back.
+        `read_only` work runs on a pooled connection on SQLite too (WAL: readers do not
+        wait for the writer), so reads do not queue behind the log's batches."""
+        if self.dialect == "sqlite" and not read_only:
+
+            def run() -> T:
+                with self._writer_connection() as conn:
+                    steps = work(self.dialect)
+                    rows: Rows | None = None
+                    while True:
+                        try:
+                            sql, params = steps.send(rows) if rows is not None else next(steps)
+                        except StopIteration as done:
+                            return cast(T, done.value)
+                        rows = [tuple(r) for r in conn.execute(sql, dict(params)).fetchall()]
+
+            return await asyncio.get_running_loop().run_in_executor(self._sqlite_writer, run)
+        async with self.engine.begin() as conn:
+            steps = work(self.dialect)
+            found: Rows | None = None
+            while True:
+                try:
+                    sql, params = steps.send(found) if found is not None else next(steps)
+                except StopIteration as done:
+                    return cast(T, done.value)
+                result = await conn.execute(text(sql), dict(params))
+                found = [tuple(r) for r in result.fetchall()] if result.returns_rows else []
 
     def _plan(self, batch: Sequence[Record]) -> list[_Step]:
         """The statements of a batch, in the fixed write order, with their rows."""

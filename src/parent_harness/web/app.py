@@ -17,14 +17,17 @@ from parent_harness import __version__
 from parent_harness.hub.history import Retention
 from parent_harness.hub.node import Node
 from parent_harness.notify.web import routes as notify_routes
+from parent_harness.orchestrator.leasing import WorkerDesk
 from parent_harness.problems import problem
+from parent_harness.store.leases import LeaseBook
 from parent_harness.store.output import OutputRetention
 from parent_harness.store.queries import Queries
 from parent_harness.web import bundles as bundle_routes
 from parent_harness.web import headers, openapi, rest
 from parent_harness.web import timeline as timeline_routes
+from parent_harness.web import workers as worker_routes
 from parent_harness.web import workspaces as workspace_routes
-from parent_harness.web.auth import PUBLISH, Tokens, presented_token
+from parent_harness.web.auth import READ, WORKER, Tokens, presented_token
 from parent_harness.web.heartbeat import Heartbeat
 from parent_harness.web.keys import (
     NODE,
@@ -57,7 +60,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def guarded(handler: Handler) -> Handler:
     """`handler` behind the hub's checks (REST and /metrics), in this order: the site
     (`Host`, and `Origin` on a state-changing request: web/origins.py), the token (reading
-    needs any token, writing a publish token), then a state-changing request's body (JSON
+    needs any token, writing a publish token; a worker token only reaches the handlers
+    marked `for_workers`, web/workers.py), then a state-changing request's body (JSON
     only, within the size bound). The grant is left on the request for the room scopes
     (web/scopes.py). /ws runs the same site and token checks itself, before the upgrade.
 
@@ -74,8 +78,10 @@ def guarded(handler: Handler) -> Handler:
         grant = request.app[TOKENS].grant(presented_token(request))
         if grant is None:
             return problem(401, "unauthorized", "missing or wrong token")
+        if grant.role == WORKER and not getattr(handler, "for_workers", False):
+            return problem(403, "forbidden", "a worker token may only use the worker routes")
         if not safe:
-            if grant.role != PUBLISH:
+            if grant.role == READ:
                 return problem(403, "forbidden", "this token may read but not publish")
             bad_body = _body_refusal(request, large=getattr(handler, "large_body", False))
             if bad_body is not None:
@@ -157,7 +163,7 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     # No middleware: see `guarded`.
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
-    app[TOKENS] = Tokens(settings.tokens, settings.read_tokens)
+    app[TOKENS] = Tokens(settings.tokens, settings.read_tokens, settings.worker_tokens)
     app[SITES] = SitePolicy(settings.allowed_hosts, settings.allowed_origins, settings.public_url)
     if node is None:
         retention = OutputRetention(
@@ -181,6 +187,8 @@ def build_app(settings: Settings, node: Node | None = None) -> web.Application:
     app[NOTIFIER] = NotifierSlot()
     app[WORKSPACES] = WorkspaceSlot()
     workspace_routes.add_routes(app, guarded)
+    desk = WorkerDesk(node, LeaseBook(node.store), lease_s=settings.lease_s)
+    worker_routes.add_routes(app, guarded, desk)
     bundle_routes.add_routes(app, guarded)
     timeline_routes.add_routes(app, guarded)
     app.router.add_post("/api/notify/test", guarded(whole_fleet(_notify_test)))

@@ -1,4 +1,6 @@
-"""Tokens and their roles: `publish` (read and publish) and `read` (dashboard, subscribe).
+"""Tokens and their roles: `publish` (read and publish), `read` (dashboard, subscribe) and
+`worker` (a worker on another machine: register, claim, renew and release leases, publish the
+events of the tasks it holds, read its commands; nothing else, see web/workers.py).
 
 A token may be limited to some rooms with `TOKEN=room,room`; a client asking for a room
 outside that list is refused with 4403 (REST: 403).
@@ -23,6 +25,7 @@ from parent_harness.events.rooms import ALL
 
 READ = "read"
 PUBLISH = "publish"
+WORKER = "worker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +43,18 @@ OPEN = Grant(PUBLISH)
 class Tokens:
     """The configured tokens; with none, every request is allowed (loopback only)."""
 
-    def __init__(self, publish: Iterable[str] = (), read: Iterable[str] = ()) -> None:
+    def __init__(
+        self, publish: Iterable[str] = (), read: Iterable[str] = (), worker: Iterable[str] = ()
+    ) -> None:
         self._grants: list[tuple[bytes, Grant]] = []
         for spec in publish:
             self._add(spec, PUBLISH)
         for spec in read:
             self._add(spec, READ)
+        for spec in worker:
+            if "=" in spec:
+                raise ValueError("a worker token takes no rooms: its leases are its scope")
+            self._add(spec, WORKER)
 
     def _add(self, spec: str, role: str) -> None:
         token, _, rooms = spec.partition("=")

@@ -29,6 +29,7 @@ from parent_harness import __version__
 from parent_harness.events.catalogue import (
     INT64_MAX,
     INT64_MIN,
+    LABEL,
     PAYLOADS,
     SAFE_TASK_ID,
     SAFE_TASK_ID_LENGTH,
@@ -117,6 +118,11 @@ class NewTask(BaseModel):
     )
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     agent_name: str | None = None
+    labels: list[Annotated[str, Field(min_length=1, max_length=100, pattern=LABEL)]] | None = Field(
+        default=None,
+        max_length=50,
+        description="Labels a worker must carry to run the task (docs/workers.md).",
+    )
     test_suite: str | None = Field(
         default=None,
         max_length=64,
@@ -683,6 +689,10 @@ def _draft(index: int, item: Any) -> Draft:
         ):
             return Draft(type_, payload, ident)
     return _checked_draft(index, item)
+
+
+draft_of = _draft
+"""The envelope check of `POST /api/events`, for the other routes that publish a batch."""
 
 
 def _checked_draft(index: int, item: Any) -> Draft:

@@ -102,6 +102,7 @@ def snapshot_for(
         "sessions": visible(grant, "session", snap["sessions"]),
         "approvals": visible(grant, "approval", snap.get("approvals", [])),
         "workspaces": visible(grant, "workspace", snap.get("workspaces", [])),
+        "workers": visible(grant, "worker", snap.get("workers", [])),
         "budget": snap["budget"] if sees_room(grant, "budget") else None,
         "task_counts": dict(Counter(t["status"] for t in visible(grant, "task", all_tasks))),
     }

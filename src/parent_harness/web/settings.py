@@ -18,6 +18,13 @@ class Settings:
     broker: str = "memory://"
     tokens: tuple[str, ...] = ()
     read_tokens: tuple[str, ...] = ()
+    worker_tokens: tuple[str, ...] = ()
+    """Tokens of workers on other machines (their own role: docs/workers.md)."""
+    lease_s: float = 30.0
+    """How long a worker's lease on a task lasts without a renewal (and a worker without a
+    heartbeat is shown online)."""
+    max_poll_s: float = 30.0
+    """The longest a worker's long poll (claim, commands) waits, whatever it asks."""
     max_frame_bytes: int = 64 * 1024
     max_client_buffer: int = 4 * 1024 * 1024
     max_messages_per_s: float = 50.0
@@ -56,11 +63,11 @@ class Settings:
 
     @property
     def needs_token(self) -> bool:
-        return bool(self.tokens or self.read_tokens)
+        return bool(self.tokens or self.read_tokens or self.worker_tokens)
 
     def check(self) -> None:
         """Refuses settings that would expose the hub: another address with no token."""
-        if not is_loopback(self.host) and not self.tokens and not self.read_tokens:
+        if not is_loopback(self.host) and not self.needs_token:
             raise ValueError(
                 f"refusing to listen on {self.host} without a token: pass --token (or "
                 "--read-token), or listen on 127.0.0.1"

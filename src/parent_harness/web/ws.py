@@ -19,7 +19,7 @@ from parent_harness.protocol import connection as p
 from parent_harness.protocol import plans
 from parent_harness.protocol.frames import batch, text_frame
 from parent_harness.protocol.types import TypeFilter
-from parent_harness.web.auth import Grant, Tokens, presented_token
+from parent_harness.web.auth import WORKER, Grant, Tokens, presented_token
 from parent_harness.web.keys import NODE, SETTINGS, SITES, SOCKETS, TOKENS
 from parent_harness.web.messages import error, message
 
@@ -99,6 +99,8 @@ def _admit(
     grant = tokens.grant(presented_token(request))
     if grant is None:
         return (p.CLOSE_UNAUTHORIZED, "missing or wrong token"), None, None
+    if grant.role == WORKER:  # a worker reads its commands over REST (web/workers.py)
+        return (p.CLOSE_FORBIDDEN, "a worker token cannot subscribe"), None, None
     if not grant.allows_rooms(params.rooms):
         return (p.CLOSE_FORBIDDEN, "a room is not allowed for this token"), None, None
     return None, params, grant

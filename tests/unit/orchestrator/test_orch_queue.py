@@ -51,6 +51,16 @@ def test_not_before_agent_name_status_and_claims() -> None:
     assert queue.counts() == {"queued": 2, "completed": 1, "running": 1}
 
 
+def test_tasks_with_labels_are_left_to_the_workers() -> None:
+    queue = TaskQueue()
+    queue.rebuild([task("gpu", labels=["gpu"]), task("gpu-other", labels=["gpu"], agent_name="x")])
+    assert queue.next_for("bot", NOW) is None
+    assert queue.waiting_on(["bot"], NOW) == []
+    queue.apply(task("plain", labels=[]))
+    picked = queue.next_for("bot", NOW)
+    assert picked is not None and picked["id"] == "plain"
+
+
 def test_cancelled_and_requeued_tasks_follow_events() -> None:
     queue = TaskQueue()
     queue.apply(task("t"))

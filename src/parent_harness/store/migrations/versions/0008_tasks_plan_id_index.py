@@ -1,11 +1,8 @@
 """an index on the tasks' plan_id, on SQLite (GET /api/tasks?plan_id=, the plan graph)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 15:20:00
-
-The number follows 0007 (workers), made on another branch at the same time: where both
-are merged, this one revises 0007 (set `down_revision = "0007"`), so the chain stays one.
 
 `plan_id` lives in the task's JSON `data`; the index is on the very expression
 `store/queries.py` filters with (`_json_text`), which is what lets SQLite use it: without
@@ -20,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -30,6 +30,7 @@ function noChanges() {
     budget: false,
     testRuns: new Set(),
     workspaces: new Set(), // task ids whose attempts (workspaces) changed
+    workers: new Set(), // worker ids (machines, issue 19)
     approvals: new Set(), // approval ids that were asked or decided
     events: [],
     telegram: [],
@@ -94,6 +95,7 @@ export class Store {
     this.budget = null;
     this.testRuns = new Map(); // task id -> latest test run
     this.workspaces = new Map(); // workspace id -> workspace (one per task attempt)
+    this.workers = new Map(); // worker id -> worker (a machine running agents, issue 19)
     this.approvals = new Map(); // approval id -> approval, the pending ones only
     this.events = new EventRing(EVENT_RING);
     this.telegram = new EventRing(TELEGRAM_RING);
@@ -160,6 +162,7 @@ export class Store {
     this.tasks = byId(snap.tasks);
     this.sessions = byId(snap.sessions);
     this.workspaces = byId(snap.workspaces ?? []);
+    this.workers = byId(snap.workers ?? []);
     this.approvals = byId((snap.approvals ?? []).filter((a) => a.status === 'pending'));
     this.budget = snap.budget ?? null;
     this.taskCounts = { ...(snap.task_counts ?? {}) }; // every task in the store, by status
@@ -199,6 +202,7 @@ export class Store {
       changes.budget = true;
     } else if (p.test_run) this.foldTestRun(p.test_run);
     else if (p.workspace) this.foldWorkspace(p.workspace);
+    else if (p.worker) put(this.workers, p.worker, changes.workers);
     else if (p.approval) this.foldApproval(p.approval);
     else if (msg.type === 'agent:heartbeat') this.foldAgentHeartbeat(p);
     else if (msg.type === 'session:iteration') this.foldIteration(msg);

@@ -43,6 +43,13 @@ export class DashboardView {
       create: createAgentRow,
       update: (row, a) => updateAgentRow(row, a, this.store),
     });
+    this.machineRows = h('tbody', { testid: 'machine-rows' });
+    this.machines = new KeyedList(this.machineRows, {
+      create: createMachineRow,
+      update: updateMachineRow,
+    });
+    this.machinesPanel = panel('Machines', null, 'panel-machines', machineTable(this.machineRows));
+    this.machinesPanel.hidden = true; // shown once a worker has registered
     this.activeList = h('ul', { class: 'rows', testid: 'active-tasks' });
     this.active = new KeyedList(this.activeList, {
       create: createActiveRow,
@@ -72,6 +79,7 @@ export class DashboardView {
     this.spendNote = h('span', { class: 'panel-note', testid: 'chart-spend-value' });
     this.el.append(
       strip,
+      this.machinesPanel,
       h(
         'div',
         { class: 'grid-dashboard' },
@@ -185,6 +193,7 @@ export class DashboardView {
       return;
     }
     if (changes.agents.size) this.renderAgents(changes.agents);
+    if (changes.workers.size) this.renderMachines(changes.workers);
     if (changes.tasks.size || changes.sessions.size) this.renderActive();
     if (changes.tasks.size) this.renderFailures();
     if (changes.streamReloaded) this.renderStream();
@@ -196,6 +205,7 @@ export class DashboardView {
   renderAll() {
     this.renderGlance();
     this.renderAgents(null);
+    this.renderMachines(null);
     this.renderActive();
     this.renderFailures();
     this.renderStream();
@@ -252,6 +262,15 @@ export class DashboardView {
     this.agentRows.querySelector(':scope > .empty')?.remove();
     this.agents.sync(agents, (a) => a.id, changed);
     if (!agents.length) this.agentRows.append(emptyRow(6, 'No agents have reported yet.'));
+  }
+
+  /** Workers on other machines (issue 19): hidden while there are none. */
+  renderMachines(changed) {
+    const workers = [...this.store.workers.values()].sort((a, b) =>
+      String(a.name ?? a.id).localeCompare(String(b.name ?? b.id)),
+    );
+    this.machinesPanel.hidden = !workers.length;
+    this.machines.sync(workers, (w) => w.id, changed);
   }
 
   renderActive() {
@@ -336,6 +355,42 @@ function panel(title, note, testid, ...body) {
 
 function agentTable(tbody) {
   return table(['agent', 'status', 'health', 'instances', 'task · iteration', 'heartbeat'], tbody);
+}
+
+function machineTable(tbody) {
+  return table(
+    ['machine', 'status', 'labels', 'agents', 'running', 'version', 'last contact'],
+    tbody,
+  );
+}
+
+function createMachineRow() {
+  const row = h('tr', { testid: 'machine-row' });
+  row.parts = {
+    name: h('td', { class: 'strong', testid: 'machine-name' }),
+    status: h('span', { class: 'badge', testid: 'machine-status' }),
+    labels: h('td', { class: 'mono', testid: 'machine-labels' }),
+    agents: h('td', { testid: 'machine-agents' }),
+    running: h('td', { class: 'num', testid: 'machine-running' }),
+    version: h('td', { class: 'muted', testid: 'machine-version' }),
+    seen: h('td', { class: 'muted nowrap', testid: 'machine-seen' }),
+  };
+  const p = row.parts;
+  row.append(p.name, h('td', {}, p.status), p.labels, p.agents, p.running, p.version, p.seen);
+  return row;
+}
+
+function updateMachineRow(row, worker) {
+  const p = row.parts;
+  setAttr(row, 'data-worker-id', worker.id);
+  setText(p.name, worker.name ?? worker.id);
+  setText(p.status, worker.status ?? '—');
+  setAttr(p.status, 'data-status', worker.status);
+  setText(p.labels, (worker.labels ?? []).join(', ') || '—');
+  setText(p.agents, (worker.agents ?? []).join(', ') || '—');
+  setText(p.running, `${worker.running ?? 0} / ${worker.capacity ?? '?'}`);
+  setText(p.version, worker.version ?? '—');
+  setText(p.seen, ago(worker.last_seen_at));
 }
 
 function emptyRow(span, text) {
