@@ -69,6 +69,7 @@ MISHAPS = {2: "fail-always", 3: "hang", 5: "crash", 6: "ask", 7: "ask-rule", 8: 
 
 
 NOT_SHOWN = {
+    "worker:status": "the demo's agents run in its own process, on no worker (harness worker)",
     "telegram:message": "the demo has no Telegram bot ([notify.telegram] in harness.toml)",
 }
 """Event kinds the demo does not make, and why; it shows every other one in its first
