@@ -199,7 +199,7 @@ class TestRun(Strict):
 class Budget(Strict):
     period: str = Field(min_length=1, max_length=200)
     limit_usd: float | None = Field(default=None, strict=True, ge=0)
-    limit_usd_per_task: float | None = Field(default=None, strict=True, gt=0)
+    limit_usd_per_task: float | None = Field(default=None, strict=True, ge=0)
     """The fleet's cap per task (`budget.limit_usd_per_task`); a task's `limit_usd` replaces it."""
     spent_usd: float | None = Field(default=None, strict=True, ge=0)
     tokens_in: Count | None = None
