@@ -1,4 +1,5 @@
-"""`harness approvals [list|allow|deny|answer]`: agents waiting for a human, from the terminal."""
+"""`harness approvals [list|allow|deny|answer|hook]`: agents waiting for a human, from the
+terminal (and Claude Code's hook command)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from parent_harness.cli import approvals_hook
 from parent_harness.cli.hub_http import Token, Url, call, fail
 
 By = Annotated[str | None, typer.Option(help="Who answers (shown with the answer).")]
@@ -80,4 +82,5 @@ def register(app: typer.Typer) -> None:
     group.command("allow")(allow)
     group.command("deny")(deny)
     group.command("answer")(answer)
+    group.command("hook")(approvals_hook.hook)
     app.add_typer(group, name="approvals")

@@ -62,7 +62,10 @@ async def run_fleet(
     server = HubServer(settings)
     url = await server.start()
     claims = LocalClaims(server.node, LeaseBook(server.node.store))  # beside any worker
-    orchestrator = Orchestrator(config, hub=server.node, claims=claims)
+    token = settings.tokens[0] if settings.tokens else None
+    orchestrator = Orchestrator(
+        config, hub=server.node, claims=claims, hub_url=url, hub_token=token
+    )
     server.app[WORKSPACES].ops = orchestrator.workspace_actions()  # git runs in this process
     feeding: asyncio.Task[None] | None = None
     notifier = None

@@ -71,6 +71,9 @@ class FleetState(Protocol):
     @property
     def workspaces(self) -> Mapping[str, Mapping[str, Any]]: ...
 
+    @property
+    def approvals(self) -> Mapping[str, Mapping[str, Any]]: ...
+
 
 class LocalHub(EventSink, Protocol):
     """A hub in this process, as the orchestrator and the notifier use it: publish into it,

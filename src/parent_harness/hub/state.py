@@ -35,7 +35,7 @@ from parent_harness.store.records import Change
 Entity = dict[str, Any]
 
 ACTIVE_TASK = frozenset({"pending", "queued", "blocked", "assigned", "running", "testing"})
-ACTIVE_SESSION = frozenset({"running"})
+ACTIVE_SESSION = frozenset({"running", "waiting_input"})
 _DEEP_MERGED = frozenset({"token_usage"})
 _ENTITY_KINDS = frozenset(
     {"agent", "task", "session", "test_run", "budget", "approval", "workspace", "worker"}

@@ -131,6 +131,20 @@ class AgentConfig(_Section):
     """The model this agent runs, to price usage when its CLI does not name one."""
     workspace: WorkspaceConfig | None = None
     """Its ``[workspace]`` (the top-level table with its own keys over it); None: none."""
+    approval_hook: Literal["none", "PreToolUse", "PermissionRequest"] = "none"
+    """Claude Code: its tool calls ask the hub through ``harness approvals hook``, the hook
+    of this event, passed with ``--settings`` (docs/agents.md)."""
+    approval_tools: str = Field("*", min_length=1)
+    """The hook's matcher: which tools ask (Claude Code's syntax: ``Bash|Edit|Write``)."""
+
+    @model_validator(mode="after")
+    def _hook_is_claude_codes(self) -> AgentConfig:
+        if self.approval_hook != "none" and self.adapter != "claude-stream-json":
+            raise ValueError(
+                'approval_hook is Claude Code\'s (adapter = "claude-stream-json"); agents of '
+                "the harness protocol ask with an approval_request line"
+            )
+        return self
 
     @property
     def words(self) -> list[str]:
@@ -322,6 +336,58 @@ class TaskSpec(_Section):
         return value
 
 
+class ApprovalRule(_Section):
+    """One ``[[approvals.rules]]``: what it matches and the decision it gives.
+
+    Every condition given must hold: ``kind``; ``tool``, a glob on the tool's name
+    (``Read``, ``mcp__*``); ``detail``, a regular expression searched in the detail (the
+    command, the path); ``inside_workspace``, whether the detail is a file path inside the
+    task's workspace (true) or not (false). ``ask`` leaves the request to people.
+    """
+
+    name: str = Field(min_length=1, max_length=100)
+    decision: Literal["allow", "deny", "ask"]
+    kind: Literal["permission", "question", "plan"] | None = None
+    tool: str | None = Field(None, min_length=1)
+    detail: str | None = Field(None, min_length=1)
+    inside_workspace: bool | None = None
+    answer: str | None = None
+    """Told to the agent with the decision (a deny's reason)."""
+
+    @model_validator(mode="after")
+    def _detail_compiles(self) -> ApprovalRule:
+        if self.detail is not None:
+            try:
+                re.compile(self.detail)
+            except re.error as exc:
+                raise ValueError(
+                    f"rule {self.name!r}: detail {self.detail!r} is not a regular expression "
+                    f"({exc})"
+                ) from None
+        return self
+
+
+class ApprovalsConfig(_Section):
+    """``[approvals]``: how long a request waits, what expiry answers, the rules."""
+
+    timeout_s: float = Field(900.0, gt=0)
+    """A request nobody answered in this time expires with ``default``."""
+    default: str = Field("deny", min_length=1, max_length=200)
+    """The decision given at expiry (said to be the default)."""
+    remind_after_s: float = Field(300.0, ge=0)
+    """A request pending this long raises one warning (0: never)."""
+    rules: list[ApprovalRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> ApprovalsConfig:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"two rules are named {rule.name!r}: a rule's name is its mark")
+            seen.add(rule.name)
+        return self
+
+
 class HubConfig(_Section):
     """Where ``harness run`` serves the hub (the command line flags win)."""
 
@@ -352,6 +418,7 @@ class HarnessConfig(_Section):
     """The ``[notify]`` table, validated by the notifications (parent_harness.notify)."""
     workspace: WorkspaceConfig | None = None
     """The top-level ``[workspace]`` table; each agent's own is in ``agents.NAME.workspace``."""
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
 
     @model_validator(mode="after")
     def _tasks_name_agents(self) -> HarnessConfig:

@@ -6,6 +6,10 @@ plausible coding tasks with random timings and token usage; some test runs fail,
 the second task fails for good (both attempts: its error details and suggestions fill
 the Recent failures panel), the third hangs (the HealthMonitor flags it stuck, the
 timeout ends it, the retry succeeds) and the fifth crashes (shown crashed, then retried).
+The sixth asks the operator for permission (it waits in the Inbox; unanswered, it is
+denied after ``[approvals] timeout_s``), the seventh asks for a read the demo's rule
+allows; later ones now and then ask too. (The first burst only works, so the fleet shows
+busy at once.)
 
 With git installed, the demo works in a throwaway repository (:func:`make_demo_repo`):
 each attempt gets a worktree and the simulated agents make real commits there, so the
@@ -60,14 +64,12 @@ TASKS = [
     ("Migrate the jobs table to UUID keys", "Write a reversible migration."),
     ("Localise the onboarding emails", "French and German, keep the layout."),
 ]
-MISHAPS = {2: "fail-always", 3: "hang", 5: "crash", 8: "fail"}
+MISHAPS = {2: "fail-always", 3: "hang", 5: "crash", 6: "ask", 7: "ask-rule", 8: "fail"}
 """Which task (by order) misbehaves at first, and how; later ones draw at random."""
 
 
 NOT_SHOWN = {
-    "approval:requested": "no agent of the demo asks for an approval yet",
-    "approval:answered": "no agent of the demo asks for an approval yet",
-    "approval:expired": "no agent of the demo asks for an approval yet",
+    "worker:status": "the demo's agents run in its own process, on no worker (harness worker)",
     "telegram:message": "the demo has no Telegram bot ([notify.telegram] in harness.toml)",
 }
 """Event kinds the demo does not make, and why; it shows every other one in its first
@@ -131,6 +133,12 @@ def demo_config(speed: float = 1.0, repo: Path | None = None) -> HarnessConfig:
         "budget": {"limit_usd_per_day": 50.0, "limit_usd_per_task": 1.0, "warn_at": 0.8},
         "tests": {"command": [sys.executable, str(SIM_AGENT), "tests"], "timeout_s": 60},
         "retry": {"max_attempts": 2, "backoff_s": 5, "max_backoff_s": 30},
+        # A request unanswered expires before the session's timeout_s could stop it.
+        "approvals": {
+            "timeout_s": 20 * speed + 10,
+            "remind_after_s": 10 * speed + 5,
+            "rules": [{"name": "reads", "tool": "Read", "decision": "allow"}],
+        },
     }
     if repo is not None:
         data["workspace"] = {"repo": str(repo), "cleanup": "on_merge", "stats_interval_s": 2.0}
@@ -209,7 +217,11 @@ class DemoFeeder:
             return "hang"
         if roll < 0.04:
             return "crash"
-        return "fail" if roll < 0.09 else None
+        if roll < 0.09:
+            return "fail"
+        if roll < 0.14:
+            return "ask"
+        return "ask-rule" if roll < 0.17 else None
 
 
 def _succeeded(state: FleetState, workspace: Mapping[str, Any]) -> bool:

@@ -1,9 +1,10 @@
 """An AgentSlot: one configured agent, its running sessions and what it shows.
 
 The slot renders the catalogue's ``agent`` entity: ``working`` while sessions
-run, ``error`` after its command could not start, ``paused`` while spawning is
-paused, else ``idle``; its health is its worst session's, and a crash stays
-shown until the agent starts a new session.
+run (``waiting_input`` while one of them waits for an approval), ``error`` after
+its command could not start, ``paused`` while spawning is paused, else ``idle``;
+its health is its worst session's, and a crash stays shown until the agent
+starts a new session.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class AgentSlot:
         """The catalogue's agent status."""
         if self.offline:
             return "offline"
+        if any(run.waiting for run in self.runs.values()):
+            return "waiting_input"
         if self.runs:
             return "working"
         if self.error:
@@ -72,7 +75,8 @@ class AgentSlot:
     def entity(self, paused: bool) -> dict[str, Any]:
         """The agent entity as ``agent:status`` carries it."""
         health = self.health()
-        current = self._troubled() or next(reversed(self.runs.values()), None)
+        waiting = next((r for r in self.runs.values() if r.waiting), None)
+        current = self._troubled() or waiting or next(reversed(self.runs.values()), None)
         beats = [r.last_heartbeat_at for r in self.runs.values() if r.last_heartbeat_at]
         progress = [r.last_progress_at for r in self.runs.values() if r.last_progress_at]
         return {

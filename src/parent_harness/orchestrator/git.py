@@ -66,7 +66,10 @@ async def git(
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that comes as git finishes, and a cancelled progress count would then go on.
+        async with asyncio.timeout(timeout_s):
+            out, err = await proc.communicate()
     except TimeoutError:
         proc.kill()
         await proc.wait()

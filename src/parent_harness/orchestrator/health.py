@@ -7,6 +7,10 @@
 - crashed: the process is gone without being asked to stop, or no heartbeat for
   ``crashed_after_s``.
 
+A session waiting for an approval (``waiting_input``) is never stale or stuck: its
+silence is expected (a request left too long raises a reminder instead, from the
+approvals desk); only its process ending makes it crashed.
+
 Each verdict carries a reason a person can read. The monitor only judges: it
 never kills (the orchestrator does, and only with ``kill_on_stuck``).
 """
@@ -40,11 +44,19 @@ class Vitals:
     last_heartbeat: float
     last_progress: float
     testing: bool = False
+    waiting: bool = False  # for an approval: silence is expected
     gone: str | None = None  # why the process ended on its own, when it was not asked to
 
     def beat(self, now: float) -> None:
         """The agent showed a sign of life."""
         self.last_heartbeat = max(self.last_heartbeat, now)
+
+    def wait(self, waiting: bool, now: float) -> None:
+        """The agent began or stopped waiting for an answer; the clocks restart when it
+        stops (the wait was neither silence nor lack of progress)."""
+        self.waiting = waiting
+        if not waiting:
+            self.advance(now)
 
     def advance(self, now: float) -> None:
         """The agent made progress (which is also a sign of life)."""
@@ -69,6 +81,8 @@ def assess(vitals: Vitals, limits: HealthThresholds, now: float) -> Verdict:
     """The health of one session at ``now``."""
     if vitals.gone is not None:
         return Verdict(HealthStatus.CRASHED, f"the process is gone: {vitals.gone}")
+    if vitals.waiting:
+        return Verdict(HealthStatus.HEALTHY, "waiting for an answer to an approval")
     silence = now - vitals.last_heartbeat
     if silence >= limits.crashed_after_s:
         return Verdict(HealthStatus.CRASHED, _silent(silence, "crashed", limits.crashed_after_s))

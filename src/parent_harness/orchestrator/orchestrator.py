@@ -30,6 +30,7 @@ from ..events.clock import now_iso, short_id, utc_now
 from ..events.sink import Event
 from ..graph import edges_of
 from .admission import TaskRefused, admit
+from .approvals import ApprovalDesk, Asker
 from .budget import BudgetGuard, BudgetLevel, Crossing, utc_day
 from .config import HarnessConfig, TaskSpec
 from .dependencies import DependencyScheduler
@@ -45,6 +46,7 @@ from .recovery import recover, seed_id
 from .retry import attempts_of, max_attempts_of
 from .session import RunOutcome, SessionRun, StopRequest
 from .signals import TokenUsage
+from .spawner import HubAccess
 from .workspace_config import WorkspaceConfig
 from .workspaces import Workspaces
 
@@ -70,8 +72,14 @@ class Orchestrator:
         today: Callable[[], str] = utc_day,
         claims: TaskClaims | None = None,
         wall: Callable[[], datetime] = utc_now,
+        hub_url: str | None = None,
+        hub_token: str | None = None,
     ) -> None:
         self.config = config
+        self.hub_access = (
+            None if hub_url is None else HubAccess(hub_url, hub_token, config.approvals.timeout_s)
+        )
+        """What agents get to reach the hub over HTTP (Claude Code's approval hook)."""
         self._claims = claims
         self._taken_elsewhere: set[str] = set()
         self.queue = TaskQueue()
@@ -82,6 +90,12 @@ class Orchestrator:
         self.dependencies = DependencyScheduler(self.queue, self.publisher)
         self.workspaces = Workspaces(self.publisher)
         self.workspaces.parent_attempts = self._parent_attempts
+        self.approvals = ApprovalDesk(
+            config.approvals,
+            self.publisher,
+            find_run=self._live_run,
+            waiting_changed=self._waiting_changed,
+        )
         self._hub, self._clock, self._wall = hub, clock, wall
         self.slots = {name: AgentSlot(agent) for name, agent in config.agents.items()}
         self._drives: dict[str, asyncio.Task[None]] = {}
@@ -99,6 +113,7 @@ class Orchestrator:
 
     async def start(self) -> None:
         """Recover the hub's state, announce the agents, seed tasks, begin scheduling."""
+        self.approvals.start()
         self._hub.add_listener(self._on_event)
         self.queue.rebuild(list(self._hub.state.tasks.values()))
         self.budget.restore(self._hub.state.budget, list(self._hub.state.tasks.values()))
@@ -110,6 +125,8 @@ class Orchestrator:
             await self.publisher.note("warning", f"Spawning paused: {self._budget_pause}",
                                       {"paused": True}, source="budget")  # fmt: skip
         await recover(self._hub.state, self.queue, self.slots, self.publisher, self.outcomes)
+        state = self._hub.state
+        await self.approvals.recover(state.approvals.values(), state.sessions, self.slots)
         workspaces, configs = list(self._hub.state.workspaces.values()), self._workspace_configs()
         await self.workspaces.recover(workspaces, configs)
         await self.sweep_workspaces()
@@ -143,6 +160,7 @@ class Orchestrator:
         if drives:
             await asyncio.wait(drives, timeout=STOP_TIMEOUT_S)
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.approvals.stop()
         for slot in self.slots.values():
             slot.offline = True
             await self._publish_agent(slot, force=True)
@@ -316,7 +334,11 @@ class Orchestrator:
     # -- events from the hub ---------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
-        """The hub's listener: keep the queue view current; act on cancellations."""
+        """The hub's listener: keep the queue view current; act on cancellations; hand
+        approvals to the desk."""
+        if event.type.startswith("approval:"):
+            self.approvals.on_event(event)
+            return
         if not event.type.startswith("task:"):
             return
         task = event.payload.get("task")
@@ -334,6 +356,25 @@ class Orchestrator:
             for run in self._runs_of(str(task["id"])):
                 run.request_stop(StopRequest("cancelled", "the task was cancelled"))
         self._wake.set()
+
+    def _live_run(self, session_id: str) -> SessionRun | None:
+        """The session ``session_id`` of this fleet while its agent's process runs."""
+        for slot in self.slots.values():
+            run = slot.runs.get(session_id)
+            if run is not None and not run.exited:
+                return run
+        return None
+
+    async def _waiting_changed(self, asker: Asker) -> None:
+        """A session began or stopped waiting for approvals: its status and its agent's."""
+        run = self._live_run(asker.id)
+        if run is None:
+            return
+        waiting = bool(run.waiting)
+        run.vitals.wait(waiting, self._clock())
+        status = "waiting_input" if waiting else "running"
+        await self.publisher.session("updated", {"id": run.id, "status": status})
+        await self._publish_agent(self.slots[run.agent.name])
 
     def _runs_of(self, task_id: str) -> list[SessionRun]:
         return [r for s in self.slots.values() for r in s.runs.values() if r.task_id == task_id]
@@ -405,6 +446,9 @@ class Orchestrator:
             runner=self.config.orchestrator,
             clock=self._clock,
             workspaces=self.workspaces,
+            on_approval=self.approvals.ask,
+            on_gone=self.approvals.session_ended,
+            hub=self.hub_access,
         )
         slot.add(run)
         await self._publish_agent(slot)
@@ -469,6 +513,7 @@ class Orchestrator:
         while True:
             await asyncio.sleep(self.config.orchestrator.health_interval_s)
             await self._check_health()
+            await self.approvals.tick()
             await self._check_budget_period()
             if self._budget_dirty and self._clock() - budget_at >= budget_every:
                 budget_at = self._clock()

@@ -39,7 +39,7 @@ async def recover(
     for session in list(state.sessions.values()):
         if session.get("task_id") in on_workers:  # a worker's: it reports it (issue 19)
             continue
-        if session.get("status") == "running":
+        if session.get("status") in ("running", "waiting_input"):
             ended = {"id": session["id"], "status": "failed", "ended_at": now_iso()}
             await publisher.session("ended", ended)
             if reap_orphan(session):

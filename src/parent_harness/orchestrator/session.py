@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..events.clock import now_iso, short_id
 from .adapters import exit_error, make_adapter
 from .adapters._common import error_kind
@@ -35,6 +37,7 @@ from .prices import Pricer
 from .publisher import FleetPublisher
 from .signals import (
     AgentError,
+    ApprovalRequest,
     Heartbeat,
     Iteration,
     Log,
@@ -46,7 +49,7 @@ from .signals import (
     ToolCall,
     Usage,
 )
-from .spawner import AgentProcess, Invocation, build_invocation
+from .spawner import AgentProcess, HubAccess, Invocation, build_invocation
 from .suite import SuiteResult, run_suite, tests_failure
 from .workspaces import Workspace, WorkspaceFailure, Workspaces
 
@@ -78,6 +81,8 @@ class RunOutcome:
 
 
 UsageHook = Callable[["SessionRun", TokenUsage], Awaitable[None]]
+ApprovalHook = Callable[["SessionRun", ApprovalRequest], Awaitable[str | None]]
+GoneHook = Callable[["SessionRun", str], Awaitable[None]]
 
 
 class SessionRun:
@@ -96,6 +101,9 @@ class SessionRun:
         runner: RunnerConfig,
         clock: Callable[[], float] = time.monotonic,
         workspaces: Workspaces | None = None,
+        on_approval: ApprovalHook | None = None,
+        on_gone: GoneHook | None = None,
+        hub: HubAccess | None = None,
     ) -> None:
         self.agent, self.task, self.id, self.attempt = agent, task, session_id, attempt
         self.task_id = str(task["id"])
@@ -132,6 +140,12 @@ class SessionRun:
         self._workspaces = workspaces
         self.workspace: Workspace | None = None
         self._workspace_open = False
+        self._on_approval, self._on_gone, self._hub = on_approval, on_gone, hub
+        self._proc: AgentProcess | None = None
+        self.exited = False
+        """The agent's process ended (its session may still be running tests)."""
+        self.waiting: set[str] = set()
+        """The approvals this session waits for (it is ``waiting_input`` while any)."""
 
     # -- control ---------------------------------------------------------------------------
 
@@ -152,6 +166,30 @@ class SessionRun:
         return "\n".join(self._tail)
 
     @property
+    def agent_name(self) -> str:
+        """The agent's id and name."""
+        return self.agent.name
+
+    @property
+    def workspace_path(self) -> str | None:
+        """Where the agent works: its worktree, else its working directory."""
+        if self.workspace is not None:
+            return str(self.workspace.path)
+        return str(self._invocation.cwd) if self._invocation else None
+
+    @property
+    def workspace_id(self) -> str | None:
+        """The attempt's workspace, when it has one."""
+        return self.workspace.id if self.workspace is not None else None
+
+    def tell(self, message: Mapping[str, Any]) -> bool:
+        """Write ``message`` as one JSON line on the agent's stdin (never blocking); False
+        when the agent takes no answers or is gone."""
+        if self._proc is None or self._proc.returncode is not None:
+            return False
+        return self._proc.send(orjson.dumps(dict(message)) + b"\n")
+
+    @property
     def command(self) -> str | None:
         """The command line the agent was started with."""
         return self._invocation.display if self._invocation else None
@@ -165,10 +203,14 @@ class SessionRun:
             await self._publish_started()
             return await self._end(RunOutcome(proc_or_failure), exit_code=None)
         proc = proc_or_failure
+        self._proc = proc
         self.pid = proc.pid
         await self._publish_started()
         await self._pub.task("updated", {"id": self.task_id, "status": "running"})
         await self._supervise(proc)
+        self.exited = True
+        if self._on_gone is not None:  # also for a request the desk has not seen yet
+            await self._on_gone(self, self._gone_reason(proc.returncode))
         await self.flush()
         await self._close_workspace()  # before the tests: they check what was committed
         outcome = self._judge(proc.returncode)
@@ -176,9 +218,17 @@ class SessionRun:
             outcome = await self._test_phase()
         return await self._end(outcome, exit_code=proc.returncode)
 
+    def _gone_reason(self, code: int | None) -> str:
+        """Why the agent stopped waiting: it was stopped, killed or it exited."""
+        if self._stop is not None:
+            return f"the agent was stopped while waiting: {self._stop.message}"
+        if code is not None and code < 0:
+            return f"the agent was killed by {signal_name(-code)} while waiting"
+        return f"the agent exited with {code} while waiting"
+
     async def _spawn(self) -> AgentProcess | Failure:
         try:
-            invocation = build_invocation(self.agent, self.task, self.id, self.attempt)
+            invocation = build_invocation(self.agent, self.task, self.id, self.attempt, self._hub)
         except TaskRefused as exc:
             return self._failure("invalid_task", str(exc), advice=exc.advice)
         except (KeyError, ValueError, IndexError) as exc:
@@ -315,7 +365,8 @@ class SessionRun:
         interval = self._runner.output.flush_interval_s
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._output_due.wait(), interval)
+                async with asyncio.timeout(interval):  # never swallows a cancellation
+                    await self._output_due.wait()
             self._output_due.clear()
             await self._publish_output()
 
@@ -351,6 +402,8 @@ class SessionRun:
                 await self._agent_test_report(signal, now)
             case AgentError():
                 self._agent_error = signal
+            case ApprovalRequest():
+                await self._ask(signal, now)
 
     def _beat(self, now: float) -> None:
         self.vitals.beat(now)
@@ -439,6 +492,24 @@ class SessionRun:
         await self._pub.note(signal.level, message, data, source=f"agent:{self.agent.name}")
         if signal.level == "error":
             self._last_error_log = message
+
+    async def _ask(self, request: ApprovalRequest, now: float) -> None:
+        self._advance(now)
+        if self._on_approval is None:  # nobody to ask: the agent must not wait for nothing
+            self.tell({"type": "approval_response", "id": request.ref, "status": "cancelled",
+                       "decision": "deny", "answer": "approvals are not handled here",
+                       "by": "orchestrator", "via": "hub"})  # fmt: skip
+            return
+        safe = dataclasses.replace(
+            request,
+            summary=self._safe(request.summary),
+            detail=None if request.detail is None else self._safe(request.detail),
+        )
+        # Waiting from this line on: the health monitor must not call the silence that
+        # follows stale before the hub's event comes back to the approvals desk.
+        self.vitals.wait(True, now)
+        if await self._on_approval(self, safe) is None:  # refused: the agent goes on
+            self.vitals.wait(bool(self.waiting), self._clock())
 
     async def _agent_test_report(self, report: TestReport, now: float) -> None:
         self._advance(now)

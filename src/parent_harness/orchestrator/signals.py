@@ -203,7 +203,34 @@ class Output:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """The agent waits for a human (or a rule): a permission, a question or a plan.
+
+    ``ref`` is the agent's own id for the request (echoed in the answer); ``options``
+    the decisions it accepts; ``expires_in_s`` its own deadline, when shorter than the
+    configured one.
+    """
+
+    kind: str
+    summary: str
+    tool: str | None = None
+    detail: str | None = None
+    options: tuple[str, ...] = ()
+    expires_in_s: float | None = None
+    ref: str | None = None
+
+
 Signal = (
-    Heartbeat | Progress | Iteration | Usage | ToolCall | Log | TestReport | AgentError | Output
+    Heartbeat
+    | Progress
+    | Iteration
+    | Usage
+    | ToolCall
+    | Log
+    | TestReport
+    | AgentError
+    | ApprovalRequest
+    | Output
 )
 """Everything an adapter can produce from a line."""

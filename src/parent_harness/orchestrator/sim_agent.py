@@ -10,7 +10,10 @@ The task comes from the environment the orchestrator sets (``HARNESS_TASK_ID``,
 containing ``sim:hang``, ``sim:crash``, ``sim:fail`` or ``sim:freeze`` picks that
 behaviour for the task's first attempt (so a retry shows recovery), and
 ``sim:fail-always`` fails every attempt (the task fails for good); otherwise the
-run succeeds, with random timings and token usage.
+run succeeds, with random timings and token usage. ``sim:ask`` makes the first attempt
+ask for permission to run a command (left to the operator: the dashboard's Inbox,
+``harness approvals``), ``sim:ask-rule`` for permission to read a file (which the demo's
+rule allows); it waits for the answer on its stdin, then goes on either way.
 
 In a workspace (``HARNESS_WORKSPACE`` set: a git worktree of its own), it makes real
 changes: each iteration edits the task's module and the shared ``CHANGELOG.md``, and
@@ -126,7 +129,7 @@ def scenario_of(requested: str) -> str:
     if os.environ.get("HARNESS_ATTEMPT", "1") != "1":
         return "ok"
     description = os.environ.get("HARNESS_TASK_DESCRIPTION", "")
-    for name in ("hang", "crash", "fail", "freeze"):
+    for name in ("ask-rule", "ask", "hang", "crash", "fail", "freeze"):
         if f"sim:{name}" in description:
             return name
     return "ok"
@@ -140,9 +143,29 @@ def work(scenario: str, speed: float, rng: random.Random) -> int:
     for number in range(1, min(total, limit) + 1):
         if scenario in ("hang", "crash", "freeze", "fail") and number == 2:
             return misbehave(scenario, rng)
+        if scenario in ("ask", "ask-rule") and number == 2:
+            ask(scenario, rng)
         iterate(number, total, rng, speed)
     print("All steps done; handing over to the tests.")
     return 0
+
+
+ASKS = {
+    "ask": ("Bash", "Delete the build cache", "rm -rf build/.cache"),
+    "ask-rule": ("Read", "Read the deployment notes", "docs/DEPLOY.md"),
+}
+
+
+def ask(scenario: str, rng: random.Random) -> None:
+    """Ask for approval (harness protocol) and wait for the answer on stdin."""
+    tool, summary, detail = ASKS[scenario]
+    say({"type": "approval_request", "id": f"ask-{rng.randint(1, 9999)}", "kind": "permission",
+         "tool": tool, "summary": summary, "detail": detail})  # fmt: skip
+    line = sys.stdin.readline()
+    answer = json.loads(line) if line.strip() else {"decision": "deny", "by": "nobody"}
+    decision, by = answer.get("decision"), answer.get("by")
+    go_on = "doing it" if decision == "allow" else "skipping it"
+    say({"type": "log", "level": "info", "message": f"{summary}: {decision} by {by}; {go_on}"})
 
 
 def misbehave(scenario: str, rng: random.Random) -> int:

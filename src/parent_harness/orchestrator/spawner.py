@@ -20,6 +20,7 @@ import contextlib
 import os
 import shlex
 import signal
+import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,28 @@ BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "SHELL", "T
 
 
 @dataclass(frozen=True, slots=True)
+class HubAccess:
+    """The hub an agent may talk to (Claude Code's approval hook does)."""
+
+    url: str
+    token: str | None = None
+    approval_timeout_s: float = 900.0
+
+
+HOOK_GRACE_S = 60
+"""Claude Code's time limit for the hook goes this far past the request's expiry."""
+
+
+def hook_settings(agent: AgentConfig, hub: HubAccess) -> str:
+    """The ``--settings`` JSON that makes Claude Code ask the hub before tool calls."""
+    command = shlex.join([sys.executable, "-m", "parent_harness", "approvals", "hook"])
+    hook = {"type": "command", "command": command,
+            "timeout": int(hub.approval_timeout_s) + HOOK_GRACE_S}  # fmt: skip
+    entry = {"matcher": agent.approval_tools, "hooks": [hook]}
+    return orjson.dumps({"hooks": {agent.approval_hook: [entry]}}).decode()
+
+
+@dataclass(frozen=True, slots=True)
 class Invocation:
     """Everything needed to start one agent process."""
 
@@ -64,6 +87,9 @@ class Invocation:
     cwd: Path
     env: dict[str, str]
     stdin: bytes | None
+    answers: bool = False
+    """Keep stdin open after ``stdin`` for answers written later (approvals, the harness
+    protocol); otherwise stdin is closed after ``stdin`` (or is /dev/null)."""
 
     @property
     def display(self) -> str:
@@ -96,9 +122,15 @@ def template_values(
 
 
 def build_invocation(
-    agent: AgentConfig, task: Mapping[str, Any], session_id: str, attempt: int
+    agent: AgentConfig,
+    task: Mapping[str, Any],
+    session_id: str,
+    attempt: int,
+    hub: HubAccess | None = None,
 ) -> Invocation:
-    """The argv, cwd, env and stdin that hand ``task`` to ``agent``.
+    """The argv, cwd, env and stdin that hand ``task`` to ``agent``. With ``hub``, the
+    agent gets ``HARNESS_URL``; one with an ``approval_hook`` also gets the hook (its
+    ``--settings``, right after the program) and what the hook needs to reach the hub.
 
     Raises :class:`~.admission.TaskRefused` for an id that is not a plain name or a
     working directory outside its root.
@@ -106,7 +138,21 @@ def build_invocation(
     values = template_values(agent, task, session_id, attempt)
     argv = [word.format_map(values) for word in agent.words]
     cwd = contained_workdir(agent.workdir, values["workdir"])
-    return Invocation(argv, cwd, _environment(agent, values), _stdin(agent, values))
+    env, stdin = _environment(agent, values), _stdin(agent, values)
+    if hub is not None:
+        env["HARNESS_URL"] = hub.url
+        if agent.approval_hook != "none":
+            argv[1:1] = ["--settings", hook_settings(agent, hub)]
+            env["HARNESS_APPROVAL_TIMEOUT_S"] = f"{hub.approval_timeout_s:g}"
+            if hub.token:
+                env["HARNESS_TOKEN"] = hub.token
+    return Invocation(argv, cwd, env, stdin, answers=takes_answers(agent))
+
+
+def takes_answers(agent: AgentConfig) -> bool:
+    """Whether the agent hears approval answers on its stdin: it speaks the harness
+    protocol and does not read its prompt from stdin to the end (``stdin = "prompt"``)."""
+    return agent.adapter == "harness" and agent.stdin != "prompt"
 
 
 def _environment(agent: AgentConfig, values: Mapping[str, str]) -> dict[str, str]:
@@ -143,8 +189,17 @@ def _stdin(agent: AgentConfig, values: Mapping[str, str]) -> bytes | None:
 class AgentProcess:
     """One running agent: its lines as ``(stream, text)`` pairs, its exit, its stop."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, queued_chars: int = QUEUED_CHARS) -> None:
+    def __init__(
+        self,
+        proc: asyncio.subprocess.Process,
+        queued_chars: int = QUEUED_CHARS,
+        answers: bool = False,
+    ) -> None:
         self._proc = proc
+        self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        if answers and proc.stdin is not None:
+            self._writer = asyncio.create_task(self._write(proc.stdin))
         self._lines: asyncio.Queue[tuple[Line | None, int]] = asyncio.Queue()
         self._queued = 0
         self._queued_limit = queued_chars
@@ -164,17 +219,46 @@ class AgentProcess:
             cwd=invocation.cwd,
             env=invocation.env,
             stdin=asyncio.subprocess.DEVNULL
-            if invocation.stdin is None
+            if invocation.stdin is None and not invocation.answers
             else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
             limit=16 * READ_CHUNK,
         )
-        agent = cls(proc, queued_chars)
-        if invocation.stdin is not None:
+        agent = cls(proc, queued_chars, invocation.answers)
+        if invocation.answers:
+            if invocation.stdin is not None:
+                agent.send(invocation.stdin)
+        elif invocation.stdin is not None:
             await agent._feed(invocation.stdin)
         return agent
+
+    @property
+    def answers(self) -> bool:
+        """Whether :meth:`send` reaches the agent (its stdin is kept open)."""
+        return self._writer is not None and not self._writer.done()
+
+    def send(self, data: bytes) -> bool:
+        """Queue ``data`` for the agent's stdin, in order, without waiting; False when the
+        agent takes no answers (stdin closed or never open)."""
+        if not self.answers:
+            return False
+        self._outbox.put_nowait(data)
+        return True
+
+    async def _write(self, stdin: asyncio.StreamWriter) -> None:
+        """Writes what :meth:`send` queues; stdin is closed when the writer ends (cancelled
+        by :meth:`abandon_output` once the agent exited or was stopped)."""
+        try:
+            while (data := await self._outbox.get()) is not None:
+                stdin.write(data)
+                await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the agent closed its end or exited: nothing more reaches it
+        finally:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, RuntimeError):
+                stdin.close()
 
     @property
     def pid(self) -> int:
@@ -220,9 +304,10 @@ class AgentProcess:
     async def abandon_output(self) -> None:
         """Stop reading: kill what is left of the group and close :meth:`lines`."""
         self.signal_group(signal.SIGKILL)
-        for pump in self._pumps:
-            pump.cancel()
-        await asyncio.gather(*self._pumps, return_exceptions=True)
+        tasks = [*self._pumps, *([self._writer] if self._writer is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _feed(self, data: bytes) -> None:
         stdin = self._proc.stdin
@@ -239,7 +324,8 @@ class AgentProcess:
             while reader is not None:
                 try:
                     if splitter.waiting:
-                        data = await asyncio.wait_for(reader.read(READ_CHUNK), PARTIAL_AFTER_S)
+                        async with asyncio.timeout(PARTIAL_AFTER_S):  # not wait_for: see git.py
+                            data = await reader.read(READ_CHUNK)
                     else:
                         data = await reader.read(READ_CHUNK)
                 except TimeoutError:  # nothing more for a while: show the line so far

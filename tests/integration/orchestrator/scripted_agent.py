@@ -3,7 +3,10 @@
 Scenarios: success, fail, flaky (fails on attempt 1), hang (heartbeats, no progress),
 silent (one heartbeat then nothing), spend COST (one costly iteration every 0.1 s,
 forever), claude (Claude Code stream-json lines), agent-tests (reports its own test run),
-unless-file PATH (fails until PATH exists).
+unless-file PATH (fails until PATH exists), ask TOOL DETAIL (asks for approval on stdout,
+reads the answer on stdin, logs it and exits 0 when allowed, 5 otherwise), json-ask TOOL
+DETAIL (the same after reading the task, given as a JSON line on stdin), ask-exit (asks,
+then exits at once without waiting).
 """
 
 from __future__ import annotations
@@ -86,12 +89,34 @@ def agent_tests() -> int:
     return 0
 
 
+def ask(tool: str, detail: str) -> int:
+    say(type="heartbeat")
+    say(type="approval_request", id="q1", kind="permission", tool=tool,
+        summary=f"{tool} {detail}", detail=detail)  # fmt: skip
+    line = sys.stdin.readline()
+    if not line:
+        print("stdin closed before an answer", file=sys.stderr, flush=True)
+        return 4
+    answer = json.loads(line)
+    say(type="log", level="info", message=f"answer: {answer['decision']}", data=answer)
+    return 0 if answer["decision"] == "allow" else 5
+
+
 def main() -> int:
     scenario = sys.argv[1]
     if scenario == "flaky":
         return fail() if os.environ["HARNESS_ATTEMPT"] == "1" else success()
     if scenario == "spend":
         return spend(float(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)
+    if scenario == "ask":
+        return ask(sys.argv[2], sys.argv[3])
+    if scenario == "ask-exit":
+        say(type="approval_request", kind="question", summary="Which database?")
+        return 0
+    if scenario == "json-ask":
+        task = json.loads(sys.stdin.readline())
+        assert task["task_id"] == os.environ["HARNESS_TASK_ID"], task
+        return ask(sys.argv[2], sys.argv[3])
     if scenario == "unless-file":  # fails until the file exists
         return success() if os.path.exists(sys.argv[2]) else fail()
     return {

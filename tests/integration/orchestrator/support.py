@@ -34,6 +34,7 @@ ENTITY_KEYS = {
     "test_run": "id",
     "budget": "period",
     "workspace": "id",
+    "approval": "id",
 }
 
 
@@ -64,6 +65,7 @@ class FakeHub:
         self.test_runs: dict[str, dict[str, Any]] = {}
         self.budgets: dict[str, dict[str, Any]] = {}
         self.workspaces: dict[str, dict[str, Any]] = {}
+        self.approvals: dict[str, dict[str, Any]] = {}
         self.budget: dict[str, Any] | None = None
         self.refused: list[str] = []
         self._listeners: list[EventListener] = []
@@ -114,6 +116,7 @@ class FakeHub:
             "test_run": self.test_runs,
             "budget": self.budgets,
             "workspace": self.workspaces,
+            "approval": self.approvals,
         }[key]
         entity = payload[key]
         merged = {**table.get(str(entity[id_field]), {}), **entity}

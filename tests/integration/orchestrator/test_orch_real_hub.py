@@ -208,13 +208,17 @@ async def restart_and_finish(second: Harness, config: Path, task_id: str, agent_
     assert await second.stop(signal.SIGTERM) == 0
 
 
+BUSY = ("working", "waiting_input")
+"""An agent on a task: working, or waiting for an answer (the demo's agents ask now and then)."""
+
+
 async def test_the_demo_shows_a_live_fleet(harness: Callable[..., Harness]) -> None:
     started = time.monotonic()
     demo = harness("demo", "--port", "0", "--speed", "0.2", "--every", "0.5")
     url = await demo.start()
     async with aiohttp.ClientSession(url) as http:
         snapshot = await poll(
-            http, "/api/snapshot", lambda b: sum(a["status"] == "working" for a in b["agents"]) >= 3
+            http, "/api/snapshot", lambda b: sum(a["status"] in BUSY for a in b["agents"]) >= 3
         )
         live_s = time.monotonic() - started
         assert {a["id"] for a in snapshot["agents"]} == {"claude-sim", "codex-sim", "aider-sim"}
@@ -246,3 +250,56 @@ async def test_harness_task_add(server: HubServer) -> None:
     )  # fmt: skip
     _, err = await nowhere.communicate()
     assert nowhere.returncode == 1 and b"no hub at" in err
+
+
+async def test_harness_run_killed_while_an_agent_waits_cancels_and_the_task_asks_again(
+    tmp_path: Path, harness: Callable[..., Harness]
+) -> None:
+    """The agent's process does not survive its orchestrator: the request it left pending is
+    cancelled at the restart, and the task's next attempt asks again (docs/approvals.md)."""
+    config, store = tmp_path / "harness.toml", tmp_path / "harness.db"
+    write_config(config, "ask Bash deploy")
+    first = harness("run", "--config", str(config), "--port", "0", "--store", f"sqlite:///{store}")
+    url = await first.start()
+    pending = "/api/approvals?status=pending"
+    async with aiohttp.ClientSession(url) as http:
+        async with http.post("/api/tasks", json={"title": "deploy"}) as response:
+            task_id = (await response.json())["task"]["id"]
+        (old,) = (await poll(http, pending, lambda b: b["items"]))["items"]
+    assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    second = harness(*first.args)
+    url = await second.start()
+    async with aiohttp.ClientSession(url) as http:
+        body = await poll(http, f"/api/approvals/{old['id']}",
+                          lambda b: b["approval"]["status"] != "pending")  # fmt: skip
+        assert body["approval"]["status"] == "cancelled"
+        assert "orchestrator restarted" in body["approval"]["answer"]
+        (new,) = (await poll(http, pending, lambda b: b["items"]))["items"]
+        assert new["task_id"] == task_id and new["session_id"] != old["session_id"]
+        async with http.post(f"/api/approvals/{new['id']}/answer",
+                             json={"decision": "allow"}) as response:  # fmt: skip
+            assert response.status == 200, await response.text()
+        await poll(http, f"/api/tasks/{task_id}", lambda b: b["task"]["status"] == "completed")
+    assert await second.stop(signal.SIGTERM) == 0
+
+
+async def test_the_demo_fills_the_inbox(harness: Callable[..., Harness]) -> None:
+    """The sixth demo task asks the operator, the seventh is answered by the demo's rule."""
+    demo = harness("demo", "--port", "0", "--speed", "0.1", "--every", "0.3")
+    async with aiohttp.ClientSession(await demo.start()) as http:
+        pending = await poll(http, "/api/approvals?status=pending", lambda b: b["items"])
+        asked = pending["items"][0]
+        assert (asked["tool"], asked["detail"]) == ("Bash", "rm -rf build/.cache")
+        answer = {"decision": "allow", "via": "dashboard"}
+        async with http.post(f"/api/approvals/{asked['id']}/answer", json=answer) as response:
+            assert response.status == 200, await response.text()
+        by_rule = await poll(http, "/api/approvals?status=answered",
+                             lambda b: [a for a in b["items"] if a["via"] == "rule"])  # fmt: skip
+        ruled = next(a for a in by_rule["items"] if a["via"] == "rule")
+        assert (ruled["tool"], ruled["by"], ruled["decision"]) == ("Read", "rule:reads", "allow")
+        heard = await poll(http, "/api/events?type=event&q=doing%20it", lambda b: b["items"])
+        (told,) = [m["payload"]["event"] for m in heard["items"]
+                   if m["payload"]["event"]["data"].get("task_id") == asked["task_id"]]  # fmt: skip
+        assert told["message"] == "Delete the build cache: allow by dashboard; doing it"
+    assert await demo.stop(signal.SIGTERM) == 0

@@ -19,6 +19,7 @@ def run(ident: str, task: str) -> Any:
         last_progress_at=None,
         command="sim",
         pid=1,
+        waiting=set(),
     )
 
 
@@ -31,3 +32,13 @@ def test_the_agent_shows_the_session_behind_its_bad_health() -> None:
     entity = slot.entity(paused=False)
     assert (entity["health_status"], entity["current_task_id"]) == ("stuck", "t-stuck")
     assert entity["current_session_id"] == "s-stuck"
+
+
+def test_an_agent_with_a_session_waiting_for_an_answer_waits_and_points_at_it() -> None:
+    slot = AgentSlot(AgentConfig(name="claude", command="sim", max_instances=2))
+    slot.add(run("s-asks", "t-asks"))
+    slot.add(run("s-works", "t-works"))
+    assert slot.entity(paused=False)["status"] == "working"
+    slot.runs["s-asks"].waiting.add("ap-1")
+    entity = slot.entity(paused=False)
+    assert (entity["status"], entity["current_session_id"]) == ("waiting_input", "s-asks")

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from parent_harness.orchestrator import parse_config
+from parent_harness.orchestrator import ConfigError, parse_config
 from parent_harness.orchestrator.admission import TaskRefused
-from parent_harness.orchestrator.spawner import AgentProcess, Invocation, build_invocation
+from parent_harness.orchestrator.spawner import (
+    AgentProcess,
+    HubAccess,
+    Invocation,
+    build_invocation,
+)
 
 TASK = {"id": "t-1", "title": 'Fix it; rm -rf / "now"', "description": "Details here"}
 
@@ -85,6 +90,35 @@ def test_a_workdir_without_placeholders_is_taken_as_written(tmp_path: Path) -> N
     (tmp_path / "link").symlink_to(tmp_path)
     invocation = build_invocation(agent(workdir=str(tmp_path / "link")), TASK, "s", 1)
     assert invocation.cwd == tmp_path / "link"
+
+
+def test_claude_codes_approval_hook_comes_right_after_the_program() -> None:
+    hub = HubAccess("http://127.0.0.1:4000", "tok", 120.0)
+    claude = agent(adapter="claude-stream-json", approval_hook="PreToolUse",
+                   approval_tools="Bash|Edit", stdin="prompt",
+                   command="claude -p --output-format stream-json")  # fmt: skip
+    invocation = build_invocation(claude, TASK, "s-9", 1, hub)
+    assert invocation.argv[0] == "claude" and invocation.argv[1] == "--settings"
+    assert invocation.argv[3:] == ["-p", "--output-format", "stream-json"]
+    (entry,) = json.loads(invocation.argv[2])["hooks"]["PreToolUse"]
+    assert entry["matcher"] == "Bash|Edit"
+    (hook,) = entry["hooks"]
+    assert hook["command"].endswith("-m parent_harness approvals hook")
+    assert hook["type"] == "command" and hook["timeout"] == 180
+    env = invocation.env
+    assert (env["HARNESS_URL"], env["HARNESS_TOKEN"], env["HARNESS_APPROVAL_TIMEOUT_S"]) == (
+        "http://127.0.0.1:4000", "tok", "120"
+    )  # fmt: skip
+    assert not invocation.answers  # Claude Code hears answers through its hook, not stdin
+
+    plain = build_invocation(agent(), TASK, "s-9", 1, hub)
+    assert "--settings" not in plain.argv and "HARNESS_TOKEN" not in plain.env
+    assert plain.env["HARNESS_URL"] == "http://127.0.0.1:4000" and plain.answers
+
+
+def test_the_hook_is_claude_codes_only() -> None:
+    with pytest.raises(ConfigError, match="approval_hook is Claude Code's"):
+        agent(approval_hook="PreToolUse")
 
 
 async def test_an_agent_printing_faster_than_it_is_read_waits_and_loses_nothing(

@@ -1,8 +1,9 @@
 """The harness JSON-lines protocol (see docs/agents.md for the reference).
 
 A protocol line is one JSON object whose ``type`` is one of ``heartbeat``,
-``progress``, ``iteration``, ``usage``, ``log``, ``test``, ``tool`` or ``error``. Any other
-line, JSON or not, is output.
+``progress``, ``iteration``, ``usage``, ``log``, ``test``, ``tool``, ``error`` or
+``approval_request`` (answered on the agent's stdin by an ``approval_response``
+line). Any other line, JSON or not, is output.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from ..signals import (
     AgentError,
+    ApprovalRequest,
     Heartbeat,
     Iteration,
     Log,
@@ -26,6 +28,9 @@ from ..signals import (
 from ._json import as_float, as_int, json_object
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+APPROVAL_KINDS = ("permission", "question", "plan")
+DEFAULT_OPTIONS = {"permission": ("allow", "deny"), "plan": ("allow", "deny"), "question": ()}
+"""The decisions a request accepts when it names none (a question takes free text)."""
 
 
 def usage_fields(obj: dict[str, Any]) -> TokenUsage:
@@ -118,6 +123,41 @@ def _error(obj: dict[str, Any]) -> Signal:
     return AgentError(message=str(obj.get("message", "the agent reported an error")))
 
 
+def _text(obj: dict[str, Any], key: str, limit: int) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a string")
+    return value[:limit]
+
+
+def _approval_request(obj: dict[str, Any]) -> Signal:
+    kind = obj.get("kind", "permission")
+    if kind not in APPROVAL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(APPROVAL_KINDS)}")
+    options = obj.get("options")
+    if options is None:
+        chosen = DEFAULT_OPTIONS[kind]
+    elif isinstance(options, list) and all(isinstance(o, str) and o.strip() for o in options):
+        chosen = tuple(dict.fromkeys(o.strip()[:200] for o in options))[:50]
+    else:
+        raise ValueError("options must be a list of non-empty strings")
+    ref = obj.get("id")
+    expires = as_float(obj.get("expires_in_s"))
+    tool, detail = _text(obj, "tool", 200), _text(obj, "detail", 65_536)
+    summary = _text(obj, "summary", 2000) or tool or kind
+    return ApprovalRequest(
+        kind=kind,
+        summary=summary,
+        tool=tool,
+        detail=detail,
+        options=chosen,
+        expires_in_s=expires if expires is not None and expires > 0 else None,
+        ref=str(ref)[:200] if isinstance(ref, str | int) and not isinstance(ref, bool) else None,
+    )
+
+
 PARSERS: dict[str, Callable[[dict[str, Any]], Signal]] = {
     "heartbeat": _heartbeat,
     "progress": _progress,
@@ -127,6 +167,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Signal]] = {
     "test": _test,
     "tool": _tool,
     "error": _error,
+    "approval_request": _approval_request,
 }
 
 
