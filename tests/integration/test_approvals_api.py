@@ -101,3 +101,18 @@ async def test_a_pending_approval_survives_a_restart(tmp_path: Path) -> None:
                     assert status == 200, body
         finally:
             await server.stop()
+
+
+async def test_a_request_published_without_a_status_is_pending(hub: RunningHub) -> None:
+    """A producer that only asks (no status, no time) still gets its request listed and
+    answered: an approval first seen without a status waits for an answer."""
+    event = requested("ap-bare")
+    del event["payload"]["approval"]["status"], event["payload"]["approval"]["requested_at"]
+    await hub.publish(event)
+    status, pending = await hub.get("/api/approvals?status=pending")
+    assert (status, [a["id"] for a in pending["items"]]) == (200, ["ap-bare"])
+    assert pending["items"][0]["requested_at"], "the hub did not say when it was asked"
+    status, snap = await hub.get("/api/snapshot")
+    assert [a["id"] for a in snap["approvals"]] == ["ap-bare"]
+    status, body = await hub.post("/api/approvals/ap-bare/answer", {"decision": "deny"})
+    assert (status, body["approval"]["status"]) == (200, "answered"), body

@@ -206,6 +206,11 @@ class State:
         current = self.approvals.get(payload["approval"]["id"])
         if current is not None and current.get("status") not in (None, "pending"):
             return Folded({**payload, "approval": current})
+        if current is None and payload["approval"].get("status") is None:
+            # First seen without a status (a producer that only asks): it waits for an answer.
+            asked = {**payload["approval"], "status": "pending"}
+            asked["requested_at"] = asked.get("requested_at") or ts
+            payload = {**payload, "approval": asked}
         return self._entity("approval", payload, seq, ts)
 
     def _test_run(self, payload: dict[str, Any], seq: int, ts: str) -> Folded:
