@@ -691,10 +691,6 @@ def _draft(index: int, item: Any) -> Draft:
     return _checked_draft(index, item)
 
 
-draft_of = _draft
-"""The envelope check of `POST /api/events`, for the other routes that publish a batch."""
-
-
 def _checked_draft(index: int, item: Any) -> Draft:
     """The envelope looked at closely: a Draft, or InvalidEvent naming what is wrong."""
     if not isinstance(item, dict):
@@ -721,6 +717,22 @@ async def publish_events(request: web.Request) -> web.Response:
     The batch is all or nothing: a bad event refuses the whole batch with 400, naming
     its index and field. A repeated `id` is accepted once (duplicate: true).
     """
+    grant = grant_of(request)
+
+    async def in_scope(drafts: list[Draft]) -> web.Response | None:
+        return _outside_scope(grant, drafts)
+
+    return await publish_batch(request, in_scope)
+
+
+BatchCheck = Callable[[list[Draft]], Awaitable[web.Response | None]]
+"""What may refuse a parsed batch before it is published (its refusal, or None)."""
+
+
+async def publish_batch(request: web.Request, check: BatchCheck) -> web.Response:
+    """The body of a publish (one event or a JSON array) checked whole, then by `check`,
+    published and answered with each event's id and seq: `POST /api/events` and a worker's
+    events share it."""
     started = time.perf_counter_ns()
     try:
         body = orjson.loads(await request.read())
@@ -741,7 +753,7 @@ async def publish_events(request: web.Request) -> web.Response:
         )
     try:
         drafts = [_draft(index, item) for index, item in enumerate(raw)]
-        refused = _outside_scope(grant_of(request), drafts)
+        refused = await check(drafts)
         if refused is not None:
             return refused
         node = request.app[NODE]

@@ -20,19 +20,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-import orjson
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r403, r409
 from pydantic import BaseModel, ConfigDict, Field
 
 from parent_harness.events.catalogue import LABEL, SAFE_TASK_ID
 from parent_harness.events.rooms import event_rooms
-from parent_harness.exceptions import (
-    BrokerUnavailable,
-    EventRefused,
-    InvalidEvent,
-    StoreUnavailable,
-)
 from parent_harness.orchestrator.errors import Failure
 from parent_harness.orchestrator.leasing import LeaseLost, NotRegistered, WorkerDesk
 from parent_harness.problems import json_response, problem
@@ -42,10 +35,9 @@ from parent_harness.web.keys import NODE, SETTINGS, Guard
 from parent_harness.web.rest import (
     Problem,
     acknowledged,
-    draft_of,
     inject,
     json_body,
-    refused_by_store,
+    publish_batch,
 )
 from parent_harness.web.scopes import grant_of, visible
 
@@ -284,28 +276,11 @@ async def publish(request: web.Request) -> web.StreamResponse:
     refused = await _checked(request, worker_id)
     if refused is not None:
         return refused
-    try:
-        body = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        return problem(400, "bad_json", f"body is not JSON: {exc}")
-    raw = body if isinstance(body, list) else [body]
-    limit = request.app[SETTINGS].max_batch_events
-    if not raw or len(raw) > limit:
-        return problem(400, "invalid_event", f"send 1 to {limit} events", field="")
-    try:
-        drafts = [draft_of(index, item) for index, item in enumerate(raw)]
-        outside = await _outside_leases(request, worker_id, drafts)
-        if outside is not None:
-            return outside
-        results = await request.app[NODE].publish_many(drafts)
-    except InvalidEvent as exc:
-        return problem(400, "invalid_event", str(exc), **exc.fields())
-    except (BrokerUnavailable, StoreUnavailable) as exc:
-        return problem(503, "unavailable", str(exc))
-    except EventRefused as exc:
-        return refused_by_store(exc)
-    items = [{"id": r.id, "seq": r.seq, "duplicate": r.duplicate} for r in results]
-    return json_response({"items": items})
+
+    async def held(drafts: list[Any]) -> web.Response | None:
+        return await _outside_leases(request, worker_id, drafts)
+
+    return await publish_batch(request, held)
 
 
 async def _outside_leases(
